@@ -1,0 +1,31 @@
+"""`./dev run` and `./dev test` land here (after ./dev has installed the locked environment)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from devtools import tasks
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print("usage: ./dev run | test [pytest args] | lint | bench | routing ...", file=sys.stderr)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "test":
+        return tasks.test(rest)
+    if command == "lint":
+        return tasks.lint()
+    if command == "run":
+        return tasks.run(rest)
+    if command == "bench":
+        return subprocess.call([sys.executable, "-m", "bench", *rest])
+    if command == "routing":
+        return subprocess.call([sys.executable, "-m", "routing", *rest])
+    print(f"unknown command {command!r}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
