@@ -2,43 +2,53 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
+from pathlib import Path
+
+from devtools.results import Result, run_pytest, run_step, summary
 
 LINTED = ["monolith", "services", "routing", "infra", "contract_tests", "devtools", "devinbox",
           "tests", "scripts", "bench"]
 
 
-def _step(title: str, argv: list[str]) -> int:
-    print(f"\n== {title}: {' '.join(argv)}", flush=True)
-    started = time.monotonic()
-    code = subprocess.call(argv)
-    print(f"== {title}: {'ok' if code == 0 else f'FAILED ({code})'} "
-          f"in {time.monotonic() - started:.1f}s", flush=True)
-    return code
-
-
 def _existing(paths: list[str]) -> list[str]:
-    from pathlib import Path
-
     return [p for p in paths if Path(p).exists()]
 
 
-def lint() -> int:
+def lint_results() -> list[Result]:
     targets = _existing(LINTED)
-    code = _step("ruff", [sys.executable, "-m", "ruff", "check", *targets])
-    return code or _step("mypy", [sys.executable, "-m", "mypy", *targets])
+    return [
+        run_step("lint: ruff", [sys.executable, "-m", "ruff", "check", *targets]),
+        run_step("lint: mypy", [sys.executable, "-m", "mypy", *targets]),
+    ]
+
+
+def lint() -> int:
+    return 0 if all(r.ok for r in lint_results()) else 1
 
 
 def test(pytest_args: list[str]) -> int:
-    """Lint, then every test: unit, integration and end-to-end, then the contract suite."""
+    """Lint, every test under tests/, then the contract suite against each target.
+
+    With arguments, only `pytest ARGS`. Every stage runs even after a failure, so one run shows
+    everything that is wrong; the exit status is non-zero when anything failed.
+    """
     if pytest_args:
-        return _step("pytest", [sys.executable, "-m", "pytest", *pytest_args])
-    code = lint()
-    if code:
-        return code
-    return _step("pytest", [sys.executable, "-m", "pytest", "tests"])
+        return run_step("pytest", [sys.executable, "-m", "pytest", *pytest_args]).exit_code
+    from devtools import contract
+
+    started = time.monotonic()
+    results = lint_results()
+    results.append(run_pytest("pytest tests", ["tests"]))
+    results += contract.run_all()
+    print(f"\n== summary ({time.monotonic() - started:.0f}s)\n{summary(results)}", flush=True)
+    failed = [r.name for r in results if not r.ok]
+    if failed:
+        print(f"\n./dev test FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print("\n./dev test: everything passed")
+    return 0
 
 
 def run(args: list[str]) -> int:

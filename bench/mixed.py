@@ -1,0 +1,114 @@
+"""The mixed flow: send, read the code from the dev inbox, check it. wrk cannot do this (a step
+needs data from another server's answer), so it is an asyncio client: `concurrency` loops of
+complete flows for a fixed time, each flow timed per step."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from bench.http import benchmark_ip
+
+CODE_PATTERN = re.compile(r"code is (\d{4,10})")
+DELIVERY_TIMEOUT_S = 10.0
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile (share in 0..1) of values; None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(share * len(ordered))))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Tally:
+    steps: dict[str, list[float]] = field(
+        default_factory=lambda: {"send": [], "delivery": [], "check": [], "flow": []})
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def fail(self, reason: str) -> None:
+        self.failures[reason] = self.failures.get(reason, 0) + 1
+
+
+async def _code(session: aiohttp.ClientSession, inbox: str, to: str) -> str | None:
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        async with session.get(f"{inbox}/messages?to={quote(to)}") as response:
+            messages = (await response.json()).get("messages", [])
+        for message in messages:
+            found = CODE_PATTERN.search(str(message.get("body", "")))
+            if found:
+                return found.group(1)
+        await asyncio.sleep(0.01)
+    return None
+
+
+async def _flow(session: aiohttp.ClientSession, urls: tuple[str, str, str], index: int,
+                tally: Tally) -> None:
+    send_url, check_url, inbox = urls
+    to = f"+1777{index:09d}"
+    started = time.monotonic()
+    async with session.post(f"{send_url}/api/verifications", json={"to": to, "channel": "sms"},
+                            headers={"X-Forwarded-For": benchmark_ip(50_000 + index)}) as reply:
+        created = await reply.json(content_type=None)
+        if reply.status != 201:
+            return tally.fail(f"send {reply.status} {created.get('code', '')}".strip())
+    sent = time.monotonic()
+    code = await _code(session, inbox, to)
+    if code is None:
+        return tally.fail("no message in the dev inbox within 10s")
+    delivered = time.monotonic()
+    async with session.post(f"{check_url}/api/verification-checks",
+                            json={"verification_id": created["id"], "code": code}) as reply:
+        checked = await reply.json(content_type=None)
+        if reply.status != 200 or checked.get("valid") is not True:
+            return tally.fail(f"check {reply.status} valid={checked.get('valid')}")
+    done = time.monotonic()
+    for step, seconds in (("send", sent - started), ("delivery", delivered - sent),
+                          ("check", done - delivered), ("flow", done - started)):
+        tally.steps[step].append(seconds * 1000)
+
+
+async def _run(urls: tuple[str, str, str], concurrency: int, duration_s: float,
+               first_index: int) -> tuple[Tally, float]:
+    tally, counter = Tally(), iter(range(first_index, first_index + 10**8))
+    deadline = time.monotonic() + duration_s
+    timeout = aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT_S + 5)
+
+    async def loop(session: aiohttp.ClientSession) -> None:
+        while time.monotonic() < deadline:
+            try:
+                await _flow(session, urls, next(counter), tally)
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                tally.fail(type(exc).__name__)
+
+    started = time.monotonic()
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        await asyncio.gather(*(loop(session) for _ in range(concurrency)))
+    return tally, time.monotonic() - started
+
+
+def run(send_url: str, check_url: str, inbox: str, *, concurrency: int, duration_s: float,
+        first_index: int = 0) -> dict[str, Any]:
+    """Complete flows for duration_s; flows/s, failures by reason, step percentiles in ms."""
+    tally, elapsed = asyncio.run(
+        _run((send_url, check_url, inbox), concurrency, duration_s, first_index))
+    flows = len(tally.steps["flow"])
+    summary: dict[str, Any] = {
+        "flows": flows, "flows_per_s": round(flows / elapsed, 1), "failures": tally.failures,
+        "concurrency": concurrency,
+    }
+    for step, values in tally.steps.items():
+        p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
+        summary[f"{step}_p50_ms"] = round(p50, 2) if p50 is not None else None
+        summary[f"{step}_p99_ms"] = round(p99, 2) if p99 is not None else None
+    return summary

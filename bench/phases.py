@@ -1,0 +1,109 @@
+"""The groups of a bench run, each starting what it measures and stopping it afterwards."""
+
+from __future__ import annotations
+
+from bench import proxies
+from bench.context import Bench, log
+from bench.procs import Server
+from bench.results import (
+    GATEWAY_MONOLITH,
+    GATEWAY_SERVICES,
+    MONOLITH_1W,
+    NGINX_SERVICES,
+    REF_BARE,
+    REF_EVALSHA,
+    SERVICES,
+    SERVICES_MANY_PENDING,
+    monolith_workers,
+)
+from bench.targets import Deployment, Launcher
+from bench.tools import cores
+
+ONE_CORE = "pinned to core 0"
+
+
+def single(name: str, server: Server, note: str = ONE_CORE) -> Deployment:
+    return Deployment(name, server.base_url, [server], [server], note)
+
+
+def start_services(launcher: Launcher) -> Deployment:
+    send = launcher.send_service()
+    try:
+        verify = launcher.verify_service()
+    except Exception:
+        send.stop()
+        raise
+    # Each workload loads one service; both share core 0 as they would share a host.
+    return Deployment(SERVICES, send.base_url, [send, verify], [send, verify],
+                      f"{ONE_CORE}, one process each",
+                      urls={"send": send.base_url, "check": verify.base_url})
+
+
+def backends_of(direct: Deployment) -> proxies.Backends:
+    send, check = direct.url_for("send"), direct.url_for("check")
+    return proxies.Backends(send=send, check=check, default=check)
+
+
+def _behind(bench: Bench, name: str, direct: Deployment, proxy: str) -> None:
+    """Measure `direct` behind a proxy sharing its core; CPU counts the proxy and the backends."""
+    backends = backends_of(direct)
+
+    def start() -> Deployment:
+        server = (bench.launcher.gateway(backends) if proxy == "gateway"
+                  else bench.launcher.nginx(bench.tools["nginx"], backends))
+        return Deployment(name, server.base_url, [server, *direct.measured], [server],
+                          f"{proxy} shares core 0 with the app")
+
+    log(f"== {name}")
+    with bench.deployed(name, start) as proxied:
+        if proxied:
+            bench.measure(proxied)
+
+
+def references(bench: Bench) -> None:
+    for name, factory in ((REF_BARE, "create_bare_app"), (REF_EVALSHA, "create_evalsha_app")):
+        log(f"== {name}")
+        bench.reset_redis()
+        with bench.deployed(name, lambda n=name, f=factory: single(  # type: ignore[misc]
+                n, bench.launcher.reference(n, f))) as deployment:
+            if deployment:
+                bench.measure(deployment)
+
+
+def monolith(bench: Bench) -> None:
+    log(f"== {MONOLITH_1W}")
+    bench.reset_redis()
+    with bench.deployed(MONOLITH_1W, lambda: single(
+            MONOLITH_1W, bench.launcher.monolith(1))) as deployment:
+        if deployment:
+            bench.measure(deployment)
+            if bench.options.wants("proxies"):
+                _behind(bench, GATEWAY_MONOLITH, deployment, "gateway")
+    workers = cores()
+    name = monolith_workers(workers)
+    log(f"== {name}")
+    bench.reset_redis()
+    with bench.deployed(name, lambda: single(
+            name, bench.launcher.monolith(workers, pinned=False),
+            f"{workers} workers, unpinned (shares a core with wrk)")) as deployment:
+        if deployment:
+            bench.measure(deployment)
+
+
+def services(bench: Bench) -> None:
+    log(f"== {SERVICES}")
+    bench.reset_redis()
+    with bench.deployed(SERVICES, lambda: start_services(bench.launcher)) as deployment:
+        if not deployment:
+            return
+        bench.measure(deployment)
+        if bench.options.wants("proxies"):
+            _behind(bench, NGINX_SERVICES, deployment, "nginx")
+            _behind(bench, GATEWAY_SERVICES, deployment, "gateway")
+        if bench.options.wants("pending"):
+            many = bench.options.many_pending
+            log(f"== {SERVICES_MANY_PENDING}: loading {many:,} pending verifications")
+            bench.report.meta["many_pending"] = many
+            bench.reset_redis(pending=many)
+            log(f"  Redis used_memory: {bench.redis.info('memory')['used_memory_human']}")
+            bench.measure(deployment, target=SERVICES_MANY_PENDING)

@@ -1,0 +1,108 @@
+"""The groups that need their own Redis or extra processes: Redis probes and the mixed flow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bench import cpu, mixed, probe, procs
+from bench.context import Bench, log
+from bench.phases import single, start_services
+from bench.results import MONOLITH_1W, SERVICES, Goal
+from bench.targets import PYTHON, Deployment, Launcher
+from devtools.redis_server import free_port, start_embedded
+
+BYTES_GOAL = 256
+
+
+def _starter(kind: str, launcher: Launcher) -> Callable[[str], Deployment]:
+    def start(redis_url: str) -> Deployment:
+        dedicated = Launcher(redis_url, launcher.log_dir, launcher.cpus)
+        if kind == MONOLITH_1W:
+            return single(MONOLITH_1W, dedicated.monolith(1))
+        return start_services(dedicated)
+    return start
+
+
+def _probe_goals(name: str, result: dict[str, Any]) -> list[Goal]:
+    goals = []
+    for workload in ("send", "check"):
+        value = result[workload]["commands_per_request"]
+        goals.append(Goal(f"Redis commands per {workload} ({name})", value, "<= 1",
+                          value <= 1, f"{result[workload]['commands']}"))
+    core = result["memory"].get("core_bytes")
+    goals.append(Goal(f"Redis bytes per pending verification ({name})", core,
+                      f"<= {BYTES_GOAL}", None if core is None else core <= BYTES_GOAL,
+                      "record + pending index; counters reported in redis.memory"))
+    return goals
+
+
+def redis_probes(bench: Bench) -> None:
+    for name in (MONOLITH_1W, SERVICES):
+        log(f"== Redis probe: {name} (dedicated Redis, {bench.options.probe_requests} requests)")
+        server = start_embedded(free_port())
+        try:
+            result = probe.probe(_starter(name, bench.launcher), server.url,
+                                 bench.options.probe_requests, log)
+        except (procs.StartFailed, OSError, KeyError) as exc:
+            bench.skip(f"Redis probe {name}", str(exc))
+            continue
+        finally:
+            server.stop()
+        bench.report.redis[name] = result
+        bench.report.goals.extend(_probe_goals(name, result))
+
+
+def _delivery(bench: Bench) -> tuple[procs.Server, procs.Server]:
+    """The dev inbox and a dispatcher delivering to it, both on the server core."""
+    launcher = bench.launcher
+    http_port, smtp_port, metrics_port = free_port(), free_port(), free_port()
+    inbox = procs.start(
+        "devinbox", [PYTHON, "-m", "devinbox", "--host", "127.0.0.1", "--http-port",
+                     str(http_port), "--smtp-port", str(smtp_port), "--max-messages", "100000"],
+        port=http_port, env={}, log_dir=launcher.log_dir, cpus=launcher.cpus)
+    try:
+        dispatcher = procs.start(
+            "dispatcher", [PYTHON, "-m", "services.dispatcher"], port=metrics_port,
+            env={**launcher.env(), "SMS_BACKEND": "devinbox", "DEVINBOX_URL": inbox.base_url,
+                 "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port),
+                 "DISPATCH_METRICS_PORT": str(metrics_port)},
+            log_dir=launcher.log_dir, cpus=launcher.cpus, health_path="/metrics")
+    except procs.StartFailed:
+        inbox.stop()
+        raise
+    return inbox, dispatcher
+
+
+def mixed_flow(bench: Bench) -> None:
+    for name in (MONOLITH_1W, SERVICES):
+        log(f"== mixed flow: {name} + dispatcher + dev inbox "
+            f"({bench.options.mixed_concurrency} concurrent flows, {bench.options.duration_s:g}s)")
+        bench.reset_redis()
+
+        def start(kind: str = name) -> Deployment:
+            inbox, dispatcher = _delivery(bench)
+            try:
+                target = _starter(kind, bench.launcher)(bench.redis_url)
+            except procs.StartFailed:
+                procs.stop_all([inbox, dispatcher])
+                raise
+            target.measured += [dispatcher, inbox]
+            target.owned += [dispatcher, inbox]
+            target.urls["inbox"] = inbox.base_url
+            return target
+
+        with bench.deployed(f"mixed flow {name}", start) as deployment:
+            if deployment is None:
+                continue
+            before = cpu.tree_seconds(deployment.pids)
+            result = mixed.run(deployment.url_for("send"), deployment.url_for("check"),
+                               deployment.urls["inbox"],
+                               concurrency=bench.options.mixed_concurrency,
+                               duration_s=bench.options.duration_s)
+            used = cpu.tree_seconds(deployment.pids) - before
+            flows = int(result["flows"])
+            result["cpu_s_per_1k_flows"] = round(used * 1000 / flows, 3) if flows else None
+            result["note"] = "CPU counts the app, the dispatcher and the dev inbox"
+            bench.report.mixed[name] = result
+            log(f"  {name}: {result}")

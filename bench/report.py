@@ -1,0 +1,68 @@
+"""Print the results table and write latest.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.results import Goal, Report, Run
+
+HEADER = ("target", "workload", "req/s", "p50 ms", "p99 ms", "CPU s/1k", "Redis CPU s/1k",
+          "2xx %", "statuses")
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def run_row(run: Run) -> tuple[str, ...]:
+    statuses = " ".join(f"{k}:{v}" for k, v in sorted(run.statuses.items()))
+    if run.socket_errors:
+        statuses += f" sockerr:{run.socket_errors}"
+    return (run.target, run.workload, _num(run.rps, 0), _num(run.p50_ms, 2), _num(run.p99_ms, 2),
+            _num(run.cpu_s_per_1k, 3), _num(run.redis_cpu_s_per_1k, 3),
+            _num(run.ok_share * 100, 1), statuses)
+
+
+def goal_row(goal: Goal) -> tuple[str, ...]:
+    verdict = {True: "meets", False: "MISSES", None: "n/a"}[goal.passed]
+    return (goal.name, _num(goal.value, 3), goal.goal, verdict, goal.detail)
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip()
+             for row in (header, tuple("-" * w for w in widths), *rows)]
+    return "\n".join(lines)
+
+
+def render(report: Report) -> str:
+    parts = [table(HEADER, [run_row(r) for r in report.runs])]
+    if report.goals:
+        parts.append(table(("goal", "value", "goal", "verdict", "detail"),
+                           [goal_row(g) for g in report.goals]))
+    if report.mixed:
+        parts.append("mixed flow: " + json.dumps(report.mixed))
+    for skipped in report.skipped:
+        parts.append(f"not measured: {skipped.what}: {skipped.why}")
+    return "\n\n".join(parts)
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    return {
+        "meta": report.meta,
+        "runs": [{**asdict(r), "ok_share": round(r.ok_share, 4)} for r in report.runs],
+        "goals": [asdict(g) for g in report.goals],
+        "redis": report.redis,
+        "mixed": report.mixed,
+        "skipped": [asdict(s) for s in report.skipped],
+    }
+
+
+def write(report: Report, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "latest.json"
+    path.write_text(json.dumps(to_json(report), indent=2) + "\n")
+    return path

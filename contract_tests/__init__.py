@@ -1,0 +1,1 @@
+"""HTTP-only contract suite: proves a deployment honours docs/api.md."""

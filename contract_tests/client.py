@@ -1,0 +1,181 @@
+"""A small typed client for the API under test: one per test, with its own fake client IP."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from json import dumps
+from typing import Any
+
+import httpx
+
+from contract_tests.inbox import Inbox
+from contract_tests.problems import assert_verification
+
+# RFC 2544 benchmarking range: never a real client, so counts in Redis are the suite's own.
+FAKE_CLIENT_NETWORK = ipaddress.ip_network("198.18.0.0/15")
+_ABSENT: Any = object()
+
+
+@dataclass(frozen=True)
+class Urls:
+    send: str
+    check: str
+    users: str
+    inbox: str
+
+    def bases(self) -> list[str]:
+        return sorted({self.send, self.check, self.users})
+
+
+def fresh_ip() -> str:
+    offset = secrets.randbelow(FAKE_CLIENT_NETWORK.num_addresses - 2) + 1
+    return str(FAKE_CLIENT_NETWORK.network_address + offset)
+
+
+def fresh_phone() -> str:
+    return "+1555" + "".join(str(secrets.randbelow(10)) for _ in range(7))
+
+
+def fresh_email() -> str:
+    return f"u{secrets.token_hex(6)}@example.test"
+
+
+def fresh_id(prefix: str = "VE") -> str:
+    return prefix + secrets.token_hex(16)
+
+
+@dataclass
+class Journal:
+    """Every response a test saw, to prove no code ever appears in one."""
+
+    responses: list[httpx.Response] = field(default_factory=list)
+
+    def leaks(self, codes: set[str]) -> list[str]:
+        found = []
+        for response in self.responses:
+            text = response.text + " " + " ".join(f"{k}: {v}" for k, v in response.headers.items())
+            for code in codes:
+                if re.search(rf"(?<![0-9A-Za-z]){code}(?![0-9A-Za-z])", text):
+                    found.append(f"code {code} in {response.request.url}: {text[:300]}")
+        return found
+
+
+@dataclass
+class Api:
+    urls: Urls
+    http: httpx.Client
+    inbox: Inbox
+    client_ip: str
+    journal: Journal
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+
+    def with_ip(self, client_ip: str) -> Api:
+        return replace(self, client_ip=client_ip)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = _ABSENT,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        all_headers = {"X-Forwarded-For": self.client_ip, **self.extra_headers, **(headers or {})}
+        if json is not _ABSENT:  # serialised here so that a JSON `null` body is sent too
+            content = dumps(json, ensure_ascii=False).encode("utf-8")
+            all_headers.setdefault("Content-Type", "application/json")
+        response = self.http.request(method, url, content=content, headers=all_headers)
+        self.journal.responses.append(response)
+        return response
+
+    # --- verifications -------------------------------------------------------------------
+    def send(
+        self,
+        to: str | None = None,
+        channel: str | None = None,
+        *,
+        locale: Any = _ABSENT,
+        idempotency_key: str | None = None,
+        body: Any = _ABSENT,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        if body is _ABSENT and content is None:
+            body = {"to": to, "channel": channel or ("email" if to and "@" in to else "sms")}
+            if locale is not _ABSENT:
+                body["locale"] = locale
+        extra = dict(headers or {})
+        if idempotency_key is not None:
+            extra["Idempotency-Key"] = idempotency_key
+        return self.request(
+            "POST", f"{self.urls.send}/api/verifications", json=body, content=content,
+            headers=extra,
+        )
+
+    def get(self, verification_id: str) -> httpx.Response:
+        return self.request("GET", f"{self.urls.send}/api/verifications/{verification_id}")
+
+    def cancel(
+        self, verification_id: str, *, content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        return self.request(
+            "POST", f"{self.urls.send}/api/verifications/{verification_id}/cancel",
+            content=content, headers=headers,
+        )
+
+    def check(
+        self,
+        code: Any = _ABSENT,
+        *,
+        to: Any = _ABSENT,
+        verification_id: Any = _ABSENT,
+        body: Any = _ABSENT,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        if body is _ABSENT and content is None:
+            body = {}
+            if to is not _ABSENT:
+                body["to"] = to
+            if verification_id is not _ABSENT:
+                body["verification_id"] = verification_id
+            if code is not _ABSENT:
+                body["code"] = code
+        return self.request(
+            "POST", f"{self.urls.check}/api/verification-checks", json=body, content=content,
+            headers=headers,
+        )
+
+    def start(
+        self, to: str | None = None, channel: str | None = None
+    ) -> tuple[dict[str, Any], str]:
+        """Create a verification (201) and learn its code from the inbox."""
+        destination = to or fresh_phone()
+        verification = assert_verification(self.send(destination, channel), 201)
+        return verification, self.inbox.wait_new_code(destination)
+
+    # --- users (legacy, in the monolith) -------------------------------------------------
+    def create_user(self, body: Any) -> httpx.Response:
+        return self.request("POST", f"{self.urls.users}/api/users", json=body)
+
+    def get_user(self, user_id: str) -> httpx.Response:
+        return self.request("GET", f"{self.urls.users}/api/users/{user_id}")
+
+
+def wrong_code(right: str) -> str:
+    """A code of the same length that is certainly not `right`."""
+    return "".join(str((int(d) + 1) % 10) for d in right)
+
+
+@contextmanager
+def http_client(timeout: float = 15.0) -> Iterator[httpx.Client]:
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    with httpx.Client(timeout=timeout, limits=limits) as client:
+        yield client

@@ -1,0 +1,121 @@
+"""Where the suite points: --base-url for everything, with optional per-role overrides.
+
+`--send-url` serves POST/GET/cancel of verifications, `--check-url` the checks, `--users-url`
+the users, `--inbox-url` the dev inbox where codes arrive. Each option also reads an env var
+(CONTRACT_BASE_URL, CONTRACT_SEND_URL, CONTRACT_CHECK_URL, CONTRACT_USERS_URL, CONTRACT_INBOX_URL).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from contract_tests.client import Api, Journal, Urls, fresh_ip, http_client
+from contract_tests.inbox import Inbox
+from contract_tests.policy import Policy
+
+ROLES = {
+    "base": "CONTRACT_BASE_URL",
+    "send": "CONTRACT_SEND_URL",
+    "check": "CONTRACT_CHECK_URL",
+    "users": "CONTRACT_USERS_URL",
+    "inbox": "CONTRACT_INBOX_URL",
+    "diff-a": "CONTRACT_DIFF_A",
+    "diff-b": "CONTRACT_DIFF_B",
+}
+MEASUREMENTS = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("contract", "API contract suite (docs/api.md)")
+    for role, env in ROLES.items():
+        group.addoption(
+            f"--{role}-url" if not role.startswith("diff") else f"--{role}",
+            default=None,
+            help=f"URL for {role} (env {env})",
+        )
+    group.addoption(
+        "--header", action="append", default=[],
+        help="'Name: value' sent with every API request, e.g. 'X-Backend: services' to pin a "
+             "gateway route (env CONTRACT_HEADERS, ';'-separated)",
+    )
+
+
+def extra_headers(config: pytest.Config) -> dict[str, str]:
+    given = [*config.getoption("--header"), *os.environ.get("CONTRACT_HEADERS", "").split(";")]
+    pairs = [item.partition(":") for item in given if item.strip()]
+    return {name.strip(): value.strip() for name, _, value in pairs}
+
+
+def option(config: pytest.Config, role: str) -> str | None:
+    name = f"--{role}-url" if not role.startswith("diff") else f"--{role}"
+    value = config.getoption(name) or os.environ.get(ROLES[role])
+    return str(value).rstrip("/") if value else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[MEASUREMENTS] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = terminalreporter.config.stash.get(MEASUREMENTS, [])
+    if lines:
+        terminalreporter.section("contract measurements")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def urls(pytestconfig: pytest.Config) -> Urls:
+    base = option(pytestconfig, "base")
+    roles = {role: option(pytestconfig, role) or base for role in ("send", "check", "users")}
+    inbox = option(pytestconfig, "inbox")
+    missing = [role for role, url in roles.items() if not url]
+    if missing or not inbox:
+        pytest.fail(
+            "the contract suite needs --base-url (or CONTRACT_BASE_URL, or each of --send-url "
+            "--check-url --users-url) and --inbox-url (or CONTRACT_INBOX_URL); missing: "
+            + ", ".join([*missing, *([] if inbox else ["inbox"])]),
+            pytrace=False,
+        )
+    return Urls(
+        send=str(roles["send"]), check=str(roles["check"]), users=str(roles["users"]),
+        inbox=str(inbox),
+    )
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return Policy.from_env()
+
+
+@pytest.fixture
+def report(pytestconfig: pytest.Config) -> Callable[[str], None]:
+    """Record a measured number so it shows in the terminal summary (and with -s, at once)."""
+
+    def record(line: str) -> None:
+        print(line)
+        pytestconfig.stash[MEASUREMENTS].append(line)
+
+    return record
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with http_client() as client:
+        yield client
+
+
+@pytest.fixture
+def api(urls: Urls, http: httpx.Client, pytestconfig: pytest.Config) -> Iterator[Api]:
+    """The client every test uses: a fresh fake client IP; codes only from the inbox."""
+    delivery_timeout = float(os.environ.get("CONTRACT_DELIVERY_TIMEOUT", "10"))
+    inbox = Inbox(urls.inbox, http, delivery_timeout)
+    client = Api(urls=urls, http=http, inbox=inbox, client_ip=fresh_ip(), journal=Journal(),
+                 extra_headers=extra_headers(pytestconfig))
+    yield client
+    leaks = client.journal.leaks(inbox.codes)
+    assert not leaks, "a code appeared in an API response:\n" + "\n".join(leaks)

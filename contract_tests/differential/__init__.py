@@ -1,0 +1,1 @@
+"""Differential mode: one scripted scenario against two deployments, compared field by field."""

@@ -1,0 +1,132 @@
+"""Request validation: 400 per field in the documented order, malformed JSON, 415, 413."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from contract_tests.client import Api, fresh_phone
+from contract_tests.policy import Policy
+from contract_tests.problems import assert_problem
+
+PHONE = "+15550100999"
+FULLWIDTH_DIGITS = "".join(chr(0xFF11 + i) for i in range(6))  # str.isdigit() says yes
+SEND_CASES: list[tuple[str, Any, str]] = [
+    ("array body", [PHONE], "body"),
+    ("string body", "hello", "body"),
+    ("null body", None, "body"),
+    ("unknown member", {"to": PHONE, "channel": "sms", "zeta": 1}, "zeta"),
+    ("first unknown in sorted order", {"to": PHONE, "channel": "x", "mu": 1, "beta": 2}, "beta"),
+    ("channel missing", {"to": PHONE}, "channel"),
+    ("channel not a string", {"to": PHONE, "channel": 1}, "channel"),
+    ("channel unknown", {"to": PHONE, "channel": "voice"}, "channel"),
+    ("channel before to", {"channel": "fax", "to": "nope"}, "channel"),
+    ("to missing", {"channel": "sms"}, "to"),
+    ("to not a string", {"to": 14155550100, "channel": "sms"}, "to"),
+    ("sms without plus", {"to": "14155550100", "channel": "sms"}, "to"),
+    ("sms leading zero", {"to": "+04155550100", "channel": "sms"}, "to"),
+    ("sms too short", {"to": "+12345", "channel": "sms"}, "to"),
+    ("sms too long", {"to": "+1234567890123456", "channel": "sms"}, "to"),
+    ("email on sms", {"to": "ada@example.test", "channel": "sms"}, "to"),
+    ("phone on email", {"to": PHONE, "channel": "email"}, "to"),
+    ("email without domain dot", {"to": "ada@example", "channel": "email"}, "to"),
+    ("email non ascii", {"to": "adä@example.test", "channel": "email"}, "to"),
+    ("email too long", {"to": "a" * 243 + "@example.test", "channel": "email"}, "to"),
+    ("locale upper", {"to": PHONE, "channel": "sms", "locale": "EN"}, "locale"),
+    ("locale region lower", {"to": PHONE, "channel": "sms", "locale": "pt-br"}, "locale"),
+    ("locale not a string", {"to": PHONE, "channel": "sms", "locale": 5}, "locale"),
+    ("to before locale", {"to": "x", "channel": "sms", "locale": "EN"}, "to"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), [c[1:] for c in SEND_CASES],
+                         ids=[c[0] for c in SEND_CASES])
+def test_send_rejects_invalid_parameters(api: Api, body: Any, field: str) -> None:
+    assert_problem(api.send(body=body), "invalid_parameter", field)
+
+
+@pytest.mark.parametrize("idem", ["", "a" * 256, "has space", "tab\tin"],
+                         ids=["empty", "too long", "space", "tab"])
+def test_send_rejects_a_bad_idempotency_key(api: Api, idem: str) -> None:
+    to = fresh_phone()
+    assert_problem(api.send(to, "sms", idempotency_key=idem), "invalid_parameter",
+                   "Idempotency-Key")
+    assert api.inbox.count(to) == 0
+
+
+def test_send_accepts_longest_email_and_idempotency_key(api: Api) -> None:
+    longest = "a" * 229 + secrets.token_hex(6) + "@example.test"
+    assert len(longest) == 254
+    response = api.send(longest, "email", idempotency_key=secrets.token_hex(16) + "k" * 223)
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("content", ["{", '{"to": "+15550100999",}', "nope", "\xff"],
+                         ids=["truncated", "trailing comma", "word", "bad utf8"])
+def test_malformed_json(api: Api, content: str) -> None:
+    raw = content.encode("latin-1")
+    assert_problem(api.send(content=raw, headers={"Content-Type": "application/json"}),
+                   "malformed_json")
+    assert_problem(api.check(content=raw, headers={"Content-Type": "application/json"}),
+                   "malformed_json")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_other_media_types_are_415(api: Api, content_type: str | None) -> None:
+    content = f'{{"to": "{fresh_phone()}", "channel": "sms"}}'
+    headers = {"Content-Type": content_type} if content_type else {}
+    assert_problem(api.send(content=content, headers=headers), "unsupported_media_type")
+    check = '{"to": "+15550100999", "code": "123456"}'
+    assert_problem(api.check(content=check, headers=headers), "unsupported_media_type")
+
+
+def test_bodies_over_the_limit_are_413(api: Api, policy: Policy) -> None:
+    padding = "x" * (policy.max_body_bytes + 1)
+    content = f'{{"to": "{fresh_phone()}", "channel": "sms", "pad": "{padding}"}}'
+    headers = {"Content-Type": "application/json"}
+    assert_problem(api.send(content=content, headers=headers), "payload_too_large")
+    assert_problem(api.check(content=content, headers=headers), "payload_too_large")
+
+
+CHECK_CASES: list[tuple[str, Any, str]] = [
+    ("array body", ["123456"], "body"),
+    ("unknown member", {"to": PHONE, "code": "123456", "extra": True}, "extra"),
+    ("neither to nor id", {"code": "123456"}, "to"),
+    ("both to and id", {"to": PHONE, "verification_id": "VE" + "0" * 32, "code": "123456"}, "to"),
+    ("code missing", {"to": PHONE}, "code"),
+    ("code not a string", {"to": PHONE, "code": 123456}, "code"),
+    ("code too short", {"to": PHONE, "code": "123"}, "code"),
+    ("code too long", {"to": PHONE, "code": "12345678901"}, "code"),
+    ("code not digits", {"to": PHONE, "code": "12a456"}, "code"),
+    ("code non ascii digits", {"to": PHONE, "code": FULLWIDTH_DIGITS}, "code"),
+    ("code before to", {"to": "nope", "code": "x"}, "code"),
+    ("to invalid", {"to": "4155550100", "code": "123456"}, "to"),
+    ("email invalid", {"to": "ada@nowhere", "code": "123456"}, "to"),
+    ("id not a string", {"verification_id": 7, "code": "123456"}, "verification_id"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), [c[1:] for c in CHECK_CASES],
+                         ids=[c[0] for c in CHECK_CASES])
+def test_check_rejects_invalid_parameters(api: Api, body: Any, field: str) -> None:
+    assert_problem(api.check(body=body), "invalid_parameter", field)
+
+
+def test_users_reject_invalid_parameters(api: Api) -> None:
+    cases: list[tuple[Any, set[str]]] = [
+        ({"phone": fresh_phone()}, {"name"}),
+        ({"name": "", "phone": fresh_phone()}, {"name"}),
+        ({"name": "x" * 101, "phone": fresh_phone()}, {"name"}),
+        ({"name": 5, "phone": fresh_phone()}, {"name"}),
+        ({"name": "Ada"}, {"phone", "email"}),
+        ({"name": "Ada", "phone": "0155"}, {"phone"}),
+        ({"name": "Ada", "email": "ada@"}, {"email"}),
+        ({"name": "Ada", "phone": fresh_phone(), "admin": True}, {"admin"}),
+    ]
+    for body, fields in cases:
+        response = api.create_user(body)
+        problem = response.json()
+        assert problem.get("field") in fields, (body, response.text)
+        assert_problem(response, "invalid_parameter", problem["field"])

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Deploy the kit to AWS: build and push the images, then the four CloudFormation stacks in order
+# (network, cache, platform = ECS cluster + ALB + route rules, services), each stack's outputs fed
+# to the next ones' parameters. Re-running with nothing changed changes nothing.
+#
+#   ./deploy.sh REGION STACK [--skip-build] [--dry-run] [--verify] [--endpoint-url URL]
+#                            [--set KEY=VALUE]...
+#
+#   --skip-build    do not build or push images (they must already be in ECR under IMAGE_TAG)
+#   --dry-run       print what would be done, touch nothing
+#   --verify        run the contract suite against the ALB URL afterwards
+#   --endpoint-url  talk to another AWS endpoint (e.g. a local moto server)
+#   --set KEY=VALUE a stack parameter (CertificateArn, CacheEngine, VerificationsWeightSend, ...);
+#                   given to every stack whose template declares KEY
+# Environment: IMAGE_TAG (default: the git SHA, "-dirty" when the tree has changes),
+#   BASE_IMAGE (Docker base, default python:3.11-slim), AWS_CLI, PYTHON, BUILD_DIR.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+COMPONENTS=(monolith send verify dispatcher events)
+STACKS=(network cache platform services)
+REPOSITORY_PREFIX="strangler-kit"
+
+die() { echo "deploy.sh: error: $*" >&2; exit 1; }
+say() { echo "==> $*"; }
+usage() { sed -n '6,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+[[ $# -ge 2 ]] || usage
+REGION="$1"; STACK="$2"; shift 2
+[[ "$REGION" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || die "'$REGION' is not an AWS region name (like eu-west-1)"
+[[ "$STACK" =~ ^[A-Za-z][A-Za-z0-9-]{0,100}$ ]] || die "'$STACK' is not a valid stack name (letters, digits, hyphens)"
+SKIP_BUILD=0; DRY_RUN=0; VERIFY=0; ENDPOINT_URL=""; SETTINGS=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --skip-build) SKIP_BUILD=1 ;;
+    --dry-run) DRY_RUN=1 ;;
+    --verify) VERIFY=1 ;;
+    --endpoint-url) [[ $# -ge 2 ]] || die "--endpoint-url needs a URL"; ENDPOINT_URL="$2"; shift ;;
+    --set) [[ $# -ge 2 && "$2" == *=* ]] || die "--set needs KEY=VALUE"; SETTINGS+=("$2"); shift ;;
+    -h|--help) usage ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+  shift
+done
+
+# --- tools -------------------------------------------------------------------------------------
+find_tool() {  # NAME [FALLBACK]: the first that exists on PATH or as a file
+  local candidate
+  for candidate in "$@"; do
+    if [[ -x "$candidate" ]] || command -v "$candidate" >/dev/null 2>&1; then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
+AWS="${AWS_CLI:-$(find_tool aws "$ROOT/.venv/bin/aws" || true)}"
+PYTHON="${PYTHON:-$(find_tool "$ROOT/.venv/bin/python" python3 || true)}"
+[[ -n "$AWS" ]] || die "the AWS CLI is not installed: install it (pip install awscli) or set AWS_CLI"
+[[ -n "$PYTHON" ]] || die "python 3.11 is needed to generate the templates: run ./dev or set PYTHON"
+if [[ $SKIP_BUILD -eq 0 ]]; then
+  command -v docker >/dev/null 2>&1 || die "docker is not installed: install it or pass --skip-build"
+fi
+BUILD_DIR="${BUILD_DIR:-$ROOT/build/cfn}"
+
+aws_() { "$AWS" --region "$REGION" ${ENDPOINT_URL:+--endpoint-url "$ENDPOINT_URL"} "$@"; }
+run() {  # print, then execute unless --dry-run
+  echo "+ $*"
+  [[ $DRY_RUN -eq 1 ]] || "$@"
+}
+
+if [[ -z "${IMAGE_TAG:-}" ]]; then
+  IMAGE_TAG="$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null)" \
+    || die "not a git checkout: set IMAGE_TAG to the tag of the images to deploy"
+  [[ -z "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]] || IMAGE_TAG="$IMAGE_TAG-dirty"
+fi
+
+# --- credentials -------------------------------------------------------------------------------
+if [[ $DRY_RUN -eq 1 ]]; then
+  ACCOUNT="<account>"
+  say "dry run: nothing will be changed"
+else
+  ACCOUNT="$(aws_ sts get-caller-identity --query Account --output text 2>/tmp/deploy-sts.$$)" || {
+    cat /tmp/deploy-sts.$$ >&2; rm -f /tmp/deploy-sts.$$
+    die "no usable AWS credentials: run 'aws configure' or set AWS_PROFILE / AWS_ACCESS_KEY_ID"; }
+  rm -f /tmp/deploy-sts.$$
+fi
+say "account $ACCOUNT, region $REGION, stack $STACK, images tagged $IMAGE_TAG"
+
+# --- images ------------------------------------------------------------------------------------
+REGISTRY="$ACCOUNT.dkr.ecr.$REGION.amazonaws.com"
+if [[ $SKIP_BUILD -eq 1 ]]; then
+  say "skipping image build: ECR must already hold $REPOSITORY_PREFIX/*:$IMAGE_TAG"
+else
+  say "logging in to $REGISTRY"
+  if [[ $DRY_RUN -eq 1 ]]; then
+    echo "+ aws ecr get-login-password | docker login --username AWS --password-stdin $REGISTRY"
+  else
+    aws_ ecr get-login-password | docker login --username AWS --password-stdin "$REGISTRY"
+  fi
+  for component in "${COMPONENTS[@]}"; do
+    repository="$REPOSITORY_PREFIX/$component"; image="$REGISTRY/$repository:$IMAGE_TAG"
+    say "image $component -> $image"
+    if [[ $DRY_RUN -eq 1 ]] || ! aws_ ecr describe-repositories --repository-names "$repository" >/dev/null 2>&1; then
+      run aws_ ecr create-repository --repository-name "$repository" \
+        --image-scanning-configuration scanOnPush=true --image-tag-mutability IMMUTABLE >/dev/null
+    fi
+    run docker build --file "$ROOT/infra/docker/Dockerfile" --target "$component" \
+      --build-arg "BASE_IMAGE=${BASE_IMAGE:-python:3.11-slim}" --tag "$image" "$ROOT"
+    run docker push "$image"
+  done
+fi
+
+# --- templates ---------------------------------------------------------------------------------
+say "generating templates into $BUILD_DIR"
+run "$PYTHON" -m infra build -o "$BUILD_DIR"
+
+# --- stacks ------------------------------------------------------------------------------------
+declare -A OUTPUTS=()
+
+template_parameters() {  # TEMPLATE: the parameter names it declares, one a line
+  if [[ ! -f "$1" ]]; then return 0; fi  # dry run: templates were not written
+  "$PYTHON" -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1])).get("Parameters", {})))' "$1"
+}
+
+stack_overrides() {  # NAME TEMPLATE: KEY=VALUE for each parameter that earlier outputs or --set fill
+  local name="$1" template="$2" key setting
+  while IFS= read -r key; do
+    [[ -n "$key" ]] || continue
+    if [[ -n "${OUTPUTS[$key]+set}" ]]; then echo "$key=${OUTPUTS[$key]}"; fi
+    if [[ "$name" == services && "$key" == *ImageTag ]]; then echo "$key=$IMAGE_TAG"; fi
+    for setting in "${SETTINGS[@]+"${SETTINGS[@]}"}"; do
+      if [[ "${setting%%=*}" == "$key" ]]; then echo "$setting"; fi
+    done
+  done < <(template_parameters "$template")
+}
+
+wait_with_progress() {  # PID STACK: wait for the deploy, print the stack's status every 15 s
+  local pid="$1" stack="$2" seconds=0 status
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1; seconds=$((seconds + 1))
+    if (( seconds % 15 == 0 )); then
+      status="$(aws_ cloudformation describe-stacks --stack-name "$stack" \
+        --query 'Stacks[0].StackStatus' --output text 2>/dev/null || echo pending)"
+      echo "    ... $stack: $status after ${seconds}s"
+    fi
+  done
+  wait "$pid"
+}
+
+read_outputs() {  # STACK: add its outputs to OUTPUTS
+  local key value
+  while IFS=$'\t' read -r key value; do
+    if [[ -n "$key" && "$key" != None ]]; then OUTPUTS["$key"]="$value"; fi
+  done < <(aws_ cloudformation describe-stacks --stack-name "$1" \
+             --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text)
+}
+
+for index in "${!STACKS[@]}"; do
+  name="${STACKS[$index]}"; stack="$STACK-$name"; template="$BUILD_DIR/$name.json"
+  say "[$((index + 1))/${#STACKS[@]}] stack $stack"
+  mapfile -t overrides < <(stack_overrides "$name" "$template")
+  command=(aws_ cloudformation deploy --stack-name "$stack" --template-file "$template"
+           --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset
+           --tags "Project=$REPOSITORY_PREFIX" "Deployment=$STACK")
+  [[ ${#overrides[@]} -eq 0 ]] || command+=(--parameter-overrides "${overrides[@]}")
+  if [[ $DRY_RUN -eq 1 ]]; then
+    echo "+ ${command[*]}"
+    echo "    (outputs of $stack feed the later stacks)"
+    continue
+  fi
+  "${command[@]}" &
+  wait_with_progress $! "$stack" || die "stack $stack failed: see its events with
+  aws cloudformation describe-stack-events --region $REGION --stack-name $stack"
+  read_outputs "$stack"
+done
+
+if [[ $DRY_RUN -eq 1 ]]; then
+  say "dry run done"
+  exit 0
+fi
+URL="${OUTPUTS[AlbUrl]:-}"
+[[ -n "$URL" ]] || die "stack $STACK-platform has no AlbUrl output"
+say "deployed: $URL"
+echo "    5XX alarms (promote gate): ${OUTPUTS[MonolithAlarmName]:-} ${OUTPUTS[SendAlarmName]:-} ${OUTPUTS[VerifyAlarmName]:-}"
+if [[ $VERIFY -eq 1 ]]; then
+  say "running the contract suite against $URL"
+  "$ROOT/.venv/bin/python" -m pytest "$ROOT/contract_tests" --base-url "$URL"
+fi

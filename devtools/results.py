@@ -1,0 +1,79 @@
+"""Running a step as a subprocess and counting its outcome (pytest through its JUnit XML)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from devtools.components import REPO_ROOT
+
+NO_TESTS_COLLECTED = 5  # pytest's exit code; a stage that ran nothing has failed
+
+
+@dataclass
+class Result:
+    name: str
+    exit_code: int
+    passed: int | None = None
+    failed: int | None = None
+    skipped: int | None = None
+    seconds: float = 0.0
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.failed
+
+
+def run_step(name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> Result:
+    print(f"\n== {name}: {' '.join(argv)}", flush=True)
+    started = time.monotonic()
+    code = subprocess.call(list(argv), env=dict(env) if env is not None else None, cwd=REPO_ROOT)
+    result = Result(name, code, seconds=time.monotonic() - started)
+    print(f"== {name}: {'ok' if code == 0 else f'FAILED ({code})'} in {result.seconds:.1f}s",
+          flush=True)
+    return result
+
+
+def run_pytest(name: str, args: Sequence[str], env: Mapping[str, str] | None = None) -> Result:
+    with tempfile.TemporaryDirectory(prefix="kit-junit-") as tmp:
+        report = Path(tmp) / "report.xml"
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                f"--junitxml={report}", *args]
+        result = run_step(name, argv, env)
+        if report.exists():
+            _count(result, report)
+    if result.exit_code == NO_TESTS_COLLECTED:
+        result.note = "no tests ran"
+    return result
+
+
+def _count(result: Result, report: Path) -> None:
+    # Our own pytest wrote this file a moment ago; it is not untrusted input.
+    root = ElementTree.parse(report).getroot()  # noqa: S314
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    total = sum(int(s.get("tests", 0)) for s in suites)
+    failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+    skipped = sum(int(s.get("skipped", 0)) for s in suites)
+    result.passed, result.failed, result.skipped = total - failed - skipped, failed, skipped
+
+
+def summary(results: Sequence[Result]) -> str:
+    rows = [("stage", "passed", "failed", "skipped", "time", "result")]
+    for r in results:
+        def show(n: int | None) -> str:
+            return "-" if n is None else str(n)
+
+        verdict = "ok" if r.ok else f"FAILED (exit {r.exit_code}){' ' + r.note if r.note else ''}"
+        rows.append((r.name, show(r.passed), show(r.failed), show(r.skipped),
+                     f"{r.seconds:.0f}s", verdict))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])

@@ -1,0 +1,52 @@
+"""Roles of the services stack: one execution role (pull images, write logs, read the two
+secrets) and one task role per component holding only what that process calls.
+
+Only the dispatcher publishes SMS through SNS, so only its role may sns:Publish.
+"""
+
+from __future__ import annotations
+
+from troposphere import Ref, Sub, iam
+
+from infra.components import Component
+
+SECRET_PARAMETERS = ("CodePepperSecretArn", "CacheAuthTokenSecretArn")
+
+
+def ecs_tasks_trust() -> dict[str, object]:
+    """ECS tasks of this account only (guards against the confused deputy)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")},
+            "ArnLike": {"aws:SourceArn": Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:"
+                                             "${AWS::AccountId}:*")}}}]}
+
+
+def execution_role() -> iam.Role:
+    return iam.Role(
+        "TaskExecutionRole", AssumeRolePolicyDocument=ecs_tasks_trust(),
+        ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                               "AmazonECSTaskExecutionRolePolicy")],
+        Policies=[iam.Policy(PolicyName="read-app-secrets", PolicyDocument={
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                "Resource": [Ref(name) for name in SECRET_PARAMETERS]}]})])
+
+
+def task_role_title(component: Component) -> str:
+    return f"{component.title}TaskRole"
+
+
+def task_role(component: Component) -> iam.Role:
+    policies = []
+    if component.may_publish_sms:
+        # SMS goes to phone numbers, not topics, so SNS offers no narrower resource than "*".
+        policies.append(iam.Policy(PolicyName="publish-sms", PolicyDocument={
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+    role = iam.Role(task_role_title(component), AssumeRolePolicyDocument=ecs_tasks_trust())
+    if policies:
+        role.Policies = policies
+    return role

@@ -1,0 +1,61 @@
+"""The route table (routing/routes.toml) as the platform stack's listener rules.
+
+This module is the one place infra calls into routing: routing.alb renders the rules and the
+listener's default action; here each weighted forward rule's weights become stack parameters
+(defaulting to the table's), so a deploy can shift traffic without editing the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from troposphere import Ref, Template
+from troposphere import elasticloadbalancingv2 as elb
+
+from infra.base import add_parameter
+from routing.alb import logical_id, render_default_actions, render_listener_rules
+from routing.loader import load_table
+from routing.model import RouteTable
+
+ROUTE_TABLE = Path(__file__).resolve().parent.parent / "routing" / "routes.toml"
+MAX_WEIGHT = 999  # ALB's ceiling for a target group's weight in a forward action
+
+
+def load(path: Path = ROUTE_TABLE) -> RouteTable:
+    return load_table(path)
+
+
+def default_actions(table: RouteTable, arns: Mapping[str, Ref]) -> list[elb.Action]:
+    return render_default_actions(table, arns)
+
+
+def weight_parameter_name(rule_title: str, group: str) -> str:
+    return f"{rule_title}Weight{logical_id(group)}"
+
+
+def _parametrise_weights(template: Template, rule: elb.ListenerRule,
+                         names_by_arn: Mapping[int, str]) -> None:
+    """Replace each weight of a multi-group forward with Ref(parameter defaulting to it)."""
+    for action in rule.properties["Actions"]:
+        forward = action.properties.get("ForwardConfig")
+        groups = forward.properties["TargetGroups"] if forward is not None else []
+        if len(groups) < 2:
+            continue  # a single group takes all traffic whatever its weight: nothing to shift
+        for group in groups:
+            name = names_by_arn[id(group.properties["TargetGroupArn"])]
+            parameter = add_parameter(
+                template, weight_parameter_name(rule.title, name), Type="Number",
+                Default=group.properties["Weight"], MinValue=0, MaxValue=MAX_WEIGHT,
+                Description=f"weight of {name} in rule {rule.title} (route table's by default)")
+            group.properties["Weight"] = Ref(parameter)
+
+
+def add_listener_rules(template: Template, table: RouteTable, listener_arn: object,
+                       arns: Mapping[str, Ref]) -> list[elb.ListenerRule]:
+    names_by_arn = {id(arn): name for name, arn in arns.items()}
+    rules = render_listener_rules(table, listener_arn, arns)
+    for rule in rules:
+        _parametrise_weights(template, rule, names_by_arn)
+        template.add_resource(rule)
+    return rules

@@ -1,0 +1,70 @@
+"""Keyed hashes, the code seal and fresh secrets, as docs/storage-contract.md defines them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+NONCE_BYTES = 12
+
+
+def canonical_json(body: Any) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+class Keyring:
+    """Everything derived from CODE_PEPPER; the seal key is derived once."""
+
+    def __init__(self, pepper: str) -> None:
+        self._key = pepper.encode("utf-8")
+        self._seal = AESGCM(self.seal_key())
+
+    def _mac(self, message: str) -> str:
+        return hmac.new(self._key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def seal_key(self) -> bytes:
+        return hmac.new(self._key, b"seal-key|v1", hashlib.sha256).digest()
+
+    def code_mac(self, code: str) -> str:
+        return self._mac(f"code|{code}")
+
+    def dest_hash(self, channel: str, normalized_to: str) -> str:
+        return self._mac(f"dest|{channel}|{normalized_to}")[:32]
+
+    def ip_hash(self, client_ip: str) -> str:
+        return self._mac(f"ip|{client_ip}")[:32]
+
+    def idem_hash(self, idempotency_key: str) -> str:
+        return self._mac(f"idem|{idempotency_key}")[:32]
+
+    def request_hash(self, method: str, path: str, body: Any) -> str:
+        return self._mac(f"body|{method} {path}|{canonical_json(body)}")
+
+    def seal_code(self, verification_id: str, code: str, nonce: bytes | None = None) -> str:
+        nonce = secrets.token_bytes(NONCE_BYTES) if nonce is None else nonce
+        sealed = nonce + self._seal.encrypt(nonce, code.encode("ascii"), verification_id.encode())
+        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
+
+    def open_seal(self, verification_id: str, code_sealed: str) -> str:
+        """The code inside a seal; raises cryptography's InvalidTag when it was not ours."""
+        raw = base64.urlsafe_b64decode(code_sealed + "=" * (-len(code_sealed) % 4))
+        nonce, box = raw[:NONCE_BYTES], raw[NONCE_BYTES:]
+        return self._seal.decrypt(nonce, box, verification_id.encode()).decode("ascii")
+
+
+def generate_code(length: int) -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(length))
+
+
+def new_verification_id() -> str:
+    return "VE" + secrets.token_hex(16)
+
+
+def new_user_id() -> str:
+    return "US" + secrets.token_hex(16)

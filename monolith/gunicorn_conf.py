@@ -1,0 +1,30 @@
+"""gunicorn settings for the monolith: `--config python:monolith.gunicorn_conf`.
+
+Metrics are aggregated across workers through prometheus_client's multiprocess mode, which must be
+configured before prometheus_client is first imported: hence the environment is set right here,
+and prometheus_client is imported only inside the hooks.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="monolith-metrics-")
+
+workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+worker_class = "sync"
+timeout = 30  # a request never needs more: Redis calls time out after 2 s
+graceful_timeout = 10
+keepalive = 2
+accesslog = None  # no access log: request lines are enough in the error log, bodies never logged
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

@@ -1,0 +1,51 @@
+"""Every Redis key name the monolith uses, in one place.
+
+`vfy:*` names are the shared storage contract (docs/storage-contract.md); `users:*` names are the
+monolith's own (docs/monolith.md).
+"""
+
+from __future__ import annotations
+
+RECORD_PREFIX = "vfy:ver:"
+PENDING_PREFIX = "vfy:pending:"
+DEST_LIMIT_PREFIX = "vfy:rl:dest:"
+IP_LIMIT_PREFIX = "vfy:rl:ip:"
+IDEMPOTENCY_PREFIX = "vfy:idem:"
+OUTBOX = "vfy:outbox"
+EVENTS = "vfy:events"
+EVENTS_GROUP = "monolith-users"
+
+STREAM_TTL_MS = 7 * 86400 * 1000
+OUTBOX_MAXLEN = 100_000
+EVENTS_MAXLEN = 100_000
+
+USER_PREFIX = "users:"
+USERS_BY_DEST_PREFIX = "users:by-dest:"
+
+
+def record(verification_id: str) -> str:
+    return RECORD_PREFIX + verification_id
+
+
+def pending(dest_hash: str) -> str:
+    return PENDING_PREFIX + dest_hash
+
+
+def dest_limit(dest_hash: str) -> str:
+    return DEST_LIMIT_PREFIX + dest_hash
+
+
+def ip_limit(ip_hash: str) -> str:
+    return IP_LIMIT_PREFIX + ip_hash
+
+
+def idempotency(idem_hash: str) -> str:
+    return IDEMPOTENCY_PREFIX + idem_hash
+
+
+def user(user_id: str) -> str:
+    return USER_PREFIX + user_id
+
+
+def users_by_dest(dest_hash: str) -> str:
+    return USERS_BY_DEST_PREFIX + dest_hash

@@ -1,0 +1,66 @@
+-- check.lua: count one check attempt and compare the code in one step (storage contract, "check").
+-- KEYS[1] vfy:events
+-- ARGV[1] record key prefix (vfy:ver:)   ARGV[2] pending key prefix (vfy:pending:)
+-- ARGV[3] verification id, or "" for a check by destination
+-- ARGV[4] dest_hash for a check by destination, or ""
+-- ARGV[5] candidate code_mac   ARGV[6] max checks   ARGV[7] retention ms
+-- ARGV[8] stream TTL ms        ARGV[9] events MAXLEN
+-- Returns {outcome, id, to, channel, status, check_attempts, retry_after_ms}; outcome is
+-- not_found, max_check_attempts_reached, approved or wrong.
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+local id = ARGV[3]
+if id == '' then
+  id = redis.call('GET', ARGV[2] .. ARGV[4])
+  if not id then return {'not_found', '', '', '', '', 0, 0} end
+end
+local key = ARGV[1] .. id
+local f = redis.call('HMGET', key, 'status', 'expires_at', 'to', 'channel', 'dest_hash',
+  'check_attempts', 'code_mac')
+local status, expires_at, to, channel, dest_hash = f[1], tonumber(f[2]), f[3], f[4], f[5]
+if not status then return {'not_found', '', '', '', '', 0, 0} end
+
+local function finalize(new_status, event_type)
+  redis.call('HSET', key, 'status', new_status)
+  redis.call('PEXPIRE', key, ARGV[7])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[9], '*', 'schema', 1, 'type', event_type,
+    'verification_id', id, 'channel', channel, 'dest_hash', dest_hash, 'occurred_at', now)
+  redis.call('PEXPIRE', KEYS[1], ARGV[8])
+end
+
+local function release_pending()
+  local pending_key = ARGV[2] .. dest_hash
+  if redis.call('GET', pending_key) == id then redis.call('DEL', pending_key) end
+end
+
+if status == 'pending' and now >= expires_at then
+  finalize('expired', 'verification.expired')
+  release_pending()
+  return {'not_found', '', '', '', '', 0, 0}
+end
+if status ~= 'pending' and status ~= 'max_attempts_reached' then
+  return {'not_found', '', '', '', '', 0, 0}
+end
+if status == 'max_attempts_reached' then
+  return {'max_check_attempts_reached', id, to, channel, status, tonumber(f[6]),
+    math.max(expires_at - now, 1000)}
+end
+
+local attempts = redis.call('HINCRBY', key, 'check_attempts', 1)
+-- constant time: XOR every byte and OR the differences, never == on the strings
+local stored, given = f[7], ARGV[5]
+local diff = (#stored == #given) and 0 or 1
+for i = 1, math.min(#stored, #given) do
+  diff = bit.bor(diff, bit.bxor(string.byte(stored, i), string.byte(given, i)))
+end
+if diff == 0 then
+  finalize('approved', 'verification.approved')
+  release_pending()
+  return {'approved', id, to, channel, 'approved', attempts, 0}
+end
+if attempts >= tonumber(ARGV[6]) then
+  finalize('max_attempts_reached', 'verification.max_attempts_reached')
+  return {'wrong', id, to, channel, 'max_attempts_reached', attempts, 0}
+end
+return {'wrong', id, to, channel, 'pending', attempts, 0}

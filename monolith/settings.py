@@ -1,0 +1,98 @@
+"""Settings of the monolith, read from the environment once, in the app factory (docs/api.md)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEVELOPMENT_PEPPER = "development-pepper-not-secret"
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the variable and what to do."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer; set it to a whole number") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"{low}..{high}" if high is not None else f">= {low}"
+        raise SettingsError(f"{name}={value} is out of range ({bounds})")
+    return value
+
+
+def parse_trusted_proxies(raw: str) -> tuple[IpNetwork, ...]:
+    networks: list[IpNetwork] = []
+    for part in raw.split(","):
+        text = part.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"TRUSTED_PROXIES entry {text!r} is not a CIDR; use e.g. 10.0.0.0/8,::1/128"
+            ) from None
+    return tuple(networks)
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str = "development"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    code_pepper: str = DEVELOPMENT_PEPPER
+    code_length: int = 6
+    code_ttl_seconds: int = 600
+    retention_seconds: int = 86400
+    resend_cooldown_seconds: int = 30
+    max_sends: int = 5
+    max_checks: int = 5
+    dest_limit: int = 10
+    dest_window_seconds: int = 3600
+    ip_limit: int = 100
+    ip_window_seconds: int = 3600
+    idempotency_ttl_seconds: int = 86400
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+    max_body_bytes: int = 16384
+    users_ttl_seconds: int = 30 * 86400
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        app_env = env.get("APP_ENV", "").strip() or "development"
+        pepper = env.get("CODE_PEPPER", "")
+        if not pepper:
+            if app_env == "production":
+                raise SettingsError(
+                    "APP_ENV=production requires CODE_PEPPER: set it to a long random secret "
+                    "shared by every component (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))'`)"
+                )
+            pepper = DEVELOPMENT_PEPPER
+        return cls(
+            app_env=app_env,
+            redis_url=env.get("REDIS_URL", "").strip() or cls.redis_url,
+            code_pepper=pepper,
+            code_length=_int(env, "VERIFY_CODE_LENGTH", 6, 4, 10),
+            code_ttl_seconds=_int(env, "VERIFY_CODE_TTL_SECONDS", 600, 1),
+            retention_seconds=_int(env, "VERIFY_RETENTION_SECONDS", 86400, 1),
+            resend_cooldown_seconds=_int(env, "VERIFY_RESEND_COOLDOWN_SECONDS", 30, 0),
+            max_sends=_int(env, "VERIFY_MAX_SENDS", 5, 1),
+            max_checks=_int(env, "VERIFY_MAX_CHECKS", 5, 1),
+            dest_limit=_int(env, "VERIFY_DEST_LIMIT", 10, 1),
+            dest_window_seconds=_int(env, "VERIFY_DEST_WINDOW_SECONDS", 3600, 1),
+            ip_limit=_int(env, "VERIFY_IP_LIMIT", 100, 1),
+            ip_window_seconds=_int(env, "VERIFY_IP_WINDOW_SECONDS", 3600, 1),
+            idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86400, 1),
+            trusted_proxies=parse_trusted_proxies(env.get("TRUSTED_PROXIES", "")),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 16384, 1),
+            users_ttl_seconds=_int(env, "USERS_TTL_SECONDS", 30 * 86400, 1),
+        )

@@ -1,0 +1,43 @@
+"""Request and response plumbing shared by the blueprints: JSON bodies in, JSON and problems out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, request
+
+from monolith.problems import Problem
+
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_json_body(max_bytes: int) -> Any:
+    """The parsed body; 413 when too large, 415 when not JSON, 400 when it does not parse."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise Problem("payload_too_large")
+    if request.mimetype != JSON:
+        raise Problem("unsupported_media_type")
+    raw = request.get_data(cache=True)  # werkzeug raises 413 past MAX_CONTENT_LENGTH (chunked)
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise Problem("malformed_json") from None
+
+
+def json_response(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None,
+    mimetype: str = JSON,
+) -> Response:
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return Response(text, status=status, headers=headers or {}, mimetype=mimetype)
+
+
+def problem_response(problem: Problem, extra_headers: dict[str, str] | None = None) -> Response:
+    headers = {**problem.headers(), **(extra_headers or {})}
+    return json_response(problem.body(), problem.status, headers, PROBLEM_JSON)

@@ -1,0 +1,99 @@
+"""What the gateway holds: the current table (swapped whole on reload), pools, health, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+
+import aiohttp
+
+from routing.gateway.health import HealthChecker
+from routing.gateway.settings import GatewaySettings, with_overrides
+from routing.gateway.stats import Stats
+from routing.loader import load_table
+from routing.model import RouteTable
+from routing.problems import TableError
+from routing.shadow import shadow_warnings
+
+log = logging.getLogger("routing.gateway")
+
+
+def read_table(settings: GatewaySettings) -> RouteTable:
+    table = with_overrides(load_table(settings.table_path), settings.target_urls)
+    for warning in shadow_warnings(table):
+        log.warning("%s: %s", settings.table_path, warning)
+    return table
+
+
+class GatewayState:
+    def __init__(self, settings: GatewaySettings, table: RouteTable) -> None:
+        self.settings = settings
+        self.table = table
+        self.version = 1
+        self.loaded_at = time.time()
+        self.table_error: str | None = None
+        self.stats = Stats(settings.rate_window_s)
+        self.health = HealthChecker(settings)
+        self._pools: dict[str, aiohttp.ClientSession] = {}
+        self._stamp = self._file_stamp()
+        self._watcher: asyncio.Task[None] | None = None
+
+    def pool(self, base_url: str) -> aiohttp.ClientSession:
+        """One keep-alive pool per target URL; bodies pass through untouched (no decompress)."""
+        session = self._pools.get(base_url)
+        if session is None:
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.settings.pool_size, force_close=False),
+                timeout=aiohttp.ClientTimeout(total=None,
+                                              sock_connect=self.settings.connect_timeout_s,
+                                              sock_read=self.settings.upstream_timeout_s),
+                auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                cookie_jar=aiohttp.DummyCookieJar())
+            self._pools[base_url] = session
+        return session
+
+    async def start(self) -> None:
+        self.health.reconcile(self.table.target_groups)
+        self._watcher = asyncio.create_task(self._watch(), name="table-watcher")
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        await self.health.close()
+        for session in self._pools.values():
+            await session.close()
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            stat = os.stat(self.settings.table_path)
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.reload_interval_s)
+            self.reload_if_changed()
+
+    def reload_if_changed(self) -> bool:
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            table = read_table(self.settings)
+        except (TableError, OSError) as error:
+            problems = getattr(error, "problems", None) or [error]
+            self.table_error = "; ".join(str(p) for p in problems)
+            log.error("refused the edited table %s, still serving version %d: %s",
+                      self.settings.table_path, self.version, self.table_error)
+            return False
+        self.table, self.table_error = table, None  # one assignment: requests see old or new
+        self.version += 1
+        self.loaded_at = time.time()
+        self.health.reconcile(table.target_groups)
+        log.info("loaded table %s as version %d (%d rules)", self.settings.table_path,
+                 self.version, len(table.rules))
+        return True

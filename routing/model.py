@@ -1,0 +1,106 @@
+"""The route table as typed, immutable values (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+DEFAULT_RULE_NAME = "default"
+"""The name the CLI and the gateway's metrics use for the listener's default action."""
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    name: str
+    url: str
+    health_check_path: str = "/readyz"
+
+
+@dataclass(frozen=True)
+class QueryPair:
+    key: str | None  # None: any key
+    value: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One ALB condition; `values` are the alternatives (any one matching is enough)."""
+
+    field: Literal[
+        "path-pattern", "http-request-method", "http-header", "host-header", "query-string",
+        "source-ip",
+    ]
+    values: tuple[str, ...] = ()
+    header_name: str | None = None  # http-header only
+    pairs: tuple[QueryPair, ...] = ()  # query-string only
+
+    def value_count(self) -> int:
+        return len(self.pairs) if self.field == "query-string" else len(self.values)
+
+
+CONDITION_FIELDS = ("path-pattern", "http-request-method", "http-header", "host-header",
+                    "query-string", "source-ip")
+
+
+@dataclass(frozen=True)
+class Forward:
+    weights: tuple[tuple[str, int], ...]  # (target group name, weight) in table order
+    stickiness_seconds: int | None = None
+    type: Literal["forward"] = "forward"
+
+    def weight_map(self) -> dict[str, int]:
+        return dict(self.weights)
+
+
+@dataclass(frozen=True)
+class FixedResponse:
+    status_code: int
+    content_type: str = "text/plain"
+    body: str = ""
+    type: Literal["fixed-response"] = "fixed-response"
+
+
+@dataclass(frozen=True)
+class Redirect:
+    status_code: int = 301
+    protocol: str = "#{protocol}"
+    host: str = "#{host}"
+    port: str = "#{port}"
+    path: str = "/#{path}"
+    query: str = "#{query}"
+    type: Literal["redirect"] = "redirect"
+
+
+Action = Forward | FixedResponse | Redirect
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    priority: int
+    conditions: tuple[Condition, ...]
+    action: Action
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    target_groups: tuple[TargetGroup, ...]
+    rules: tuple[Rule, ...]
+    default_action: Action
+
+    def group(self, name: str) -> TargetGroup | None:
+        return next((g for g in self.target_groups if g.name == name), None)
+
+    def rule(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+    @cached_property
+    def by_priority(self) -> tuple[Rule, ...]:
+        return tuple(sorted(self.rules, key=lambda r: r.priority))
+
+    def action_of(self, rule_name: str) -> Action | None:
+        if rule_name == DEFAULT_RULE_NAME:
+            return self.default_action
+        found = self.rule(rule_name)
+        return found.action if found else None

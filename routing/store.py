@@ -1,0 +1,87 @@
+"""The table and the audit log on disk: atomic writes (temp + rename) and JSON-lines audit."""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import json
+import os
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from routing.model import Forward, RouteTable
+from routing.toml_writer import dumps
+from routing.validate import validate
+
+DEFAULT_TABLE = Path("routing/routes.toml")
+
+
+def table_path(explicit: str | None = None) -> Path:
+    return Path(explicit or os.environ.get("ROUTING_TABLE") or DEFAULT_TABLE)
+
+
+def audit_path(table: Path, explicit: str | None = None) -> Path:
+    """ROUTING_AUDIT_LOG, else audit.log next to the table (routing/audit.log for the default)."""
+    return Path(explicit or os.environ.get("ROUTING_AUDIT_LOG") or table.with_name("audit.log"))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers (the gateway) see the old file or the new one, never half of one."""
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if path.exists():
+            os.chmod(temp, path.stat().st_mode & 0o777)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def save_table(path: Path, table: RouteTable) -> None:
+    validate(table)  # never write a table the gateway would refuse
+    write_atomically(path, dumps(table))
+
+
+def who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def weights_of(table: RouteTable, rule: str) -> dict[str, int]:
+    action = table.action_of(rule)
+    if action is None:
+        raise KeyError(f"no rule named {rule!r}; `python -m routing show` lists them")
+    if not isinstance(action, Forward):
+        raise KeyError(f"rule {rule!r} is a {action.type} rule; only forward rules have weights")
+    return action.weight_map()
+
+
+def append_audit(log: Path, rule: str, before: dict[str, int], after: dict[str, int],
+                 command: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "who": who(), "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "rule": rule, "from": before, "to": after, "command": command}
+    with log.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(entry) + "\n")
+    return entry
+
+
+def read_audit(log: Path) -> list[dict[str, Any]]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
+
+
+def last_change(log: Path, rule: str) -> dict[str, Any] | None:
+    entries = [e for e in read_audit(log) if e.get("rule") == rule]
+    return entries[-1] if entries else None
+

@@ -1,0 +1,185 @@
+"""ALB's rules and quotas for a route table; anything an ALB would refuse raises TableError."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from routing.model import (
+    DEFAULT_RULE_NAME,
+    Action,
+    Condition,
+    FixedResponse,
+    Forward,
+    Redirect,
+    RouteTable,
+)
+from routing.problems import Problem, TableError
+
+MAX_RULES = 100
+MAX_TARGET_GROUPS = 100
+MAX_GROUPS_PER_FORWARD = 5
+MAX_CONDITION_VALUES = 5
+MAX_WILDCARDS = 5
+MAX_PRIORITY = 50000
+MAX_STICKINESS_SECONDS = 604800
+MAX_VALUE_LENGTH = 128
+SINGLE_USE_FIELDS = ("host-header", "http-request-method", "path-pattern", "source-ip")
+FIXED_CONTENT_TYPES = ("text/plain", "text/css", "text/html", "application/javascript",
+                       "application/json")
+PATH_PATTERN = re.compile(r"[A-Za-z0-9_\-.$/~\"'@:+&*?]+")
+METHOD = re.compile(r"[A-Z_-]{1,40}")
+HEADER_NAME = re.compile(r"[!#$%&'+.^_`|~0-9A-Za-z-]{1,40}")
+NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?")
+RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def wildcards(condition: Condition) -> int:
+    texts = [*condition.values] + [p.value + (p.key or "") for p in condition.pairs]
+    if condition.field in ("source-ip", "http-request-method"):
+        return 0
+    return sum(t.count("*") + t.count("?") for t in texts)
+
+
+def _condition_problems(rule: str, index: int, cond: Condition) -> list[Problem]:
+    where = f"conditions[{index}]"
+    found: list[Problem] = []
+    if cond.value_count() == 0:
+        found.append(Problem(rule, f"{where}.values", "needs at least one value"))
+    for i, value in enumerate(cond.values):
+        at = f"{where}.values[{i}]"
+        if cond.field != "source-ip" and not 0 < len(value) <= MAX_VALUE_LENGTH:
+            found.append(Problem(rule, at, f"must be 1..{MAX_VALUE_LENGTH} characters"))
+        elif cond.field == "path-pattern" and not PATH_PATTERN.fullmatch(value):
+            found.append(Problem(rule, at, f"{value!r} has characters ALB path patterns refuse "
+                                           "(allowed: A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & * ?)"))
+        elif cond.field == "http-request-method" and not METHOD.fullmatch(value):
+            found.append(Problem(rule, at, f"{value!r} is not a method (A-Z, _ and - only)"))
+        elif cond.field == "source-ip":
+            try:
+                ipaddress.ip_network(value, strict=True)
+            except ValueError:
+                found.append(Problem(rule, at, f"{value!r} is not a CIDR block like 10.0.0.0/8"))
+    if cond.field == "http-header" and not HEADER_NAME.fullmatch(cond.header_name or ""):
+        found.append(Problem(rule, f"{where}.name", f"{cond.header_name!r} is not a header name "
+                                                    "(1..40 token characters, no wildcards)"))
+    for i, pair in enumerate(cond.pairs):
+        if not 0 < len(pair.value) <= MAX_VALUE_LENGTH or len(pair.key or "") > MAX_VALUE_LENGTH:
+            found.append(Problem(rule, f"{where}.values[{i}]",
+                                 f"key and value must be at most {MAX_VALUE_LENGTH} characters"
+                                 " and the value not empty"))
+    return found
+
+
+def _conditions_problems(rule: str, conditions: tuple[Condition, ...]) -> list[Problem]:
+    found = [p for i, c in enumerate(conditions) for p in _condition_problems(rule, i, c)]
+    if not conditions:
+        found.append(Problem(rule, "conditions", "a rule needs at least one condition"))
+    for kind in SINGLE_USE_FIELDS:
+        if sum(c.field == kind for c in conditions) > 1:
+            found.append(Problem(rule, "conditions", f"at most one {kind} condition per rule"))
+    values = sum(c.value_count() for c in conditions)
+    if values > MAX_CONDITION_VALUES:
+        found.append(Problem(rule, "conditions", f"{values} condition values; ALB allows "
+                                                 f"{MAX_CONDITION_VALUES} per rule"))
+    stars = sum(wildcards(c) for c in conditions)
+    if stars > MAX_WILDCARDS:
+        found.append(Problem(rule, "conditions", f"{stars} wildcards; ALB allows "
+                                                 f"{MAX_WILDCARDS} per rule"))
+    return found
+
+
+def _action_problems(rule: str, action: Action, groups: set[str]) -> list[Problem]:
+    where = "default_action" if rule == DEFAULT_RULE_NAME else "action"
+    found: list[Problem] = []
+    if isinstance(action, Forward):
+        if len(action.weights) > MAX_GROUPS_PER_FORWARD:
+            found.append(Problem(rule, f"{where}.weights", f"{len(action.weights)} target groups;"
+                                 f" ALB forwards to at most {MAX_GROUPS_PER_FORWARD}"))
+        for name, weight in action.weights:
+            if name not in groups:
+                found.append(Problem(rule, f"{where}.weights.{name}",
+                                     f"target group {name!r} is not defined in [target_groups]"))
+            if not 0 <= weight <= 999:
+                found.append(Problem(rule, f"{where}.weights.{name}",
+                                     f"weight {weight} is outside 0..999"))
+        if all(weight == 0 for _, weight in action.weights):
+            found.append(Problem(rule, f"{where}.weights", "at least one weight must be above 0"))
+        sticky = action.stickiness_seconds
+        if sticky is not None and not 1 <= sticky <= MAX_STICKINESS_SECONDS:
+            found.append(Problem(rule, f"{where}.stickiness_seconds",
+                                 f"{sticky} is outside 1..{MAX_STICKINESS_SECONDS} seconds"))
+    elif isinstance(action, FixedResponse):
+        if not (200 <= action.status_code < 300 or 400 <= action.status_code < 600):
+            found.append(Problem(rule, f"{where}.status_code", "must be 2XX, 4XX or 5XX"))
+        if action.content_type not in FIXED_CONTENT_TYPES:
+            found.append(Problem(rule, f"{where}.content_type",
+                                 f"must be one of {', '.join(FIXED_CONTENT_TYPES)}"))
+        if len(action.body) > 1024:
+            found.append(Problem(rule, f"{where}.body", "ALB allows at most 1024 characters"))
+    elif isinstance(action, Redirect):
+        found += _redirect_problems(rule, where, action)
+    return found
+
+
+def _redirect_problems(rule: str, where: str, action: Redirect) -> list[Problem]:
+    found: list[Problem] = []
+    if action.status_code not in (301, 302):
+        found.append(Problem(rule, f"{where}.status_code", "must be 301 or 302"))
+    if action.protocol not in ("HTTP", "HTTPS", "#{protocol}"):
+        found.append(Problem(rule, f"{where}.protocol", "must be HTTP, HTTPS or #{protocol}"))
+    if action.port != "#{port}" and not (action.port.isdigit() and 1 <= int(action.port) < 65536):
+        found.append(Problem(rule, f"{where}.port", "must be 1..65535 or #{port}"))
+    if not action.path.startswith("/") or len(action.path) > MAX_VALUE_LENGTH:
+        found.append(Problem(rule, f"{where}.path", "must start with / (at most 128 characters)"))
+    if action.query.startswith("?") or len(action.query) > MAX_VALUE_LENGTH:
+        found.append(Problem(rule, f"{where}.query", "no leading '?', at most 128 characters"))
+    if not action.host or len(action.host) > MAX_VALUE_LENGTH:
+        found.append(Problem(rule, f"{where}.host", "must be 1..128 characters"))
+    if (action.protocol, action.host, action.port, action.path, action.query) == (
+            "#{protocol}", "#{host}", "#{port}", "/#{path}", "#{query}"):
+        found.append(Problem(rule, where, "a redirect must change at least one of protocol, "
+                                          "host, port, path or query (it would loop)"))
+    return found
+
+
+def problems(table: RouteTable) -> list[Problem]:
+    found: list[Problem] = []
+    if len(table.rules) > MAX_RULES:
+        found.append(Problem("table", "rules", f"{len(table.rules)} rules; ALB allows {MAX_RULES}"))
+    if len(table.target_groups) > MAX_TARGET_GROUPS:
+        found.append(Problem("table", "target_groups", f"more than {MAX_TARGET_GROUPS}"))
+    names: set[str] = set()
+    for group in table.target_groups:
+        where = f"target_groups.{group.name}"
+        if not NAME.fullmatch(group.name):
+            found.append(Problem(where, "name", "1..32 letters, digits or inner hyphens"))
+        if urlsplit(group.url).scheme not in ("http", "https") or not urlsplit(group.url).netloc:
+            found.append(Problem(where, "url", f"{group.url!r} is not an http(s) URL"))
+        if not group.health_check_path.startswith("/"):
+            found.append(Problem(where, "health_check_path", "must start with /"))
+        names.add(group.name)
+    seen_names: set[str] = set()
+    seen_priorities: dict[int, str] = {}
+    for rule in table.rules:
+        if not RULE_NAME.fullmatch(rule.name) or rule.name == DEFAULT_RULE_NAME:
+            found.append(Problem(rule.name, "name", "letters, digits, _ . - (not 'default')"))
+        if rule.name in seen_names:
+            found.append(Problem(rule.name, "name", "another rule has this name"))
+        seen_names.add(rule.name)
+        if not 1 <= rule.priority <= MAX_PRIORITY:
+            found.append(Problem(rule.name, "priority", f"{rule.priority} is outside 1..50000"))
+        elif rule.priority in seen_priorities:
+            found.append(Problem(rule.name, "priority", f"{rule.priority} is already used by "
+                                                        f"rule {seen_priorities[rule.priority]!r}"))
+        seen_priorities.setdefault(rule.priority, rule.name)
+        found += _conditions_problems(rule.name, rule.conditions)
+        found += _action_problems(rule.name, rule.action, names)
+    return found + _action_problems(DEFAULT_RULE_NAME, table.default_action, names)
+
+
+def validate(table: RouteTable) -> None:
+    found = problems(table)
+    if found:
+        raise TableError(found)

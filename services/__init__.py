@@ -1,0 +1,1 @@
+"""Extracted FastAPI services of the verification API (see docs/api.md)."""

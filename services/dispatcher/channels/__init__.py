@@ -1,0 +1,1 @@
+"""Channel adapters: one module per way of reaching a user, behind the `Channel` protocol."""

@@ -1,0 +1,152 @@
+"""Handle one claimed outbox entry: skip, deliver, schedule a retry, or dead-letter it.
+
+Never touches the verification record: a delivery failure cannot lose a verification.
+The code exists in clear only inside `handle`, and only the channel sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
+from enum import StrEnum
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from services.dispatcher.channels.base import Channel, DeliveryError, OutgoingMessage
+from services.dispatcher.jobs import ClaimedEntry, DeliveryJob, MalformedJob, dead_letter_fields
+from services.dispatcher.message import EMAIL_SUBJECT, expiry_minutes, message_text
+from services.dispatcher.outbox import Outbox
+from services.dispatcher.settings import DispatcherSettings
+from services.verification.crypto import SealError, open_sealed_code
+
+log = logging.getLogger(__name__)
+
+SETTLE_TRIES = 8  # about 25 s of Redis trouble before a delivered job may be delivered again
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    SKIPPED = "skipped"
+    RETRY = "retry"
+    DEAD_LETTERED = "dead_lettered"
+
+
+def safe_error(exc: BaseException, secret: str | None = None) -> str:
+    """A short error text for logs and the dead-letter stream, with the code removed if echoed."""
+    text = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return text[:300]
+
+
+class JobHandler:
+    def __init__(
+        self, settings: DispatcherSettings, outbox: Outbox, channels: Mapping[str, Channel]
+    ) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self.channels = channels
+        self.minutes = expiry_minutes(settings.shared.code_ttl_seconds)
+        self.lease_interval = max(0.05, settings.backoff_base_seconds / 3)
+
+    async def handle(self, entry: ClaimedEntry) -> Outcome:
+        limit = self.settings.max_attempts
+        if not entry.fields:  # deleted while pending: nothing left to deliver
+            await self.outbox.settle(entry.entry_id)
+            return Outcome.SKIPPED
+        try:
+            job = DeliveryJob.from_fields(entry.fields)
+        except MalformedJob as exc:
+            return await self._dead_letter(entry, str(exc), entry.deliveries)
+        if entry.deliveries > limit:  # a consumer died during the last allowed attempt
+            error = "delivery attempts exhausted (a dispatcher stopped mid-delivery)"
+            return await self._dead_letter(entry, error, entry.deliveries - 1)
+
+        status, expires_at, now_ms = await self.outbox.verification_state(job.verification_id)
+        if status != "pending" or now_ms >= expires_at:
+            reason = "gone" if status is None else ("expired" if status == "pending" else status)
+            log.info("job %s for %s not delivered: the verification is %s",
+                     entry.entry_id, job.verification_id, reason)
+            await self.outbox.settle(entry.entry_id)
+            return Outcome.SKIPPED
+
+        try:
+            code = open_sealed_code(
+                self.settings.shared.code_pepper, job.verification_id, job.code_sealed
+            )
+        except SealError as exc:  # wrong pepper or tampered: no retry can fix it
+            return await self._dead_letter(entry, str(exc), entry.deliveries)
+
+        message = OutgoingMessage(
+            to=job.to,
+            subject=EMAIL_SUBJECT,
+            body=message_text(code, self.minutes),
+            reference=entry.entry_id,
+        )
+        try:
+            async with self._lease(entry.entry_id):
+                await asyncio.wait_for(
+                    self.channels[job.channel].send(message),
+                    self.settings.delivery_timeout_seconds,
+                )
+        except Exception as exc:
+            return await self._failed(entry, job, safe_error(exc, code))
+        await self._settle_delivered(entry.entry_id)
+        log.info("job %s for %s delivered by %s (attempt %d)",
+                 entry.entry_id, job.verification_id, job.channel, entry.deliveries)
+        return Outcome.DELIVERED
+
+    async def _failed(self, entry: ClaimedEntry, job: DeliveryJob, error: str) -> Outcome:
+        if entry.deliveries >= self.settings.max_attempts:
+            return await self._dead_letter(entry, error, entry.deliveries)
+        delay = self.settings.backoff_seconds(entry.deliveries)
+        log.warning("job %s for %s: %s delivery attempt %d/%d failed: %s; retrying in %.2fs",
+                    entry.entry_id, job.verification_id, job.channel, entry.deliveries,
+                    self.settings.max_attempts, error, delay)
+        return Outcome.RETRY
+
+    async def _dead_letter(self, entry: ClaimedEntry, error: str, attempts: int) -> Outcome:
+        fields = dead_letter_fields(entry.fields, error, attempts)
+        await self.outbox.dead_letter(entry.entry_id, fields)
+        log.error("job %s for %s dead-lettered after %d attempts: %s",
+                  entry.entry_id, entry.fields.get("verification_id", "?"), attempts, error)
+        return Outcome.DEAD_LETTERED
+
+    async def _settle_delivered(self, entry_id: str) -> None:
+        """Acknowledge through short Redis trouble, so a blip does not cause a second message."""
+        delay = 0.1
+        for attempt in range(1, SETTLE_TRIES + 1):
+            try:
+                await self.outbox.settle(entry_id)
+                return
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                if attempt == SETTLE_TRIES:
+                    raise
+                log.warning("job %s delivered but not yet acknowledged (Redis: %s); "
+                            "retrying in %.1fs", entry_id, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    @asynccontextmanager
+    async def _lease(self, entry_id: str) -> AsyncIterator[None]:
+        """While a slow delivery runs, keep the entry fresh so no other consumer retries it."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.lease_interval)
+                try:
+                    await self.outbox.renew_lease(entry_id)
+                except RedisError as exc:
+                    log.debug("lease renewal of %s failed: %s", entry_id, type(exc).__name__)
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task

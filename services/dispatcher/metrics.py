@@ -1,0 +1,21 @@
+"""Prometheus counters of the dispatcher, in a registry of its own (built per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+
+class DispatchMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.jobs = Counter(
+            "dispatcher_jobs_total",
+            "Outbox jobs handled, by outcome (delivered, skipped, retry, dead_lettered).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.redis_errors = Counter(
+            "dispatcher_redis_errors_total",
+            "Times the loop backed off because Redis could not be reached.",
+            registry=self.registry,
+        )

@@ -1,0 +1,106 @@
+"""The outbox stream and its consumer group, seen from one dispatcher consumer.
+
+Retries: a failed job stays pending. Its idle time counts from the failure (a lease renews it while
+a delivery runs), and any consumer may claim it once idle for the backoff of its delivery count.
+XAUTOCLAIM applies one idle threshold to every entry, so the backoff of each entry is applied with
+XPENDING ... IDLE to find candidates and XCLAIM with that entry's own min-idle-time, which is
+race-free between consumers in the same way (only one XCLAIM of an idle entry succeeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from services.dispatcher.jobs import ClaimedEntry
+from services.verification import keys
+
+PENDING_SCAN_PAGE = 100
+
+
+class Outbox:
+    def __init__(self, client: aioredis.Redis, consumer: str) -> None:
+        self.client = client
+        self.consumer = consumer
+
+    async def ensure_group(self) -> None:
+        """Create the group at the start of the stream, so jobs enqueued before any dispatcher
+        ran are delivered too. The stream key, when created here, gets the contract's TTL."""
+        try:
+            await self.client.xgroup_create(
+                keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, id="0", mkstream=True
+            )
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        if await self.client.pttl(keys.OUTBOX_STREAM) == -1:
+            await self.client.pexpire(keys.OUTBOX_STREAM, keys.STREAM_TTL_MS)
+
+    async def read_new(self, block_ms: int | None) -> ClaimedEntry | None:
+        reply: Any = await self.client.xreadgroup(
+            keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX_STREAM: ">"}, count=1, block=block_ms
+        )
+        for _stream, entries in reply or []:
+            for entry_id, fields in entries:
+                return ClaimedEntry(entry_id, dict(fields or {}), deliveries=1)
+        return None
+
+    async def claim_due(self, backoff_ms: Callable[[int], int]) -> ClaimedEntry | None:
+        """One pending entry whose backoff has passed, now owned by this consumer, or None."""
+        start = "-"
+        min_idle = backoff_ms(1)
+        while True:
+            page: Any = await self.client.xpending_range(
+                keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, start, "+", PENDING_SCAN_PAGE, idle=min_idle
+            )
+            for pending in page:
+                delivered = int(pending["times_delivered"])
+                wait_ms = backoff_ms(delivered)
+                if int(pending["time_since_delivered"]) < wait_ms:
+                    continue
+                claimed: Any = await self.client.xclaim(
+                    keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, self.consumer, wait_ms,
+                    [pending["message_id"]],
+                )
+                for entry_id, fields in claimed or []:
+                    return ClaimedEntry(entry_id, dict(fields or {}), deliveries=delivered + 1)
+            if len(page) < PENDING_SCAN_PAGE:
+                return None
+            start = "(" + str(page[-1]["message_id"])
+
+    async def renew_lease(self, entry_id: str) -> None:
+        """Reset the entry's idle time (JUSTID leaves the delivery count alone)."""
+        await self.client.xclaim(
+            keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, self.consumer, 0, [entry_id], justid=True
+        )
+
+    async def settle(self, entry_id: str) -> None:
+        """Done with the job: acknowledge and delete it (the sealed code leaves the stream)."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xack(keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, entry_id)
+            pipe.xdel(keys.OUTBOX_STREAM, entry_id)
+            await pipe.execute()
+
+    async def dead_letter(self, entry_id: str, fields: dict[str, str]) -> None:
+        """Copy to the dead-letter stream and settle, in one transaction."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(
+                keys.DEAD_LETTER_STREAM, fields,  # type: ignore[arg-type]
+                maxlen=keys.DEAD_LETTER_MAXLEN, approximate=True,
+            )
+            pipe.pexpire(keys.DEAD_LETTER_STREAM, keys.STREAM_TTL_MS)
+            pipe.xack(keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, entry_id)
+            pipe.xdel(keys.OUTBOX_STREAM, entry_id)
+            await pipe.execute()
+
+    async def verification_state(self, verification_id: str) -> tuple[str | None, int, int]:
+        """(status, expires_at ms, Redis now ms) of the verification record, one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hmget(keys.record_key(verification_id), ["status", "expires_at"])
+            pipe.time()
+            (status, expires_at), (seconds, micros) = await pipe.execute()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        return status, int(expires_at or 0), now_ms

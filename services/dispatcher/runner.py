@@ -1,0 +1,91 @@
+"""The consume loop: reclaim due retries, read new jobs, survive Redis outages, stop on request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from contextlib import suppress
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from services.dispatcher.channels.base import Channel
+from services.dispatcher.delivery import JobHandler
+from services.dispatcher.jobs import ClaimedEntry
+from services.dispatcher.metrics import DispatchMetrics
+from services.dispatcher.outbox import Outbox
+from services.dispatcher.settings import DispatcherSettings
+from services.verification import keys
+
+log = logging.getLogger(__name__)
+
+REDIS_PAUSE_MAX_SECONDS = 10.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: DispatcherSettings,
+        client: aioredis.Redis,
+        channels: Mapping[str, Channel],
+        metrics: DispatchMetrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.outbox = Outbox(client, settings.consumer_name)
+        self.handler = JobHandler(settings, self.outbox, channels)
+        self.metrics = metrics or DispatchMetrics()
+        # Block on new jobs no longer than the shortest backoff, so retries start on time.
+        self.block_ms = int(min(1000, max(20, settings.backoff_base_seconds * 1000)))
+
+    def backoff_ms(self, deliveries: int) -> int:
+        return int(self.settings.backoff_seconds(deliveries) * 1000)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("dispatcher %s consuming %s as group %s (max %d attempts, backoff from %.2fs)",
+                 self.settings.consumer_name, keys.OUTBOX_STREAM, keys.OUTBOX_GROUP,
+                 self.settings.max_attempts, self.settings.backoff_base_seconds)
+        group_ready = False
+        pause = 0.0
+        while not stop.is_set():
+            try:
+                if not group_ready:
+                    await self.outbox.ensure_group()
+                    group_ready = True
+                    if pause:
+                        log.info("Redis is reachable again; resuming")
+                await self.step()
+                pause = 0.0
+            except ResponseError as exc:
+                if "NOGROUP" in str(exc):  # the stream expired or Redis restarted empty
+                    group_ready = False
+                    continue
+                pause = await self._pause(stop, pause, f"Redis refused a command: {exc}")
+            except RedisError as exc:
+                group_ready = False
+                self.metrics.redis_errors.inc()
+                pause = await self._pause(stop, pause, f"Redis unavailable ({type(exc).__name__})")
+            except Exception as exc:  # never crash: log, wait, carry on
+                log.exception("unexpected error in the dispatch loop")
+                pause = await self._pause(stop, pause, type(exc).__name__)
+        log.info("dispatcher %s stopped", self.settings.consumer_name)
+
+    async def step(self) -> None:
+        """At most one due retry and one new job; only blocks when there was no retry."""
+        due = await self.outbox.claim_due(self.backoff_ms)
+        if due is not None:
+            await self._handle(due)
+        fresh = await self.outbox.read_new(None if due else self.block_ms)
+        if fresh is not None:
+            await self._handle(fresh)
+
+    async def _handle(self, entry: ClaimedEntry) -> None:
+        outcome = await self.handler.handle(entry)
+        self.metrics.jobs.labels(outcome=outcome.value).inc()
+
+    async def _pause(self, stop: asyncio.Event, previous: float, reason: str) -> float:
+        delay = min(REDIS_PAUSE_MAX_SECONDS, previous * 2 if previous else 0.2)
+        log.warning("%s; retrying in %.1fs", reason, delay)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        return delay

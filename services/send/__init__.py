@@ -1,0 +1,1 @@
+"""The send service: start, resend, read and cancel verifications."""

@@ -1,0 +1,75 @@
+"""POST /api/verifications, GET /api/verifications/{id}, POST /api/verifications/{id}/cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.web import schemas
+from services.web.client_ip import client_ip
+from services.web.dependencies import AppSettings, Service
+from services.web.json_body import read_json_body
+from services.web.problems import json_response
+
+router = APIRouter(prefix="/api/verifications", tags=["verifications"])
+
+VERIFICATION_HEADERS: dict[str, Any] = {
+    "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]},
+                            "description": "present when this is a replay"},
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.Verification,
+    summary="Start a verification, or resend the pending one's code",
+    responses={
+        201: {"description": "A new verification; its code is being delivered",
+              "headers": {"Location": {"required": True, "schema": {"type": "string"}},
+                          **VERIFICATION_HEADERS}},
+        200: {"model": schemas.Verification, "headers": VERIFICATION_HEADERS,
+              "description": "The pending verification's code was sent again"},
+        **schemas.problem_responses(400, 413, 415, 422, 429, 503),
+    },
+    openapi_extra={
+        "requestBody": schemas.json_request_body(schemas.SEND_BODY),
+        "parameters": [schemas.IDEMPOTENCY_KEY_PARAMETER],
+    },
+)
+async def start_verification(request: Request, service: Service, settings: AppSettings) -> Response:
+    body = await read_json_body(request)
+    peer = request.client.host if request.client else None
+    started = await service.start(
+        body,
+        request.headers.get("idempotency-key"),
+        client_ip(request.headers.getlist("x-forwarded-for"), peer, settings.trusted_proxies),
+    )
+    headers: dict[str, str] = {}
+    if started.http_status == 201:
+        headers["Location"] = f"/api/verifications/{started.body['id']}"
+    if started.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(started.body, started.http_status, headers)
+
+
+@router.get(
+    "/{verification_id}",
+    response_model=schemas.Verification,
+    summary="Read a verification",
+    responses=schemas.problem_responses(404, 503),
+)
+async def read_verification(verification_id: str, service: Service) -> Response:
+    return json_response(await service.read(verification_id))
+
+
+@router.post(
+    "/{verification_id}/cancel",
+    response_model=schemas.Verification,
+    summary="Cancel a pending verification (a request body, if any, is ignored)",
+    responses=schemas.problem_responses(404, 409, 503),
+)
+async def cancel_verification(verification_id: str, service: Service) -> Response:
+    return json_response(await service.cancel(verification_id))

@@ -1,0 +1,1 @@
+"""Domain core of the verification API: no web framework in here (docs/storage-contract.md)."""

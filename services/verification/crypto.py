@@ -1,0 +1,93 @@
+"""Keyed hashes and the code seal of docs/storage-contract.md ("Keyed hashes", "The sealed code").
+
+Every hash is HMAC-SHA256 keyed with the pepper's UTF-8 bytes over `|`-separated parts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+NONCE_BYTES = 12
+TAG_BYTES = 16
+SEAL_KEY_MESSAGE = "seal-key|v1"
+
+
+class SealError(ValueError):
+    """A sealed code that cannot be opened: malformed, tampered, wrong id or wrong pepper."""
+
+
+def _hmac_hex(pepper: str, message: str) -> str:
+    return hmac.new(pepper.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def code_mac(pepper: str, code: str) -> str:
+    return _hmac_hex(pepper, f"code|{code}")
+
+
+def dest_hash(pepper: str, channel: str, normalized_to: str) -> str:
+    return _hmac_hex(pepper, f"dest|{channel}|{normalized_to}")[:32]
+
+
+def ip_hash(pepper: str, client_ip: str) -> str:
+    """`client_ip` as text; IPv6 must already be in compressed form (str(ipaddress.ip_address))."""
+    return _hmac_hex(pepper, f"ip|{client_ip}")[:32]
+
+
+def idem_hash(pepper: str, idempotency_key: str) -> str:
+    return _hmac_hex(pepper, f"idem|{idempotency_key}")[:32]
+
+
+def canonical_json(body: Any) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def request_hash(pepper: str, method: str, path: str, body: Any) -> str:
+    return _hmac_hex(pepper, f"body|{method} {path}|{canonical_json(body)}")
+
+
+def seal_key(pepper: str) -> bytes:
+    return hmac.new(pepper.encode(), SEAL_KEY_MESSAGE.encode(), hashlib.sha256).digest()
+
+
+def _b64url_nopad(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def seal_code(pepper: str, verification_id: str, code: str, nonce: bytes | None = None) -> str:
+    """AES-256-GCM over the code, the id as associated data; a fresh random nonce unless given."""
+    nonce = secrets.token_bytes(NONCE_BYTES) if nonce is None else nonce
+    if len(nonce) != NONCE_BYTES:
+        raise ValueError(f"the seal nonce must be {NONCE_BYTES} bytes, got {len(nonce)}")
+    sealed = AESGCM(seal_key(pepper)).encrypt(
+        nonce, code.encode("ascii"), verification_id.encode("ascii")
+    )
+    return _b64url_nopad(nonce + sealed)
+
+
+def open_sealed_code(pepper: str, verification_id: str, sealed: str) -> str:
+    """The code inside `sealed`; SealError when it is malformed or does not authenticate."""
+    try:
+        raw = _b64url_decode(sealed)
+    except (binascii.Error, ValueError) as exc:
+        raise SealError("sealed code is not base64url") from exc
+    if len(raw) < NONCE_BYTES + TAG_BYTES:
+        raise SealError("sealed code is too short")
+    try:
+        aad = verification_id.encode("ascii")
+        plain = AESGCM(seal_key(pepper)).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
+    except (InvalidTag, UnicodeEncodeError) as exc:
+        raise SealError("sealed code does not open (wrong pepper, id or tampered)") from exc
+    return plain.decode("ascii")

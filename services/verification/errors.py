@@ -1,0 +1,56 @@
+"""Domain errors. Each carries the stable problem `code` of docs/api.md; the web edge renders it."""
+
+from __future__ import annotations
+
+
+class VerificationError(Exception):
+    code = "internal_error"
+
+    def __init__(self, retry_after_ms: int | None = None) -> None:
+        super().__init__(self.code)
+        self.retry_after_ms = retry_after_ms
+
+
+class InvalidParameter(VerificationError):
+    code = "invalid_parameter"
+
+    def __init__(self, field: str) -> None:
+        super().__init__()
+        self.field = field
+
+
+class NotFound(VerificationError):
+    code = "not_found"
+
+
+class NotPending(VerificationError):
+    code = "not_pending"
+
+
+class IdempotencyKeyReused(VerificationError):
+    code = "idempotency_key_reused"
+
+
+class ResendCooldown(VerificationError):
+    code = "resend_cooldown"
+
+
+class MaxSendAttemptsReached(VerificationError):
+    code = "max_send_attempts_reached"
+
+
+class RateLimited(VerificationError):
+    code = "rate_limited"
+
+
+class MaxCheckAttemptsReached(VerificationError):
+    code = "max_check_attempts_reached"
+
+
+# Script outcomes that refuse a send, by the outcome name the Lua script returns.
+SEND_REFUSALS: dict[str, type[VerificationError]] = {
+    "idempotency_key_reused": IdempotencyKeyReused,
+    "max_send_attempts_reached": MaxSendAttemptsReached,
+    "resend_cooldown": ResendCooldown,
+    "rate_limited": RateLimited,
+}

@@ -1,0 +1,42 @@
+"""Every Redis key name, stream name and stream bound of docs/storage-contract.md, in one place."""
+
+from __future__ import annotations
+
+CONTRACT_VERSION = 1
+EVENT_SCHEMA = 1
+
+RECORD_PREFIX = "vfy:ver:"
+PENDING_PREFIX = "vfy:pending:"
+DEST_LIMIT_PREFIX = "vfy:rl:dest:"
+IP_LIMIT_PREFIX = "vfy:rl:ip:"
+IDEMPOTENCY_PREFIX = "vfy:idem:"
+
+OUTBOX_STREAM = "vfy:outbox"
+OUTBOX_GROUP = "dispatchers"
+OUTBOX_MAXLEN = 100_000
+DEAD_LETTER_STREAM = "vfy:outbox:dead"
+DEAD_LETTER_MAXLEN = 10_000
+EVENTS_STREAM = "vfy:events"
+EVENTS_MAXLEN = 100_000
+MONOLITH_EVENTS_GROUP = "monolith-users"
+STREAM_TTL_MS = 7 * 24 * 3600 * 1000
+
+
+def record_key(verification_id: str) -> str:
+    return RECORD_PREFIX + verification_id
+
+
+def pending_key(dest_hash: str) -> str:
+    return PENDING_PREFIX + dest_hash
+
+
+def dest_limit_key(dest_hash: str) -> str:
+    return DEST_LIMIT_PREFIX + dest_hash
+
+
+def ip_limit_key(ip_hash: str) -> str:
+    return IP_LIMIT_PREFIX + ip_hash
+
+
+def idempotency_key(idem_hash: str) -> str:
+    return IDEMPOTENCY_PREFIX + idem_hash

@@ -1,0 +1,105 @@
+"""Request validation of docs/api.md, in the documented order (first failure answers)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from services.verification.errors import InvalidParameter
+
+CHANNELS = ("sms", "email")
+SEND_MEMBERS = frozenset({"to", "channel", "locale"})
+CHECK_MEMBERS = frozenset({"to", "verification_id", "code"})
+
+# fullmatch everywhere: `$` in `re.match` would also accept a trailing newline.
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+EMAIL_MAX_LENGTH = 254
+LOCALE = re.compile(r"[a-z]{2}(?:-[A-Z]{2})?")
+CODE = re.compile(r"[0-9]{4,10}")
+VERIFICATION_ID = re.compile(r"VE[0-9a-f]{32}")
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    to: str  # normalized: email lower-cased, phone as given
+    channel: str
+    locale: str | None
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    code: str
+    verification_id: str | None = None
+    to: str | None = None
+    channel: str | None = None
+
+
+def is_verification_id(text: str) -> bool:
+    return VERIFICATION_ID.fullmatch(text) is not None
+
+
+def normalize_destination(channel: str, to: Any) -> str:
+    """The destination as stored, or InvalidParameter('to')."""
+    if not isinstance(to, str):
+        raise InvalidParameter("to")
+    if channel == "sms" and E164.fullmatch(to):
+        return to
+    if (
+        channel == "email"
+        and to.isascii()
+        and len(to) <= EMAIL_MAX_LENGTH
+        and EMAIL.fullmatch(to)
+    ):
+        return to.lower()
+    raise InvalidParameter("to")
+
+
+def _reject_unknown(body: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InvalidParameter(unknown[0])
+
+
+def parse_send_body(body: Any) -> SendRequest:
+    if not isinstance(body, dict):
+        raise InvalidParameter("body")
+    _reject_unknown(body, SEND_MEMBERS)
+    channel = body.get("channel")
+    if not isinstance(channel, str) or channel not in CHANNELS:
+        raise InvalidParameter("channel")
+    to = normalize_destination(channel, body.get("to"))
+    locale = body.get("locale")
+    if locale is not None and not (isinstance(locale, str) and LOCALE.fullmatch(locale)):
+        raise InvalidParameter("locale")
+    return SendRequest(to=to, channel=channel, locale=locale)
+
+
+def parse_check_body(body: Any) -> CheckRequest:
+    if not isinstance(body, dict):
+        raise InvalidParameter("body")
+    _reject_unknown(body, CHECK_MEMBERS)
+    if ("to" in body) == ("verification_id" in body):
+        raise InvalidParameter("to")
+    code = body.get("code")
+    if not isinstance(code, str) or not CODE.fullmatch(code):
+        raise InvalidParameter("code")
+    if "to" in body:
+        to = body["to"]
+        channel = "sms" if isinstance(to, str) and to.startswith("+") else "email"
+        return CheckRequest(code=code, to=normalize_destination(channel, to), channel=channel)
+    verification_id = body["verification_id"]
+    if not isinstance(verification_id, str):
+        raise InvalidParameter("verification_id")
+    return CheckRequest(code=code, verification_id=verification_id)
+
+
+def check_idempotency_key(value: str | None) -> str | None:
+    if value is not None and not IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidParameter("Idempotency-Key")
+    return value

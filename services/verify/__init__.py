@@ -1,0 +1,1 @@
+"""The verify service: check codes."""

@@ -1,0 +1,24 @@
+"""POST /api/verification-checks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.web import schemas
+from services.web.dependencies import Service
+from services.web.json_body import read_json_body
+from services.web.problems import json_response
+
+router = APIRouter(tags=["verification checks"])
+
+
+@router.post(
+    "/api/verification-checks",
+    response_model=schemas.CheckResult,
+    summary="Check a code, by verification id or by destination",
+    responses=schemas.problem_responses(400, 404, 413, 415, 429, 503),
+    openapi_extra={"requestBody": schemas.json_request_body(schemas.CHECK_BODY)},
+)
+async def check_code(request: Request, service: Service) -> Response:
+    return json_response(await service.check(await read_json_body(request)))

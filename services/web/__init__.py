@@ -1,0 +1,1 @@
+"""FastAPI adapters shared by the send and verify services."""

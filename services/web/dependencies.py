@@ -1,0 +1,24 @@
+"""Request-scoped access to what the lifespan built."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.verification.service import VerificationService
+from services.verification.settings import Settings
+
+
+def get_service(request: Request) -> VerificationService:
+    service: VerificationService = request.app.state.service
+    return service
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+Service = Annotated[VerificationService, Depends(get_service)]
+AppSettings = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,132 @@
+"""OpenAPI descriptions of the resources, request bodies and problems (docs/api.md).
+
+Request bodies are read and validated by the domain core (the documented order of checks matters),
+so their schemas are given to OpenAPI as plain JSON Schema instead of pydantic body parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.verification import validation
+from services.web.problems import PROBLEM_MEDIA_TYPE, PROBLEMS
+
+ID_PATTERN = f"^{validation.VERIFICATION_ID.pattern}$"
+E164_PATTERN = f"^{validation.E164.pattern}$"
+EMAIL_PATTERN = f"^{validation.EMAIL.pattern}$"
+LOCALE_PATTERN = f"^{validation.LOCALE.pattern}$"
+CODE_PATTERN = f"^{validation.CODE.pattern}$"
+Status = Literal["pending", "approved", "canceled", "max_attempts_reached", "expired"]
+Channel = Literal["sms", "email"]
+
+
+class Verification(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=ID_PATTERN)
+    to: str
+    channel: Channel
+    locale: str | None
+    status: Status
+    send_attempts: int = Field(ge=1)
+    check_attempts: int = Field(ge=0)
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    expires_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class CheckResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verification_id: str = Field(pattern=ID_PATTERN)
+    to: str
+    channel: Channel
+    status: Status
+    valid: bool
+    check_attempts: int = Field(ge=1)
+    remaining_attempts: int = Field(ge=0)
+
+
+class ProblemDetails(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: Literal[tuple(PROBLEMS)]  # type: ignore[valid-type]
+    field: str | None = Field(default=None, description="only for invalid_parameter")
+
+
+def _destination(channel: str, pattern: str, max_length: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["to", "channel"],
+        "properties": {
+            "channel": {"type": "string", "enum": [channel]},
+            "to": {"type": "string", "pattern": pattern, "maxLength": max_length},
+            "locale": {"type": ["string", "null"], "pattern": LOCALE_PATTERN},
+        },
+    }
+
+
+SEND_BODY: dict[str, Any] = {
+    "oneOf": [
+        _destination("sms", E164_PATTERN, 16),
+        _destination("email", EMAIL_PATTERN, validation.EMAIL_MAX_LENGTH),
+    ]
+}
+
+_CODE = {"type": "string", "pattern": CODE_PATTERN}
+CHECK_BODY: dict[str, Any] = {
+    "oneOf": [
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["verification_id", "code"],
+            "properties": {"verification_id": {"type": "string"}, "code": _CODE},
+        },
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["to", "code"],
+            "properties": {
+                "to": {"type": "string", "anyOf": [{"pattern": E164_PATTERN},
+                                                   {"pattern": EMAIL_PATTERN}]},
+                "code": _CODE,
+            },
+        },
+    ]
+}
+
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
+
+def json_request_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1},
+                    "description": "seconds, rounded up"}
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for the given problem statuses, listing their codes."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    schema = ProblemDetails.model_json_schema()
+    for status in statuses:
+        codes = sorted(code for code, p in PROBLEMS.items() if p.status == status)
+        response: dict[str, Any] = {
+            "description": "Problem: " + ", ".join(codes),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+        }
+        if status in (429, 503):
+            response["headers"] = RETRY_AFTER_HEADER
+        responses[status] = response
+    return responses

@@ -1,0 +1,113 @@
+"""The dispatcher delivers outbox jobs to a real dev inbox (SMS over HTTP, email over SMTP)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import urllib.request
+
+import pytest
+import redis
+
+from devinbox.testing import RunningInbox, free_port
+from services.verification import keys
+from tests.integration.dispatcher.conftest import RunDispatcher
+from tests.integration.dispatcher.support import (
+    dispatcher_settings,
+    eventually,
+    outbox_is_empty,
+    write_job,
+)
+
+CODE_IN_TEXT = re.compile(r"code is (\d{4,10})")
+
+
+async def test_sms_and_email_codes_arrive_and_jobs_are_deleted(
+    redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox,
+    run_dispatcher: RunDispatcher, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sms = write_job(redis_client, "sms", "+14155550100")
+    email = write_job(redis_client, "email", "ada.lovelace@example.com")
+    records_before = {
+        job.verification_id: redis_client.hgetall(keys.record_key(job.verification_id))
+        for job in (sms, email)
+    }
+
+    async with run_dispatcher(dispatcher_settings(redis_url, clean_inbox)):
+        await eventually(lambda: outbox_is_empty(redis_client))
+
+    [text] = clean_inbox.messages("+14155550100")
+    assert text["channel"] == "sms"
+    assert text["body"] == f"Your verification code is {sms.code}. It expires in 10 minutes."
+    [mail] = clean_inbox.messages("Ada.Lovelace@Example.com")
+    assert mail["subject"] == "Your verification code"
+    match = CODE_IN_TEXT.search(mail["body"])
+    assert match is not None and match.group(1) == email.code
+    assert redis_client.xrange(keys.OUTBOX_STREAM) == []  # the sealed code left the stream
+    assert redis_client.xlen(keys.DEAD_LETTER_STREAM) == 0
+    for verification_id, before in records_before.items():
+        assert redis_client.hgetall(keys.record_key(verification_id)) == before
+    assert sms.code not in caplog.text and email.code not in caplog.text
+
+
+async def test_jobs_enqueued_while_running_are_delivered(
+    redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox,
+    run_dispatcher: RunDispatcher,
+) -> None:
+    async with run_dispatcher(dispatcher_settings(redis_url, clean_inbox)):
+        await eventually(lambda: redis_client.exists(keys.OUTBOX_STREAM) == 1)
+        assert redis_client.pttl(keys.OUTBOX_STREAM) > 0  # a stream made by MKSTREAM gets a TTL
+        jobs = [write_job(redis_client, "sms", f"+1415555{index:04d}") for index in range(5)]
+        await eventually(lambda: len(clean_inbox.messages()) == 5)
+        await eventually(lambda: outbox_is_empty(redis_client))
+    for job in jobs:
+        [message] = clean_inbox.messages(job.to)
+        assert job.code in message["body"]
+
+
+async def test_finished_expired_or_missing_verifications_are_not_delivered(
+    redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox,
+    run_dispatcher: RunDispatcher, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    approved = write_job(redis_client, "sms", "+14155550001", status="approved")
+    canceled = write_job(redis_client, "email", "canceled@example.com", status="canceled")
+    expired = write_job(redis_client, "sms", "+14155550002", expires_in_ms=-1)
+    missing = write_job(redis_client, "sms", "+14155550003")
+    redis_client.delete(keys.record_key(missing.verification_id))
+    live = write_job(redis_client, "sms", "+14155550004")
+
+    async with run_dispatcher(dispatcher_settings(redis_url, clean_inbox)):
+        await eventually(lambda: outbox_is_empty(redis_client))
+
+    assert [m["to"] for m in clean_inbox.messages()] == [live.to]
+    assert redis_client.xlen(keys.DEAD_LETTER_STREAM) == 0
+    for job, reason in [(approved, "approved"), (canceled, "canceled"), (expired, "expired"),
+                        (missing, "gone")]:
+        assert f"{job.verification_id} not delivered: the verification is {reason}" in caplog.text
+    assert redis_client.hget(keys.record_key(approved.verification_id), "status") == "approved"
+
+
+async def test_smtp_login_and_metrics(
+    redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox,
+    run_dispatcher: RunDispatcher,
+) -> None:
+    """SES-style settings (username and password) work against the dev inbox; /metrics counts."""
+    job = write_job(redis_client, "email", "ses@example.com")
+    skipped = write_job(redis_client, "sms", "+14155550009", status="canceled")
+    metrics_port = free_port()
+    settings = dispatcher_settings(
+        redis_url, clean_inbox, SMTP_USERNAME="AKIAEXAMPLE", SMTP_PASSWORD="smtp-secret",
+        DISPATCH_METRICS_PORT=str(metrics_port),
+    )
+    async with run_dispatcher(settings):
+        await eventually(lambda: outbox_is_empty(redis_client))
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            metrics = response.read().decode()
+    [mail] = clean_inbox.messages(job.to)
+    assert job.code in mail["body"]
+    assert clean_inbox.messages(skipped.to) == []
+    assert 'dispatcher_jobs_total{outcome="delivered"} 1.0' in metrics
+    assert 'dispatcher_jobs_total{outcome="skipped"} 1.0' in metrics

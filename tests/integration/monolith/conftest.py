@@ -1,0 +1,94 @@
+"""Flask app and client fixtures on the session's real Redis (tests/conftest.py), short TTLs."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from monolith import create_app
+from monolith.crypto import Keyring
+from monolith.settings import Settings
+
+PEPPER = "integration-test-pepper"
+PHONE = "+14155550100"
+EMAIL = "ada@example.com"
+
+
+@pytest.fixture
+def settings(redis_url: str) -> Settings:
+    return Settings(
+        redis_url=redis_url,
+        code_pepper=PEPPER,
+        code_ttl_seconds=120,
+        retention_seconds=60,
+        resend_cooldown_seconds=0,
+        idempotency_ttl_seconds=60,
+        dest_window_seconds=60,
+        ip_window_seconds=60,
+        users_ttl_seconds=120,
+    )
+
+
+@pytest.fixture
+def make_app(settings: Settings, redis_client: redis.Redis) -> Iterator[Callable[..., Flask]]:
+    """create_app with the test settings, some overridden; Redis is flushed first."""
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        app = create_app(dataclasses.replace(settings, **overrides))
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["monolith"].redis.close()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    return Keyring(PEPPER)
+
+
+@pytest.fixture
+def outbox_codes(redis_client: redis.Redis, keyring: Keyring) -> Callable[[str], list[str]]:
+    """Codes of every delivery job for a verification, oldest first, read from vfy:outbox."""
+
+    def read(verification_id: str) -> list[str]:
+        return [
+            keyring.open_seal(verification_id, fields["code_sealed"])
+            for _id, fields in redis_client.xrange("vfy:outbox")
+            if fields["verification_id"] == verification_id
+        ]
+
+    return read
+
+
+@pytest.fixture
+def start(client: FlaskClient) -> Callable[..., Any]:
+    """POST /api/verifications and return the response."""
+
+    def send(to: str = PHONE, channel: str = "sms", **kwargs: Any) -> Any:
+        return client.post("/api/verifications", json={"to": to, "channel": channel}, **kwargs)
+
+    return send
+
+
+def wrong_code(code: str) -> str:
+    return "".join(str((int(digit) + 1) % 10) for digit in code)

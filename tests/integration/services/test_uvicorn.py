@@ -1,0 +1,115 @@
+"""The services as the supervisor runs them: `python -m uvicorn --factory ...` on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from devtools.redis_server import free_port
+from tests.integration.services.support import PHONE, learn_code
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+Service = tuple[str, subprocess.Popen[str]]
+
+
+def start_service(module: str, redis_url: str) -> Service:
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "CODE_PEPPER": "e2e-pepper",
+           "APP_ENV": "production", "VERIFY_CODE_LENGTH": "8"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", f"services.{module}.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    return f"http://127.0.0.1:{port}", process
+
+
+def wait_ready(service: Service, timeout: float = 20) -> None:
+    base, process = service
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            output = process.communicate()[0]
+            raise RuntimeError(f"service at {base} did not start:\n{output}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def services(redis_url: str, redis_client: redis.Redis) -> Iterator[tuple[Service, Service]]:
+    started = (start_service("send", redis_url), start_service("verify", redis_url))
+    try:
+        for service in started:
+            wait_ready(service)
+        yield started
+    finally:
+        for _, process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_real_servers_flow_and_clean_shutdown(
+    services: tuple[Service, Service], redis_client: redis.Redis
+) -> None:
+    (send_base, send_process), (verify_base, verify_process) = services
+    with httpx.Client(timeout=5) as client:
+        created = client.post(f"{send_base}/api/verifications", json={"to": PHONE, "channel": "sms"})
+        assert created.status_code == 201
+        vid = created.json()["id"]
+        code = learn_code(redis_client, vid, "e2e-pepper")
+        assert len(code) == 8
+
+        def chunks() -> Iterator[bytes]:
+            for _ in range(20):
+                yield b" " * 1024
+
+        too_big = client.post(f"{send_base}/api/verifications", content=chunks(),
+                              headers={"Content-Type": "application/json"})
+        assert too_big.status_code == 413
+        assert too_big.json()["code"] == "payload_too_large"
+
+        checked = client.post(f"{verify_base}/api/verification-checks",
+                              json={"verification_id": vid, "code": code})
+        assert checked.json()["status"] == "approved"
+        assert client.get(f"{send_base}/readyz").json() == {"status": "ready"}
+        metrics = client.get(f"{verify_base}/metrics")
+        assert re.search(r'http_requests_total\{method="POST",route="/api/verification-checks"',
+                         metrics.text)
+    outputs = []
+    for process in (send_process, verify_process):
+        process.send_signal(signal.SIGTERM)
+        outputs.append(process.communicate(timeout=10)[0])
+        # uvicorn shuts down gracefully, then re-raises the signal: exit by SIGTERM is the norm.
+        assert process.returncode in (0, -signal.SIGTERM)
+    assert all("Application shutdown complete" in output for output in outputs)
+    assert all(code not in output for output in outputs)
+
+
+def test_production_refuses_to_start_without_pepper(redis_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CODE_PEPPER"}
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "--factory", "services.send.app:create_app",
+         "--host", "127.0.0.1", "--port", str(free_port())],
+        cwd=ROOT, env={**env, "APP_ENV": "production", "REDIS_URL": redis_url},
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode != 0
+    assert "CODE_PEPPER" in result.stderr

@@ -1,0 +1,77 @@
+"""The ratios the bench is judged by, from runs of one session."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import ratios
+from bench.results import (
+    GATEWAY_SERVICES,
+    MONOLITH_1W,
+    NGINX_SERVICES,
+    REF_EVALSHA,
+    SERVICES,
+    SERVICES_MANY_PENDING,
+    Report,
+    Run,
+)
+
+
+def run(target: str, workload: str, rps: float, cpu_per_1k: float | None = 1.0) -> Run:
+    return Run(target, workload, int(rps * 5), rps, 1.0, 2.0, cpu_per_1k, 0.1, {"201": 10})
+
+
+def goal(report: Report, name: str) -> ratios.Goal:
+    return next(g for g in ratios.throughput_goals(report) if g.name == name)
+
+
+def test_overhead_is_the_share_of_direct_throughput_lost() -> None:
+    assert ratios.overhead(850, 1000) == pytest.approx(0.15)
+    assert ratios.overhead(1000, 1000) == pytest.approx(0.0)
+    assert ratios.overhead(None, 1000) is None
+    assert ratios.overhead(850, 0) is None
+
+
+def test_judged_compares_in_the_right_direction() -> None:
+    assert ratios.judged("x", 2.0, ">=", 2.0).passed is True
+    assert ratios.judged("x", 1.99, ">=", 2.0).passed is False
+    assert ratios.judged("x", 1.6, "<=", 1.5).passed is False
+    unmeasured = ratios.judged("x", None, "<=", 1.5)
+    assert unmeasured.passed is None and unmeasured.detail == "not measured"
+
+
+def test_goals_from_a_full_session() -> None:
+    report = Report(meta={"many_pending": 1_000_000}, runs=[
+        run(MONOLITH_1W, "send", 1000, cpu_per_1k=1.0),
+        run(SERVICES, "send", 2500, cpu_per_1k=0.4),
+        run(REF_EVALSHA, "send", 3000),
+        run(NGINX_SERVICES, "send", 2000),  # overhead 0.2
+        run(GATEWAY_SERVICES, "send", 1750),  # overhead 0.3 -> ratio 1.5
+        run(SERVICES_MANY_PENDING, "send", 2400),
+    ])
+    per_core = goal(report, "services / monolith per core (send)")
+    assert per_core.value == pytest.approx(2.5) and per_core.passed is True
+    assert "by CPU per request: 2.50" in per_core.detail
+    reference = goal(report, "services / FastAPI+EVALSHA reference (send)")
+    assert reference.value == pytest.approx(0.8333, abs=1e-4) and reference.passed is False
+    proxy = goal(report, "gateway overhead / nginx overhead (send)")
+    assert proxy.value == pytest.approx(1.5) and proxy.passed is True
+    assert "gateway overhead 0.300, nginx overhead 0.200" in proxy.detail
+    pending = goal(report, "throughput with many pending / with 1,000 (send)")
+    assert pending.value == pytest.approx(0.96) and pending.passed is True
+    assert "1,000,000" in pending.detail
+
+
+def test_missing_runs_are_not_judged() -> None:
+    report = Report(runs=[run(SERVICES, "check", 2000)])
+    for name in ("services / monolith per core (check)",
+                 "gateway overhead / nginx overhead (check)"):
+        assert goal(report, name).passed is None
+
+
+def test_nginx_costing_nothing_leaves_the_proxy_ratio_undefined() -> None:
+    report = Report(runs=[run(SERVICES, "send", 1000), run(NGINX_SERVICES, "send", 1010),
+                          run(GATEWAY_SERVICES, "send", 800)])
+    proxy = goal(report, "gateway overhead / nginx overhead (send)")
+    assert proxy.value is None and proxy.passed is None
+    assert "ratio undefined" in proxy.detail

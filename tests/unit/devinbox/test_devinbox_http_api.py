@@ -1,0 +1,98 @@
+"""The HTTP API over a real loopback socket (aiohttp's TestServer), store inspected directly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from devinbox.http_api import MAX_BODY_BYTES, create_app
+from devinbox.store import MessageStore
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(MessageStore(capacity=5)))) as test_client:
+        yield test_client
+
+
+async def test_post_sms_then_list(client: Client) -> None:
+    response = await client.post("/sms", json={"to": "+14155550100", "body": "code is 1234"})
+    assert response.status == 201
+    created = await response.json()
+    assert created["channel"] == "sms" and created["body"] == "code is 1234"
+
+    listed = await (await client.get("/messages", params={"to": "+14155550100"})).json()
+    assert [m["id"] for m in listed["messages"]] == [created["id"]]
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "field"),
+    [
+        ({"to": "+14155550100"}, "invalid_parameter", "body"),
+        ({"body": "x"}, "invalid_parameter", "to"),
+        ({"to": 42, "body": "x"}, "invalid_parameter", "to"),
+        ({"to": "+1", "body": ""}, "invalid_parameter", "body"),
+        ({"to": "+1\n", "body": "x"}, "invalid_parameter", "to"),
+        ({"to": "+1", "body": "x" * 1601}, "invalid_parameter", "body"),
+        ({"to": "+1", "body": "x", "extra": 1}, "invalid_parameter", "extra"),
+        (["to", "body"], "invalid_parameter", "body"),
+    ],
+)
+async def test_bad_sms_is_a_400_problem(
+    client: Client, payload: object, code: str, field: str
+) -> None:
+    response = await client.post("/sms", json=payload)
+    assert response.status == 400
+    assert response.content_type == "application/problem+json"
+    problem = await response.json()
+    assert (problem["code"], problem["field"], problem["status"]) == (code, field, 400)
+    assert (await (await client.get("/messages")).json())["messages"] == []
+
+
+async def test_malformed_json_wrong_type_and_too_large(
+    client: Client,
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    malformed = await client.post("/sms", data=b"{not json", headers=headers)
+    assert malformed.status == 400
+    assert (await malformed.json())["code"] == "malformed_json"
+
+    wrong_type = await client.post("/sms", data=b"to=1", headers={"Content-Type": "text/plain"})
+    assert wrong_type.status == 415
+
+    huge = b'{"to": "+1", "body": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    too_large = await client.post("/sms", data=huge, headers=headers)
+    assert too_large.status == 413
+    assert (await too_large.json())["code"] == "payload_too_large"
+
+
+async def test_unknown_path_and_method_are_problems(client: Client) -> None:
+    assert (await (await client.get("/nope")).json())["code"] == "not_found"
+    put = await client.put("/messages")
+    assert put.status == 405
+    assert (await put.json())["code"] == "method_not_allowed"
+
+
+async def test_page_escapes_markup_and_refreshes(client: Client) -> None:
+    await client.post("/sms", json={"to": "+1<b>", "body": "<script>alert(1)</script>"})
+    response = await client.get("/")
+    html = await response.text()
+    assert response.status == 200
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "+1&lt;b&gt;" in html
+    assert 'http-equiv="refresh"' in html
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+async def test_delete_and_healthz(client: Client) -> None:
+    await client.post("/sms", json={"to": "+1", "body": "x"})
+    assert (await client.delete("/messages")).status == 204
+    assert (await (await client.get("/messages")).json())["messages"] == []
+    assert (await (await client.get("/healthz")).json())["status"] == "ok"
+

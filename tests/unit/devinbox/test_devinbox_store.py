@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from devinbox.store import MessageStore, new_message
+
+
+def test_newest_first_and_exact_filter() -> None:
+    store = MessageStore()
+    store.add(new_message("sms", to="+14155550100", body="first"))
+    store.add(new_message("sms", to="+14155550101", body="other"))
+    store.add(new_message("sms", to="+14155550100", body="second"))
+
+    assert [m.body for m in store.newest_first()] == ["second", "other", "first"]
+    assert [m.body for m in store.newest_first("+14155550100")] == ["second", "first"]
+    assert store.newest_first("+1415555010") == []
+
+
+def test_email_filter_ignores_case_but_sms_does_not_need_it() -> None:
+    store = MessageStore()
+    store.add(new_message("email", to="Ada@Example.COM", body="hi", sender="x@y.z", subject="s"))
+    assert len(store.newest_first("ada@example.com")) == 1
+    assert store.newest_first("ada@example.co") == []
+
+
+def test_capacity_forgets_the_oldest() -> None:
+    store = MessageStore(capacity=3)
+    for index in range(5):
+        store.add(new_message("sms", to="+14155550100", body=str(index)))
+    assert len(store) == 3
+    assert [m.body for m in store.newest_first()] == ["4", "3", "2"]
+
+
+def test_clear_and_bad_capacity() -> None:
+    store = MessageStore()
+    store.add(new_message("sms", to="+1", body="x"))
+    store.clear()
+    assert store.newest_first() == []
+    with pytest.raises(ValueError, match="at least 1"):
+        MessageStore(capacity=0)
+
+
+def test_json_shape() -> None:
+    message = new_message("sms", to="+14155550100", body="hello")
+    shape = message.as_json()
+    assert list(shape) == ["id", "channel", "to", "from", "subject", "body", "received_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", str(shape["received_at"]))

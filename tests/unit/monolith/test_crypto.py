@@ -1,0 +1,123 @@
+"""The monolith's own hashes, seal and key names against every golden vector of the contract."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from monolith import keys
+from monolith.crypto import (
+    Keyring,
+    canonical_json,
+    generate_code,
+    new_user_id,
+    new_verification_id,
+)
+from monolith.rendering import render_time
+from monolith.validation import normalize_to
+
+
+@pytest.fixture
+def keyring(vectors: dict[str, Any]) -> Keyring:
+    return Keyring(vectors["pepper"])
+
+
+def test_contract_version_is_the_one_implemented(vectors: dict[str, Any]) -> None:
+    assert vectors["contract_version"] == 1
+
+
+def test_seal_key(keyring: Keyring, vectors: dict[str, Any]) -> None:
+    assert keyring.seal_key().hex() == vectors["seal_key_hex"]
+
+
+def test_code_macs(keyring: Keyring, vectors: dict[str, Any]) -> None:
+    assert len(vectors["codes"]) >= 4
+    for case in vectors["codes"]:
+        assert keyring.code_mac(case["code"]) == case["code_mac"]
+
+
+def test_destinations_normalize_hash_and_name_keys(
+    keyring: Keyring, vectors: dict[str, Any]
+) -> None:
+    for case in vectors["destinations"]:
+        normalized = normalize_to(case["channel"], case["to"])
+        assert normalized == case["normalized_to"]
+        dest_hash = keyring.dest_hash(case["channel"], normalized)
+        assert dest_hash == case["dest_hash"]
+        assert keys.pending(dest_hash) == case["pending_key"]
+        assert keys.dest_limit(dest_hash) == case["dest_limit_key"]
+
+
+def test_ip_hashes(keyring: Keyring, vectors: dict[str, Any]) -> None:
+    for case in vectors["client_ips"]:
+        assert keyring.ip_hash(case["ip"]) == case["ip_hash"]
+        assert keys.ip_limit(case["ip_hash"]) == case["ip_limit_key"]
+
+
+def test_idempotency_hashes(keyring: Keyring, vectors: dict[str, Any]) -> None:
+    for case in vectors["idempotency_keys"]:
+        idem_hash = keyring.idem_hash(case["idempotency_key"])
+        assert idem_hash == case["idem_hash"]
+        assert keys.idempotency(idem_hash) == case["key"]
+
+
+def test_request_hashes_and_canonical_json(keyring: Keyring, vectors: dict[str, Any]) -> None:
+    for case in vectors["request_bodies"]:
+        assert canonical_json(case["body"]) == case["canonical_json"]
+        got = keyring.request_hash(case["method"], case["path"], case["body"])
+        assert got == case["request_hash"]
+
+
+def test_seals_with_fixed_nonce_and_opening_them(
+    keyring: Keyring, vectors: dict[str, Any]
+) -> None:
+    for case in vectors["seals"]:
+        nonce = bytes.fromhex(case["nonce_hex"])
+        sealed = keyring.seal_code(case["verification_id"], case["code"], nonce)
+        assert sealed == case["code_sealed"]
+        assert keyring.open_seal(case["verification_id"], case["code_sealed"]) == case["code"]
+        assert keys.record(case["verification_id"]) == case["record_key"]
+
+
+def test_a_seal_is_bound_to_its_verification_and_pepper(keyring: Keyring) -> None:
+    sealed = keyring.seal_code("VE" + "0" * 32, "123456")
+    with pytest.raises(InvalidTag):
+        keyring.open_seal("VE" + "1" * 32, sealed)
+    with pytest.raises(InvalidTag):
+        Keyring("another-pepper").open_seal("VE" + "0" * 32, sealed)
+
+
+def test_each_seal_has_a_fresh_nonce(keyring: Keyring) -> None:
+    first = keyring.seal_code("VE" + "0" * 32, "123456")
+    second = keyring.seal_code("VE" + "0" * 32, "123456")
+    assert first != second
+    assert "=" not in first
+    assert keyring.open_seal("VE" + "0" * 32, second) == "123456"
+
+
+def test_stream_names(vectors: dict[str, Any]) -> None:
+    streams = vectors["streams"]
+    assert keys.OUTBOX == streams["outbox"]
+    assert keys.EVENTS == streams["events"]
+    assert keys.EVENTS_GROUP == streams["monolith_events_group"]
+
+
+def test_time_rendering(vectors: dict[str, Any]) -> None:
+    for case in vectors["timestamps"]:
+        assert render_time(case["ms"]) == case["rendered"]
+
+
+@pytest.mark.parametrize("length", [4, 6, 10])
+def test_codes_have_the_configured_number_of_digits(length: int) -> None:
+    codes = {generate_code(length) for _ in range(200)}
+    assert all(re.fullmatch(rf"[0-9]{{{length}}}", code) for code in codes)
+    assert len(codes) > 150  # random, not constant
+
+
+def test_ids_have_their_documented_form() -> None:
+    assert re.fullmatch(r"VE[0-9a-f]{32}", new_verification_id())
+    assert re.fullmatch(r"US[0-9a-f]{32}", new_user_id())
+    assert new_verification_id() != new_verification_id()

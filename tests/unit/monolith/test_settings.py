@@ -1,0 +1,75 @@
+"""Settings.from_env: defaults, parsing and the production pepper rule."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from monolith.settings import DEVELOPMENT_PEPPER, Settings, SettingsError
+
+
+def test_defaults_are_those_of_the_api_document() -> None:
+    settings = Settings.from_env({})
+    assert settings.app_env == "development"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.code_pepper == DEVELOPMENT_PEPPER
+    assert (settings.code_length, settings.code_ttl_seconds, settings.retention_seconds) == (
+        6, 600, 86400,
+    )
+    assert (settings.resend_cooldown_seconds, settings.max_sends, settings.max_checks) == (30, 5, 5)
+    assert (settings.dest_limit, settings.dest_window_seconds) == (10, 3600)
+    assert (settings.ip_limit, settings.ip_window_seconds) == (100, 3600)
+    assert settings.idempotency_ttl_seconds == 86400
+    assert settings.trusted_proxies == ()
+    assert settings.max_body_bytes == 16384
+    assert settings.users_ttl_seconds == 30 * 86400
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env(
+        {
+            "APP_ENV": "production", "CODE_PEPPER": "s3cret", "REDIS_URL": "redis://h:1/2",
+            "VERIFY_CODE_LENGTH": "8", "VERIFY_CODE_TTL_SECONDS": "300",
+            "VERIFY_RETENTION_SECONDS": "60", "VERIFY_RESEND_COOLDOWN_SECONDS": "0",
+            "VERIFY_MAX_SENDS": "3", "VERIFY_MAX_CHECKS": "4", "VERIFY_DEST_LIMIT": "7",
+            "VERIFY_DEST_WINDOW_SECONDS": "70", "VERIFY_IP_LIMIT": "9",
+            "VERIFY_IP_WINDOW_SECONDS": "90", "IDEMPOTENCY_TTL_SECONDS": "99",
+            "TRUSTED_PROXIES": "10.0.0.0/8, ::1", "MAX_BODY_BYTES": "100",
+            "USERS_TTL_SECONDS": "5",
+        }
+    )
+    assert settings == Settings(
+        app_env="production", redis_url="redis://h:1/2", code_pepper="s3cret", code_length=8,
+        code_ttl_seconds=300, retention_seconds=60, resend_cooldown_seconds=0, max_sends=3,
+        max_checks=4, dest_limit=7, dest_window_seconds=70, ip_limit=9, ip_window_seconds=90,
+        idempotency_ttl_seconds=99,
+        trusted_proxies=(ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128")),
+        max_body_bytes=100, users_ttl_seconds=5,
+    )
+
+
+def test_production_without_pepper_refuses_to_start() -> None:
+    with pytest.raises(SettingsError, match="CODE_PEPPER"):
+        Settings.from_env({"APP_ENV": "production"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("VERIFY_CODE_LENGTH", "3"),
+        ("VERIFY_CODE_LENGTH", "11"),
+        ("VERIFY_MAX_CHECKS", "five"),
+        ("VERIFY_CODE_TTL_SECONDS", "0"),
+        ("TRUSTED_PROXIES", "10.0.0.0/33"),
+    ],
+)
+def test_invalid_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(AttributeError):
+        settings.max_sends = 1  # type: ignore[misc]

@@ -1,0 +1,82 @@
+"""Every golden vector of docs/storage-contract-vectors.json, computed with our own code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.verification import crypto
+
+VECTORS: dict[str, Any] = json.loads(
+    (Path(__file__).parents[3] / "docs" / "storage-contract-vectors.json").read_text("utf-8")
+)
+PEPPER: str = VECTORS["pepper"]
+
+
+def test_contract_version_is_one() -> None:
+    assert VECTORS["contract_version"] == 1
+
+
+def test_seal_key() -> None:
+    assert crypto.seal_key(PEPPER).hex() == VECTORS["seal_key_hex"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["codes"], ids=lambda v: v["code"])
+def test_code_mac(vector: dict[str, str]) -> None:
+    assert crypto.code_mac(PEPPER, vector["code"]) == vector["code_mac"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["client_ips"], ids=lambda v: v["ip"])
+def test_ip_hash(vector: dict[str, str]) -> None:
+    assert crypto.ip_hash(PEPPER, vector["ip"]) == vector["ip_hash"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["idempotency_keys"], ids=lambda v: v["idem_hash"])
+def test_idem_hash(vector: dict[str, str]) -> None:
+    assert crypto.idem_hash(PEPPER, vector["idempotency_key"]) == vector["idem_hash"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["request_bodies"], ids=lambda v: v["request_hash"][:8])
+def test_request_hash(vector: dict[str, Any]) -> None:
+    assert crypto.canonical_json(vector["body"]) == vector["canonical_json"]
+    got = crypto.request_hash(PEPPER, vector["method"], vector["path"], vector["body"])
+    assert got == vector["request_hash"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["seals"], ids=lambda v: v["verification_id"])
+def test_seal_and_open(vector: dict[str, str]) -> None:
+    nonce = bytes.fromhex(vector["nonce_hex"])
+    sealed = crypto.seal_code(PEPPER, vector["verification_id"], vector["code"], nonce)
+    assert sealed == vector["code_sealed"]
+    assert crypto.open_sealed_code(PEPPER, vector["verification_id"], sealed) == vector["code"]
+
+
+def test_fresh_seals_differ_and_open() -> None:
+    first = crypto.seal_code(PEPPER, "VE" + "a" * 32, "424242")
+    second = crypto.seal_code(PEPPER, "VE" + "a" * 32, "424242")
+    assert first != second
+    assert crypto.open_sealed_code(PEPPER, "VE" + "a" * 32, second) == "424242"
+
+
+def _flip_last_tag_char(sealed: str) -> str:
+    return sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
+
+
+@pytest.mark.parametrize(
+    ("pepper", "verification_id", "mutate"),
+    [
+        ("other-pepper", "VE0123456789abcdef0123456789abcdef", lambda s: s),
+        (PEPPER, "VEffffffffffffffffffffffffffffffff", lambda s: s),
+        (PEPPER, "VE0123456789abcdef0123456789abcdef", _flip_last_tag_char),
+        (PEPPER, "VE0123456789abcdef0123456789abcdef", lambda s: s[:10]),
+        (PEPPER, "VE0123456789abcdef0123456789abcdef", lambda s: "!!not base64!!"),
+    ],
+    ids=["wrong-pepper", "wrong-id", "tampered", "truncated", "garbage"],
+)
+def test_bad_seal_raises(pepper: str, verification_id: str, mutate: Any) -> None:
+    sealed = VECTORS["seals"][0]["code_sealed"]
+    with pytest.raises(crypto.SealError):
+        crypto.open_sealed_code(pepper, verification_id, mutate(sealed))
