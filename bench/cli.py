@@ -15,6 +15,7 @@ class Options:
     duration_s: float
     warmup_s: float
     connections: int
+    repeat: int
     only: tuple[str, ...]
     quick: bool
     many_pending: int
@@ -35,6 +36,8 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds per wrk workload (default 5, 2 with --quick)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per workload; the median by requests/s is reported (1)")
     parser.add_argument("--only", action="append", choices=GROUPS, default=[],
                         help="run only these groups (repeatable); proxies and pending need "
                              "services")
@@ -47,12 +50,13 @@ def parse(argv: list[str]) -> Options:
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     duration = args.duration if args.duration is not None else (2.0 if quick else 5.0)
-    if duration <= 0 or args.connections < 1:
-        parser.error("--duration and --connections must be positive")
+    if duration <= 0 or args.connections < 1 or args.repeat < 1:
+        parser.error("--duration, --connections and --repeat must be positive")
     return Options(
         duration_s=duration,
         warmup_s=1.0,
         connections=args.connections,
+        repeat=args.repeat,
         only=tuple(args.only),
         quick=quick,
         many_pending=args.pending or (20_000 if quick else 1_000_000),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import redis
 
 from bench import loader, measure, procs, wrkrun
 from bench.cli import Options
-from bench.results import Report, Skipped
+from bench.results import Report, Run, Skipped
 from bench.targets import PROFILE, Deployment, Launcher
 
 BASELINE_PENDING = 1000
@@ -19,6 +20,12 @@ BASELINE_PENDING = 1000
 
 def log(message: str) -> None:
     print(message, flush=True)
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The run with the median requests/s (the upper one of an even count), all rates kept."""
+    middle = sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
+    return dataclasses.replace(middle, rps_samples=tuple(r.rps for r in runs))
 
 
 @dataclass
@@ -49,10 +56,12 @@ class Bench:
                 target: str | None = None) -> None:
         for workload in workloads:
             try:
-                run = measure.measure(self.settings, deployment, workload, self.redis, target)
+                runs = [measure.measure(self.settings, deployment, workload, self.redis, target)
+                        for _ in range(self.options.repeat)]
             except wrkrun.WrkFailed as exc:
                 self.skip(f"{target or deployment.name} {workload}", str(exc))
                 continue
+            run = median_run(runs)
             self.report.runs.append(run)
             log(f"  {run.target:24} {workload:6} {run.rps:9,.0f} req/s  p50 {run.p50_ms:6.2f} ms"
                 f"  p99 {run.p99_ms:6.2f} ms  cpu/1k {run.cpu_s_per_1k}  {run.statuses}")

@@ -53,15 +53,19 @@ class Recorder:
 
     def _listen(self) -> None:
         client = redis.Redis.from_url(self.url, decode_responses=True)
-        with client.monitor() as monitor:  # type: ignore[no-untyped-call]
-            self._ready.set()
-            while True:
-                entry = monitor.next_command()
-                seen = Seen(str(entry["client_type"]), str(entry["command"]))
-                self.seen.append(seen)
-                if seen.command == f"ECHO {STOP}":
-                    break
-        client.close()
+        try:
+            with client.monitor() as monitor:  # type: ignore[no-untyped-call]
+                self._ready.set()
+                while True:
+                    entry = monitor.next_command()
+                    seen = Seen(str(entry["client_type"]), str(entry["command"]))
+                    self.seen.append(seen)
+                    if seen.command == f"ECHO {STOP}":
+                        break
+        except redis.ConnectionError:
+            pass  # the server went away: what was seen so far is all there is
+        finally:
+            client.close()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._listen, daemon=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench import proxies
-from bench.context import Bench, log
+from bench.context import BASELINE_PENDING, Bench, log
 from bench.procs import Server
 from bench.results import (
     GATEWAY_MONOLITH,
@@ -13,6 +13,8 @@ from bench.results import (
     REF_BARE,
     REF_EVALSHA,
     SERVICES,
+    SERVICES_FEW_PENDING,
+    SERVICES_FEW_PENDING_AFTER,
     SERVICES_MANY_PENDING,
     monolith_workers,
 )
@@ -101,9 +103,18 @@ def services(bench: Bench) -> None:
             _behind(bench, NGINX_SERVICES, deployment, "nginx")
             _behind(bench, GATEWAY_SERVICES, deployment, "gateway")
         if bench.options.wants("pending"):
-            many = bench.options.many_pending
-            log(f"== {SERVICES_MANY_PENDING}: loading {many:,} pending verifications")
-            bench.report.meta["many_pending"] = many
-            bench.reset_redis(pending=many)
-            log(f"  Redis used_memory: {bench.redis.info('memory')['used_memory_human']}")
-            bench.measure(deployment, target=SERVICES_MANY_PENDING)
+            many_pending(bench, deployment)
+
+
+def many_pending(bench: Bench, deployment: Deployment) -> None:
+    """1,000 pending, then many, then 1,000 again (A-B-A, so drift on a busy machine shows)."""
+    many = bench.options.many_pending
+    bench.report.meta["many_pending"] = many
+    for target, pending in ((SERVICES_FEW_PENDING, BASELINE_PENDING),
+                            (SERVICES_MANY_PENDING, many),
+                            (SERVICES_FEW_PENDING_AFTER, BASELINE_PENDING)):
+        log(f"== {target}: loading {pending:,} pending verifications")
+        bench.reset_redis(pending=pending)
+        log(f"  Redis used_memory: {bench.redis.info('memory')['used_memory_human']}, "
+            f"keys: {bench.redis.dbsize():,}")
+        bench.measure(deployment, target=target)

@@ -9,7 +9,7 @@ from bench import cpu, mixed, probe, procs
 from bench.context import Bench, log
 from bench.phases import single, start_services
 from bench.results import MONOLITH_1W, SERVICES, Goal
-from bench.targets import PYTHON, Deployment, Launcher
+from bench.targets import Deployment, Launcher
 from devtools.redis_server import free_port, start_embedded
 
 BYTES_GOAL = 256
@@ -55,19 +55,10 @@ def redis_probes(bench: Bench) -> None:
 
 def _delivery(bench: Bench) -> tuple[procs.Server, procs.Server]:
     """The dev inbox and a dispatcher delivering to it, both on the server core."""
-    launcher = bench.launcher
-    http_port, smtp_port, metrics_port = free_port(), free_port(), free_port()
-    inbox = procs.start(
-        "devinbox", [PYTHON, "-m", "devinbox", "--host", "127.0.0.1", "--http-port",
-                     str(http_port), "--smtp-port", str(smtp_port), "--max-messages", "100000"],
-        port=http_port, env={}, log_dir=launcher.log_dir, cpus=launcher.cpus)
+    inbox = bench.launcher.devinbox()
+    smtp_port = int(inbox.argv_value("--smtp-port"))
     try:
-        dispatcher = procs.start(
-            "dispatcher", [PYTHON, "-m", "services.dispatcher"], port=metrics_port,
-            env={**launcher.env(), "SMS_BACKEND": "devinbox", "DEVINBOX_URL": inbox.base_url,
-                 "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port),
-                 "DISPATCH_METRICS_PORT": str(metrics_port)},
-            log_dir=launcher.log_dir, cpus=launcher.cpus, health_path="/metrics")
+        dispatcher = bench.launcher.dispatcher(inbox, smtp_port)
     except procs.StartFailed:
         inbox.stop()
         raise

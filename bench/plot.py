@@ -23,9 +23,10 @@ def write(report: Report, out_dir: Path) -> Path | None:
         names = [r.target for r in runs]
         rps_axis, cpu_axis = axes[0][column], axes[1][column]
         rps_axis.barh(names, [r.rps for r in runs], color="tab:blue")
-        rps_axis.set_title(f"{workload}: requests/s (higher is better)")
+        rps_axis.set_title(f"{workload}: requests/s (higher is better)", fontsize=10)
         cpu_axis.barh(names, [r.cpu_s_per_1k or 0 for r in runs], color="tab:orange")
-        cpu_axis.set_title(f"{workload}: server CPU s per 1,000 requests (lower is better)")
+        cpu_axis.set_title(f"{workload}: server CPU s / 1,000 requests (lower is better)",
+                           fontsize=10)
         for axis in (rps_axis, cpu_axis):
             axis.invert_yaxis()
             axis.tick_params(axis="y", labelsize=8)

@@ -31,6 +31,11 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
+    def argv_value(self, flag: str) -> str:
+        """The value given after `flag` on this process's command line."""
+        argv = [str(a) for a in self.process.args]  # type: ignore[union-attr]
+        return argv[argv.index(flag) + 1]
+
     def log_tail(self, chars: int = 1500) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-chars:]

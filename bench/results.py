@@ -13,6 +13,8 @@ SERVICES = "services"
 NGINX_SERVICES = "nginx->services"
 GATEWAY_SERVICES = "gateway->services"
 GATEWAY_MONOLITH = "gateway->monolith-1w"
+SERVICES_FEW_PENDING = "services@1k-pending"  # measured right before the many-pending run...
+SERVICES_FEW_PENDING_AFTER = "services@1k-pending-after"  # ...and right after it, for drift
 SERVICES_MANY_PENDING = "services@many-pending"
 
 
@@ -35,6 +37,7 @@ class Run:
     statuses: dict[str, int] = field(default_factory=dict)
     socket_errors: int = 0
     note: str = ""
+    rps_samples: tuple[float, ...] = ()  # every repeat; the row is the median one
 
     @property
     def ok_share(self) -> float:

@@ -29,7 +29,8 @@ def _meta(options: cli.Options, paths: dict[str, Path], client: redis.Redis) -> 
         "redis": "REDIS_URL" if os.environ.get("REDIS_URL") else "own embedded server",
         "wrk": (wrk_version.stdout or wrk_version.stderr).splitlines()[0],
         "duration_s": options.duration_s, "warmup_s": options.warmup_s,
-        "connections": options.connections, "wrk_threads": 1, "quick": options.quick,
+        "connections": options.connections, "wrk_threads": 1, "repeat": options.repeat,
+        "quick": options.quick,
         "only": list(options.only),
         "pinning": f"servers on core {SERVER_CPUS}, wrk on core {CLIENT_CPUS}"
                    if tools.cores() >= 2 else "unpinned (fewer than 2 cores)",

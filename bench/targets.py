@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -9,10 +10,10 @@ from pathlib import Path
 
 from bench import procs, proxies
 from bench.procs import Server
+from devtools.components import Component, components, free_ports
 from devtools.redis_server import free_port
 
 PYTHON = sys.executable
-BIN = Path(sys.executable).parent
 BENCH_PEPPER = "bench-pepper-not-a-secret"
 # Generous limits so the workloads measure the work, not the refusals: every wrk send comes from
 # its own X-Forwarded-For (127.0.0.1 is the trusted proxy) to its own destination, and checks may
@@ -50,6 +51,9 @@ class Deployment:
 
 @dataclass(frozen=True)
 class Launcher:
+    """Starts components with the argv and environment devtools/components.py declares for them
+    (one place for the process commands), on fresh free ports, plus the bench profile."""
+
     redis_url: str
     log_dir: Path
     cpus: str | None  # the server core ("0"), or None to leave processes unpinned
@@ -57,37 +61,59 @@ class Launcher:
     def env(self) -> dict[str, str]:
         return {**PROFILE, "REDIS_URL": self.redis_url}
 
-    def _uvicorn(self, name: str, factory: str, cpus: str | None) -> Server:
-        port = free_port()
-        argv = [PYTHON, "-m", "uvicorn", "--factory", factory,
-                "--host", "127.0.0.1", "--port", str(port)]
-        return procs.start(name, argv, port=port, env=self.env(), log_dir=self.log_dir,
-                           cpus=cpus)
+    def component(self, name: str, workers: int = 1) -> Component:
+        declared = components(free_ports(), external_redis=self.redis_url, workers=workers,
+                              gateway=True, profile=self.env())
+        return next(c for c in declared if c.name == name)
+
+    def _start(self, label: str, component: Component, *, cpus: str | None,
+               argv: tuple[str, ...] | None = None, env: dict[str, str] | None = None,
+               health_path: str = "/readyz", port: int | None = None) -> Server:
+        return procs.start(label, list(argv or component.argv), port=port or component.port or 0,
+                           env={**component.env, **(env or {})}, log_dir=self.log_dir,
+                           cpus=cpus, health_path=health_path)
 
     def monolith(self, workers: int, pinned: bool = True) -> Server:
-        port = free_port()
-        argv = [str(BIN / "gunicorn"), "--config", "python:monolith.gunicorn_conf",
-                "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "monolith:create_app()"]
-        return procs.start(f"monolith-{workers}w", argv, port=port, env=self.env(),
-                           log_dir=self.log_dir, cpus=self.cpus if pinned else None)
+        return self._start(f"monolith-{workers}w", self.component("monolith", workers),
+                           cpus=self.cpus if pinned else None)
 
     def send_service(self) -> Server:
-        return self._uvicorn("send", "services.send.app:create_app", self.cpus)
+        return self._start("send", self.component("send"), cpus=self.cpus)
 
     def verify_service(self) -> Server:
-        return self._uvicorn("verify", "services.verify.app:create_app", self.cpus)
+        return self._start("verify", self.component("verify"), cpus=self.cpus)
+
+    def devinbox(self) -> Server:
+        component = self.component("devinbox")
+        argv = (*component.argv, "--max-messages", "100000")
+        return self._start("devinbox", component, cpus=self.cpus, argv=argv,
+                           health_path="/healthz")
+
+    def dispatcher(self, inbox: Server, smtp_port: int) -> Server:
+        metrics_port = free_port()  # the dispatcher has no HTTP API; its metrics say it is up
+        return self._start("dispatcher", self.component("dispatcher"), cpus=self.cpus,
+                           env={"DEVINBOX_URL": inbox.base_url, "SMTP_PORT": str(smtp_port),
+                                "DISPATCH_METRICS_PORT": str(metrics_port)},
+                           health_path="/metrics", port=metrics_port)
 
     def reference(self, name: str, factory: str) -> Server:
-        return self._uvicorn(name, f"bench.reference_apps:{factory}", self.cpus)
+        port = free_port()
+        argv = [PYTHON, "-m", "uvicorn", "--factory", f"bench.reference_apps:{factory}",
+                "--host", "127.0.0.1", "--port", str(port)]  # as the services are started
+        return procs.start(name, argv, port=port, env=self.env(), log_dir=self.log_dir,
+                           cpus=self.cpus, health_path="/healthz")
 
     def gateway(self, backends: proxies.Backends) -> Server:
-        port = free_port()
+        declared = self.component("gateway")
+        # ROUTING_TARGET_*_URL would move the table's groups to the stack's ports: not wanted here.
+        component = dataclasses.replace(declared, env={
+            k: v for k, v in declared.env.items() if not k.startswith("ROUTING_TARGET_")})
         table = Path(tempfile.mkdtemp(prefix="bench-gw-", dir=self.log_dir)) / "routes.toml"
         table.write_text(proxies.gateway_table(backends))
-        argv = [PYTHON, "-m", "routing.gateway", "--table", str(table),
-                "--host", "127.0.0.1", "--port", str(port)]
-        return procs.start("gateway", argv, port=port, env=self.env(), log_dir=self.log_dir,
-                           cpus=self.cpus)
+        argv = list(component.argv)
+        argv[argv.index("--table") + 1] = str(table)
+        return self._start("gateway", component, cpus=self.cpus, argv=tuple(argv),
+                           health_path="/healthz")
 
     def nginx(self, nginx_bin: Path, backends: proxies.Backends) -> Server:
         port = free_port()
@@ -97,4 +123,4 @@ class Launcher:
         argv = [str(nginx_bin), "-p", str(workdir), "-e", str(workdir / "error.log"),
                 "-c", str(conf)]
         return procs.start("nginx", argv, port=port, env={}, log_dir=self.log_dir,
-                           cpus=self.cpus)
+                           cpus=self.cpus, health_path="/healthz")

@@ -24,6 +24,11 @@ TEST_PROFILE: Mapping[str, str] = {
 }
 
 
+# gunicorn 27 listens on a control socket at one fixed path per user (~/.gunicorn/gunicorn.ctl):
+# two stacks (or a stack and a test's gunicorn) would share it, so each monolith goes without.
+GUNICORN_EXTRA_ARGS = "--no-control-socket"
+
+
 @dataclass(frozen=True)
 class Ports:
     inbox_http: int
@@ -109,7 +114,8 @@ def components(
                                "python:monolith.gunicorn_conf", "--bind",
                                f"127.0.0.1:{ports.monolith}", "--workers", str(workers),
                                "monolith:create_app()"),
-                  ports.monolith, f"http://127.0.0.1:{ports.monolith}/readyz", env),
+                  ports.monolith, f"http://127.0.0.1:{ports.monolith}/readyz",
+                  {**env, "GUNICORN_CMD_ARGS": GUNICORN_EXTRA_ARGS}),
         Component("monolith-events", (python, "-m", "monolith.events"), env=env),
         Component("dispatcher", (python, "-m", "services.dispatcher"), env=env),
         _uvicorn("send", "services.send.app:create_app", ports.send, env),

@@ -7,6 +7,7 @@ listener's default action; here each weighted forward rule's weights become stac
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from troposphere import Ref, Template
 from troposphere import elasticloadbalancingv2 as elb
 
 from infra.base import add_parameter
-from routing.alb import logical_id, render_default_actions, render_listener_rules
+from routing.alb import render_default_actions, render_listener_rules
 from routing.loader import load_table
 from routing.model import RouteTable
 
@@ -31,7 +32,9 @@ def default_actions(table: RouteTable, arns: Mapping[str, Ref]) -> list[elb.Acti
 
 
 def weight_parameter_name(rule_title: str, group: str) -> str:
-    return f"{rule_title}Weight{logical_id(group)}"
+    """VerificationsRule + send -> VerificationsRuleWeightSend (logical ids are alphanumeric)."""
+    camel = "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", group))
+    return f"{rule_title}Weight{camel}"
 
 
 def _parametrise_weights(template: Template, rule: elb.ListenerRule,

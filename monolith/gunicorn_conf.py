@@ -8,23 +8,33 @@ and prometheus_client is imported only inside the hooks.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from typing import Any
 
+OWN_METRICS_DIR: str | None = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="monolith-metrics-")
+    OWN_METRICS_DIR = tempfile.mkdtemp(prefix="monolith-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = OWN_METRICS_DIR
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 worker_class = "sync"
 timeout = 30  # a request never needs more: Redis calls time out after 2 s
 graceful_timeout = 10
 keepalive = 2
-accesslog = None  # no access log: request lines are enough in the error log, bodies never logged
+accesslog = None  # off: bodies are never logged, and per-request lines are in /metrics
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# one fixed control socket path per user would clash between several gunicorns on one host
+control_socket_disable = True
 
 
 def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def on_exit(server: Any) -> None:
+    if OWN_METRICS_DIR is not None:
+        shutil.rmtree(OWN_METRICS_DIR, ignore_errors=True)

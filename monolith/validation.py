@@ -69,11 +69,14 @@ def normalize_to(channel: str, to: Any, field: str = "to") -> str:
 
 
 def channel_of(to: Any) -> str:
-    """A check by `to` takes its channel from the form: `+` is sms, `@` is email."""
-    if isinstance(to, str) and to.startswith("+"):
-        return "sms"
+    """A check by `to` takes its channel from the form: `@` is email, `+` is sms.
+
+    `@` is looked at first: no E.164 number holds one, while an address may start with `+`.
+    """
     if isinstance(to, str) and "@" in to:
         return "email"
+    if isinstance(to, str) and to.startswith("+"):
+        return "sms"
     raise invalid("to")
 
 

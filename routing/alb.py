@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from troposphere import Parameter, Ref, Template
 from troposphere import elasticloadbalancingv2 as elb
 
-from routing.model import Action, Condition, FixedResponse, Forward, Redirect, RouteTable
+from routing.model import (
+    Action,
+    Condition,
+    FixedResponse,
+    Forward,
+    Redirect,
+    RouteTable,
+    cloudformation_id,
+)
 
 DEFAULT_ACTIONS_METADATA = "StranglerKit::DefaultActions"
-
-
-def logical_id(name: str, suffix: str = "") -> str:
-    """CloudFormation logical IDs are alphanumeric: pin-monolith -> PinMonolith."""
-    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name)) \
-        + suffix
 
 
 def render_condition(cond: Condition) -> elb.Condition:
@@ -67,7 +68,7 @@ def render_listener_rules(table: RouteTable, listener_arn: object,
                           target_group_arns: Mapping[str, object]) -> list[elb.ListenerRule]:
     """One ListenerRule per table rule; ARNs may be strings, Ref(...) or ImportValue(...)."""
     return [elb.ListenerRule(
-        logical_id(rule.name, "Rule"), ListenerArn=listener_arn, Priority=rule.priority,
+        cloudformation_id(rule.name, "Rule"), ListenerArn=listener_arn, Priority=rule.priority,
         Conditions=[render_condition(c) for c in rule.conditions],
         Actions=[elb.ListenerRuleAction(**_action_properties(rule.action, target_group_arns))])
         for rule in table.by_priority]
@@ -94,7 +95,7 @@ def render_template(table: RouteTable) -> Template:
     arns: dict[str, object] = {}
     for name in referenced_groups(table):
         param = template.add_parameter(Parameter(
-            logical_id(name, "TargetGroupArn"), Type="String",
+            cloudformation_id(name, "TargetGroupArn"), Type="String",
             Description=f"ARN of the {name} target group"))
         arns[name] = Ref(param)
     for rule in render_listener_rules(table, Ref(listener), arns):

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 DEFAULT_RULE_NAME = "default"
 """The name the CLI and the gateway's metrics use for the listener's default action."""
+
+
+def cloudformation_id(name: str, suffix: str = "") -> str:
+    """CloudFormation logical IDs are alphanumeric: pin-monolith -> PinMonolith."""
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", name)) + suffix
 
 
 @dataclass(frozen=True)

@@ -6,28 +6,16 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from routing.model import (
-    DEFAULT_RULE_NAME,
-    Action,
-    Condition,
-    FixedResponse,
-    Forward,
-    Redirect,
-    RouteTable,
-)
+from routing.model import DEFAULT_RULE_NAME, Condition, RouteTable, cloudformation_id
 from routing.problems import Problem, TableError
+from routing.validate_actions import MAX_VALUE_LENGTH, action_problems
 
 MAX_RULES = 100
 MAX_TARGET_GROUPS = 100
-MAX_GROUPS_PER_FORWARD = 5
 MAX_CONDITION_VALUES = 5
 MAX_WILDCARDS = 5
 MAX_PRIORITY = 50000
-MAX_STICKINESS_SECONDS = 604800
-MAX_VALUE_LENGTH = 128
 SINGLE_USE_FIELDS = ("host-header", "http-request-method", "path-pattern", "source-ip")
-FIXED_CONTENT_TYPES = ("text/plain", "text/css", "text/html", "application/javascript",
-                       "application/json")
 PATH_PATTERN = re.compile(r"[A-Za-z0-9_\-.$/~\"'@:+&*?]+")
 METHOD = re.compile(r"[A-Z_-]{1,40}")
 HEADER_NAME = re.compile(r"[!#$%&'+.^_`|~0-9A-Za-z-]{1,40}")
@@ -90,60 +78,6 @@ def _conditions_problems(rule: str, conditions: tuple[Condition, ...]) -> list[P
     return found
 
 
-def _action_problems(rule: str, action: Action, groups: set[str]) -> list[Problem]:
-    where = "default_action" if rule == DEFAULT_RULE_NAME else "action"
-    found: list[Problem] = []
-    if isinstance(action, Forward):
-        if len(action.weights) > MAX_GROUPS_PER_FORWARD:
-            found.append(Problem(rule, f"{where}.weights", f"{len(action.weights)} target groups;"
-                                 f" ALB forwards to at most {MAX_GROUPS_PER_FORWARD}"))
-        for name, weight in action.weights:
-            if name not in groups:
-                found.append(Problem(rule, f"{where}.weights.{name}",
-                                     f"target group {name!r} is not defined in [target_groups]"))
-            if not 0 <= weight <= 999:
-                found.append(Problem(rule, f"{where}.weights.{name}",
-                                     f"weight {weight} is outside 0..999"))
-        if all(weight == 0 for _, weight in action.weights):
-            found.append(Problem(rule, f"{where}.weights", "at least one weight must be above 0"))
-        sticky = action.stickiness_seconds
-        if sticky is not None and not 1 <= sticky <= MAX_STICKINESS_SECONDS:
-            found.append(Problem(rule, f"{where}.stickiness_seconds",
-                                 f"{sticky} is outside 1..{MAX_STICKINESS_SECONDS} seconds"))
-    elif isinstance(action, FixedResponse):
-        if not (200 <= action.status_code < 300 or 400 <= action.status_code < 600):
-            found.append(Problem(rule, f"{where}.status_code", "must be 2XX, 4XX or 5XX"))
-        if action.content_type not in FIXED_CONTENT_TYPES:
-            found.append(Problem(rule, f"{where}.content_type",
-                                 f"must be one of {', '.join(FIXED_CONTENT_TYPES)}"))
-        if len(action.body) > 1024:
-            found.append(Problem(rule, f"{where}.body", "ALB allows at most 1024 characters"))
-    elif isinstance(action, Redirect):
-        found += _redirect_problems(rule, where, action)
-    return found
-
-
-def _redirect_problems(rule: str, where: str, action: Redirect) -> list[Problem]:
-    found: list[Problem] = []
-    if action.status_code not in (301, 302):
-        found.append(Problem(rule, f"{where}.status_code", "must be 301 or 302"))
-    if action.protocol not in ("HTTP", "HTTPS", "#{protocol}"):
-        found.append(Problem(rule, f"{where}.protocol", "must be HTTP, HTTPS or #{protocol}"))
-    if action.port != "#{port}" and not (action.port.isdigit() and 1 <= int(action.port) < 65536):
-        found.append(Problem(rule, f"{where}.port", "must be 1..65535 or #{port}"))
-    if not action.path.startswith("/") or len(action.path) > MAX_VALUE_LENGTH:
-        found.append(Problem(rule, f"{where}.path", "must start with / (at most 128 characters)"))
-    if action.query.startswith("?") or len(action.query) > MAX_VALUE_LENGTH:
-        found.append(Problem(rule, f"{where}.query", "no leading '?', at most 128 characters"))
-    if not action.host or len(action.host) > MAX_VALUE_LENGTH:
-        found.append(Problem(rule, f"{where}.host", "must be 1..128 characters"))
-    if (action.protocol, action.host, action.port, action.path, action.query) == (
-            "#{protocol}", "#{host}", "#{port}", "/#{path}", "#{query}"):
-        found.append(Problem(rule, where, "a redirect must change at least one of protocol, "
-                                          "host, port, path or query (it would loop)"))
-    return found
-
-
 def problems(table: RouteTable) -> list[Problem]:
     found: list[Problem] = []
     if len(table.rules) > MAX_RULES:
@@ -161,6 +95,7 @@ def problems(table: RouteTable) -> list[Problem]:
             found.append(Problem(where, "health_check_path", "must start with /"))
         names.add(group.name)
     seen_names: set[str] = set()
+    seen_ids: dict[str, str] = {}
     seen_priorities: dict[int, str] = {}
     for rule in table.rules:
         if not RULE_NAME.fullmatch(rule.name) or rule.name == DEFAULT_RULE_NAME:
@@ -168,6 +103,10 @@ def problems(table: RouteTable) -> list[Problem]:
         if rule.name in seen_names:
             found.append(Problem(rule.name, "name", "another rule has this name"))
         seen_names.add(rule.name)
+        stack_id = cloudformation_id(rule.name)
+        if seen_ids.setdefault(stack_id, rule.name) != rule.name:
+            found.append(Problem(rule.name, "name", f"renders to the same CloudFormation ID as "
+                                                    f"rule {seen_ids[stack_id]!r}"))
         if not 1 <= rule.priority <= MAX_PRIORITY:
             found.append(Problem(rule.name, "priority", f"{rule.priority} is outside 1..50000"))
         elif rule.priority in seen_priorities:
@@ -175,8 +114,8 @@ def problems(table: RouteTable) -> list[Problem]:
                                                         f"rule {seen_priorities[rule.priority]!r}"))
         seen_priorities.setdefault(rule.priority, rule.name)
         found += _conditions_problems(rule.name, rule.conditions)
-        found += _action_problems(rule.name, rule.action, names)
-    return found + _action_problems(DEFAULT_RULE_NAME, table.default_action, names)
+        found += action_problems(rule.name, rule.action, names)
+    return found + action_problems(DEFAULT_RULE_NAME, table.default_action, names)
 
 
 def validate(table: RouteTable) -> None:

@@ -12,6 +12,7 @@ from aiohttp import web
 from yarl import URL
 
 from routing.gateway.headers import downstream_headers, upstream_headers
+from routing.gateway.redirect import listen_port, redirect
 from routing.gateway.state import GatewayState
 from routing.gateway.stats import NO_GROUP
 from routing.matcher import RequestView, choose_group, match
@@ -20,6 +21,7 @@ from routing.model import FixedResponse, Forward, Redirect, RouteTable
 log = logging.getLogger("routing.gateway.proxy")
 STATE: web.AppKey[GatewayState] = web.AppKey("routing_state", GatewayState)
 STICKY_COOKIE = "AWSALBTG"
+WHOLE_BODY_LIMIT = 64 * 1024
 _rng = random.Random()  # noqa: S311 -- traffic splitting, not security
 _PROBLEMS = {502: ("bad_gateway", "Bad Gateway"), 503: ("service_unavailable",
              "Service Unavailable"), 504: ("gateway_timeout", "Gateway Timeout")}
@@ -39,30 +41,6 @@ def _view(request: web.Request) -> RequestView:
                        query=tuple(request.query.items()), source_ip=request.remote or "")
 
 
-def _listen_port(request: web.Request) -> str:
-    sockname = request.transport.get_extra_info("sockname") if request.transport else None
-    return str(sockname[1]) if sockname else "80"
-
-
-def _redirect(request: web.Request, action: Redirect) -> web.Response:
-    parts = {"#{protocol}": request.scheme, "#{host}": request.host.split(":", 1)[0],
-             "#{port}": _listen_port(request), "#{path}": request.raw_path.split("?", 1)[0][1:],
-             "#{query}": request.query_string}
-
-    def fill(text: str) -> str:
-        for placeholder, value in parts.items():
-            text = text.replace(placeholder, value)
-        return text
-
-    protocol = fill(action.protocol).lower()
-    port = fill(action.port)
-    default_port = {"http": "80", "https": "443"}.get(protocol)
-    query = fill(action.query)
-    location = f"{protocol}://{fill(action.host)}{'' if port == default_port else ':' + port}" \
-               f"{fill(action.path)}{'?' + query if query else ''}"
-    return web.Response(status=action.status_code, headers={"Location": location})
-
-
 async def handle(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     table = state.table  # one read: this request sees one table even if a reload swaps it
@@ -73,7 +51,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         response = web.Response(status=action.status_code, text=action.body,
                                 content_type=action.content_type)
     elif isinstance(action, Redirect):
-        response = _redirect(request, action)
+        response = redirect(request, action)
     else:
         return await _forward(request, state, table, found.rule, action, started)
     state.stats.record(found.rule, NO_GROUP, response.status, time.perf_counter() - started)
@@ -95,7 +73,7 @@ async def _forward(request: web.Request, state: GatewayState, table: RouteTable,
         finish(503, "unavailable")
         return problem(503, "The target group has no healthy target.", group_name)
     peer = request.remote or ""
-    headers = upstream_headers(request.headers, peer, request.scheme, _listen_port(request))
+    headers = upstream_headers(request.headers, peer, request.scheme, listen_port(request))
     url = URL(group.url.rstrip("/") + request.raw_path, encoded=True)
     session = state.pool(group.url)
     try:
@@ -111,22 +89,59 @@ async def _forward(request: web.Request, state: GatewayState, table: RouteTable,
         return problem(502, "The target closed the connection or answered something that is "
                             "not HTTP.", group_name)
     async with upstream:
-        response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
-                                      headers=downstream_headers(upstream.headers))
+        headers = downstream_headers(upstream.headers)
         if state.settings.served_by_header:
-            response.headers["X-Served-By"] = group_name
-        if action.stickiness_seconds:
-            response.set_cookie(STICKY_COOKIE, group_name, max_age=action.stickiness_seconds,
-                                path="/", httponly=True)
-        finish(upstream.status)
-        await response.prepare(request)
+            headers["X-Served-By"] = group_name
+        whole = _whole_body_size(request, upstream)
         try:
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
+            # A small body with a known length goes out in one write with the headers;
+            # anything else is streamed chunk by chunk.
+            body = await upstream.read() if whole else None
         except (aiohttp.ClientError, TimeoutError) as error:
-            log.warning("body from %s cut short: %r", group_name, error)
-            if request.transport is not None:
-                request.transport.close()  # the client must not take a short body as whole
+            timed_out = isinstance(error, TimeoutError)
+            finish(504 if timed_out else 502, "timeout" if timed_out else "bad_gateway")
+            return problem(504 if timed_out else 502, "The target's response body was cut "
+                           "short.", group_name)
+        response: web.StreamResponse
+        if body is not None:
+            headers.popall("Content-Length", None)
+            response = web.Response(status=upstream.status, reason=upstream.reason,
+                                    headers=headers, body=body)
+        else:
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
+                                          headers=headers)
+        if action.stickiness_seconds:
+            _set_sticky(response, group_name, action.stickiness_seconds)
+        finish(upstream.status)
+        if body is not None:
             return response
+        return await _stream(request, upstream, response, group_name)
+
+
+def _whole_body_size(request: web.Request, upstream: aiohttp.ClientResponse) -> bool:
+    length = upstream.content_length
+    return (length is not None and length <= WHOLE_BODY_LIMIT and request.method != "HEAD"
+            and upstream.status not in (204, 304) and upstream.status >= 200)
+
+
+def _set_sticky(response: web.StreamResponse, group: str, seconds: int) -> None:
+    response.set_cookie(STICKY_COOKIE, group, max_age=seconds, path="/", httponly=True)
+    # ALB's CORS twin of the cookie, for cross-origin callers.
+    response.set_cookie(STICKY_COOKIE + "CORS", group, max_age=seconds, path="/",
+                        httponly=True, samesite="None", secure=True)
+
+
+async def _stream(request: web.Request, upstream: aiohttp.ClientResponse,
+                  response: web.StreamResponse, group: str) -> web.StreamResponse:
+    try:
+        await response.prepare(request)
+        async for chunk in upstream.content.iter_any():
+            await response.write(chunk)
         await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client left; nothing to tell it
+    except (aiohttp.ClientError, TimeoutError) as error:
+        log.warning("body from %s cut short: %r", group, error)
+        if request.transport is not None:
+            request.transport.close()  # the client must not take a short body as whole
     return response

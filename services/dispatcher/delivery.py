@@ -51,7 +51,8 @@ class JobHandler:
         self.outbox = outbox
         self.channels = channels
         self.minutes = expiry_minutes(settings.shared.code_ttl_seconds)
-        self.lease_interval = max(0.05, settings.backoff_base_seconds / 3)
+        # Renew well within the shortest backoff, the idle time after which others may retry.
+        self.lease_interval = max(0.005, settings.backoff_base_seconds / 4)
 
     async def handle(self, entry: ClaimedEntry) -> Outcome:
         limit = self.settings.max_attempts

@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from services.verification.service import SEND_PATH
 from services.web import schemas
 from services.web.client_ip import client_ip
 from services.web.dependencies import AppSettings, Service
 from services.web.json_body import read_json_body
 from services.web.problems import json_response
 
-router = APIRouter(prefix="/api/verifications", tags=["verifications"])
+router = APIRouter(prefix=SEND_PATH, tags=["verifications"])
 
 VERIFICATION_HEADERS: dict[str, Any] = {
     "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]},
@@ -49,7 +50,7 @@ async def start_verification(request: Request, service: Service, settings: AppSe
     )
     headers: dict[str, str] = {}
     if started.http_status == 201:
-        headers["Location"] = f"/api/verifications/{started.body['id']}"
+        headers["Location"] = f"{SEND_PATH}/{started.body['id']}"
     if started.replayed:
         headers["Idempotent-Replayed"] = "true"
     return json_response(started.body, started.http_status, headers)
@@ -69,7 +70,7 @@ async def read_verification(verification_id: str, service: Service) -> Response:
     "/{verification_id}/cancel",
     response_model=schemas.Verification,
     summary="Cancel a pending verification (a request body, if any, is ignored)",
-    responses=schemas.problem_responses(404, 409, 503),
+    responses=schemas.problem_responses(404, 409, 413, 503),
 )
 async def cancel_verification(verification_id: str, service: Service) -> Response:
     return json_response(await service.cancel(verification_id))

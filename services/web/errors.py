@@ -20,8 +20,8 @@ log = logging.getLogger("services.web")
 # ReadOnlyError: a replica promoted during a failover still answers writes with READONLY for a
 # moment; like a lost connection it is worth a retry, so 503.
 REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-              415: "unsupported_media_type"}
+HTTP_CODES = {400: "malformed_json", 404: "not_found", 405: "method_not_allowed",
+              413: "payload_too_large", 415: "unsupported_media_type"}
 
 
 class ProblemError(Exception):

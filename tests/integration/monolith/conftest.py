@@ -66,14 +66,30 @@ def keyring() -> Keyring:
     return Keyring(PEPPER)
 
 
+Entries = list[tuple[str, dict[str, str]]]
+
+
 @pytest.fixture
-def outbox_codes(redis_client: redis.Redis, keyring: Keyring) -> Callable[[str], list[str]]:
+def stream(redis_client: redis.Redis) -> Callable[[str], Entries]:
+    """Every entry of a stream, oldest first."""
+
+    def read(name: str) -> Entries:
+        entries: Entries = redis_client.xrange(name)  # type: ignore[assignment]
+        return entries
+
+    return read
+
+
+@pytest.fixture
+def outbox_codes(
+    stream: Callable[[str], Entries], keyring: Keyring
+) -> Callable[[str], list[str]]:
     """Codes of every delivery job for a verification, oldest first, read from vfy:outbox."""
 
     def read(verification_id: str) -> list[str]:
         return [
             keyring.open_seal(verification_id, fields["code_sealed"])
-            for _id, fields in redis_client.xrange("vfy:outbox")
+            for _id, fields in stream("vfy:outbox")
             if fields["verification_id"] == verification_id
         ]
 

@@ -25,7 +25,8 @@ def test_get_returns_what_the_send_returned(
 
 
 def test_cancel_then_409_and_the_event(
-    client: FlaskClient, start: Callable[..., Any], redis_client: redis.Redis, keyring: Keyring
+    client: FlaskClient, start: Callable[..., Any], redis_client: redis.Redis, keyring: Keyring,
+    stream: Callable[[str], Any],
 ) -> None:
     vid = start().get_json()["id"]
     canceled = client.post(f"/api/verifications/{vid}/cancel", data=b"ignored body",
@@ -38,7 +39,7 @@ def test_cancel_then_409_and_the_event(
     dest_hash = keyring.dest_hash("sms", PHONE)
     assert not redis_client.exists(f"vfy:pending:{dest_hash}")
     assert 59_000 < redis_client.pttl(f"vfy:ver:{vid}") <= 60_000  # retention from now
-    [(_id, event)] = redis_client.xrange("vfy:events")
+    [(_id, event)] = stream("vfy:events")
     assert event["type"] == "verification.canceled" and event["verification_id"] == vid
     assert event["dest_hash"] == dest_hash and event["schema"] == "1"
     again = client.post(f"/api/verifications/{vid}/cancel")
@@ -62,7 +63,7 @@ def test_cancel_of_an_approved_verification_is_409(
 
 def test_expiry_is_reported_then_written_by_a_check(
     make_app: Callable[..., Flask], redis_client: redis.Redis,
-    outbox_codes: Callable[[str], list[str]], keyring: Keyring,
+    outbox_codes: Callable[[str], list[str]], keyring: Keyring, stream: Callable[[str], Any],
 ) -> None:
     client = make_app(code_ttl_seconds=1).test_client()
     vid = client.post("/api/verifications", json={"to": PHONE, "channel": "sms"}).get_json()["id"]
@@ -73,21 +74,21 @@ def test_expiry_is_reported_then_written_by_a_check(
     check = client.post("/api/verification-checks", json={"verification_id": vid, "code": code})
     assert check.status_code == 404
     assert redis_client.hget(f"vfy:ver:{vid}", "status") == "expired"
-    types = [event["type"] for _id, event in redis_client.xrange("vfy:events")]
+    types = [event["type"] for _id, event in stream("vfy:events")]
     assert types == ["verification.expired"]
     assert client.get(f"/api/verifications/{vid}").get_json()["status"] == "expired"
     assert client.post(f"/api/verifications/{vid}/cancel").status_code == 409
 
 
 def test_cancel_writes_expiry_too(
-    make_app: Callable[..., Flask], redis_client: redis.Redis
+    make_app: Callable[..., Flask], redis_client: redis.Redis, stream: Callable[[str], Any]
 ) -> None:
     client = make_app(code_ttl_seconds=1).test_client()
     vid = client.post("/api/verifications", json={"to": PHONE, "channel": "sms"}).get_json()["id"]
     time.sleep(1.05)
     assert client.post(f"/api/verifications/{vid}/cancel").status_code == 409
     assert redis_client.hget(f"vfy:ver:{vid}", "status") == "expired"
-    assert [e["type"] for _i, e in redis_client.xrange("vfy:events")] == ["verification.expired"]
+    assert [e["type"] for _i, e in stream("vfy:events")] == ["verification.expired"]
     # an expired verification does not block a new one
     fresh = client.post("/api/verifications", json={"to": PHONE, "channel": "sms"})
     assert fresh.status_code == 201 and fresh.get_json()["id"] != vid

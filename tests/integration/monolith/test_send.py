@@ -39,7 +39,7 @@ def test_create_answers_201_with_location_and_members_in_order(
 
 def test_record_index_and_job_follow_the_storage_contract(
     start: Callable[..., Any], redis_client: redis.Redis, keyring: Keyring,
-    outbox_codes: Callable[[str], list[str]],
+    outbox_codes: Callable[[str], list[str]], stream: Callable[[str], Any],
 ) -> None:
     body = start().get_json()
     vid = body["id"]
@@ -56,7 +56,7 @@ def test_record_index_and_job_follow_the_storage_contract(
     assert redis_client.get(f"vfy:pending:{dest_hash}") == vid
     assert 119_000 < redis_client.pttl(f"vfy:pending:{dest_hash}") <= 120_000
     assert 179_000 < redis_client.pttl(f"vfy:ver:{vid}") <= 180_000
-    [(_entry_id, job)] = redis_client.xrange("vfy:outbox")
+    [(_entry_id, job)] = stream("vfy:outbox")
     assert job == {"verification_id": vid, "channel": "sms", "to": PHONE, "locale": "",
                    "code_sealed": record["code_sealed"], "send_attempt": "1",
                    "enqueued_at": record["created_at"]}
@@ -78,7 +78,7 @@ def test_email_is_stored_lower_cased_with_its_locale(client: FlaskClient) -> Non
 
 def test_resend_keeps_the_id_and_the_code(
     start: Callable[..., Any], outbox_codes: Callable[[str], list[str]],
-    redis_client: redis.Redis,
+    redis_client: redis.Redis, stream: Callable[[str], Any],
 ) -> None:
     first = start().get_json()
     again = start()
@@ -89,7 +89,7 @@ def test_resend_keeps_the_id_and_the_code(
     assert body["created_at"] == first["created_at"]
     codes = outbox_codes(first["id"])
     assert len(codes) == 2 and codes[0] == codes[1]
-    jobs = [fields["send_attempt"] for _id, fields in redis_client.xrange("vfy:outbox")]
+    jobs = [fields["send_attempt"] for _id, fields in stream("vfy:outbox")]
     assert jobs == ["1", "2"]
 
 

@@ -118,7 +118,7 @@ def test_only_approvals_mark_and_any_side_may_approve(
     consumer = run_consumer(redis_url)
     user = create_user(client, phone=PHONE)
     dest_hash = keyring.dest_hash("sms", PHONE)
-    event = {"schema": "1", "verification_id": "VE" + "1" * 32, "channel": "sms",
+    event: dict[Any, Any] = {"schema": "1", "verification_id": "VE" + "1" * 32, "channel": "sms",
              "dest_hash": dest_hash, "occurred_at": "1795883589120"}
     redis_client.xadd("vfy:events", {**event, "type": "verification.canceled"})
     wait_for(lambda: consumer.handled >= 1, 1.0)
@@ -174,7 +174,9 @@ def test_the_consumer_survives_a_redis_outage(
         server.stop()
 
 
-def test_python_m_monolith_events_stops_on_sigterm(redis_url: str, redis_client: redis.Redis) -> None:
+def test_python_m_monolith_events_stops_on_sigterm(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
     import os
     import signal
     import subprocess

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
 import pytest
+
+from routing.cli import main
 
 from .conftest import StartGateway
 from .helpers import eventually, served_by, set_weights
@@ -113,3 +116,17 @@ async def test_fixed_response_and_redirect_rules(start_gateway: StartGateway,
         assert response.status == 302
         assert response.headers["Location"] == \
             f"http://127.0.0.1:{port}/new/old/a/b?from=old&x=1"
+
+
+async def test_cli_show_live_adds_the_gateways_counts(
+        start_gateway: StartGateway, client: aiohttp.ClientSession,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    gw = await start_gateway()
+    await served_by(client, gw.url + VERIFICATIONS, 12)
+    argv = ["--table", str(gw.table), "show", "--live", gw.url]
+    assert await asyncio.to_thread(main, argv) == 0
+    out = capsys.readouterr().out
+    assert f"live from {gw.url}: table version 1" in out
+    assert "monolith: 12 requests, 0 errors" in out
+    assert await asyncio.to_thread(main, [*argv[:-1], "http://127.0.0.1:9"]) == 1
+    assert "is the gateway running?" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import dataclasses
 import math
 import re
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
 
@@ -98,3 +99,24 @@ async def test_stickiness_keeps_a_client_on_one_group(start_gateway: StartGatewa
         other = "send" if group == "monolith" else "monolith"
         await _sticky_table(gw, {group: 0, other: 1})  # the sticky group leaves the rule
         assert await served_by(sticky, url, 10, concurrency=1) == {other: 10}
+
+
+async def test_large_bodies_stream_through_intact_and_head_has_no_body(
+        start_gateway: StartGateway, client: aiohttp.ClientSession) -> None:
+    gw = await start_gateway()
+    payload = bytes(range(97, 123)) * 20000  # 520 kB each way: the streamed path
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(payload), 65536):
+            yield payload[start:start + 65536]
+
+    async with client.post(gw.url + "/upload", data=chunks()) as response:
+        echoed = await response.json()
+        assert response.status == 200 and echoed["body"] == payload.decode()
+        assert echoed["headers"]["Transfer-Encoding"] == "chunked"
+    async with client.post(gw.url + "/upload", data=payload) as response:
+        echoed = await response.json()
+        assert echoed["headers"]["Content-Length"] == str(len(payload))
+        assert echoed["body"] == payload.decode()
+    async with client.head(gw.url + "/api/users") as response:
+        assert response.status == 200 and await response.read() == b""

@@ -1,4 +1,4 @@
-"""Helpers for the services' integration tests: apps with their lifespan run, codes from the outbox."""
+"""Helpers for the services' integration tests: apps with lifespans run, codes from the outbox."""
 
 from __future__ import annotations
 
@@ -68,8 +68,9 @@ async def running_api(
 
 
 def learn_code(client: redis.Redis, verification_id: str, pepper: str = PEPPER) -> str:
-    """The code of the newest delivery job for this verification, as the dispatcher would open it."""
-    entries: list[tuple[str, dict[str, str]]] = client.xrevrange(keys.OUTBOX_STREAM)  # type: ignore[assignment]
+    """The code of the newest delivery job for this verification, opened as the dispatcher does."""
+    entries: list[tuple[str, dict[str, str]]]
+    entries = client.xrevrange(keys.OUTBOX_STREAM)  # type: ignore[assignment]
     for _, fields in entries:
         if fields["verification_id"] == verification_id:
             return crypto.open_sealed_code(pepper, verification_id, fields["code_sealed"])
@@ -81,5 +82,6 @@ def wrong_code(code: str) -> str:
 
 
 def events(client: redis.Redis) -> list[dict[str, str]]:
-    entries: list[tuple[str, dict[str, str]]] = client.xrange(keys.EVENTS_STREAM)  # type: ignore[assignment]
+    entries: list[tuple[str, dict[str, str]]]
+    entries = client.xrange(keys.EVENTS_STREAM)  # type: ignore[assignment]
     return [fields for _, fields in entries]

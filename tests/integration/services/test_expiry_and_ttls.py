@@ -7,7 +7,14 @@ import asyncio
 import redis
 
 from services.verification import crypto, keys
-from tests.integration.services.support import PEPPER, PHONE, Api, events, make_settings, running_api
+from tests.integration.services.support import (
+    PEPPER,
+    PHONE,
+    Api,
+    events,
+    make_settings,
+    running_api,
+)
 
 
 async def test_expired_code_reads_expired_and_checks_404(

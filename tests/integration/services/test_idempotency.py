@@ -52,7 +52,8 @@ async def test_same_key_other_body_is_422(api: Api) -> None:
 async def test_resend_is_replayed_as_200_without_location(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
-    async with running_api(redis_client, make_settings(redis_url, resend_cooldown_seconds=0)) as api:
+    settings = make_settings(redis_url, resend_cooldown_seconds=0)
+    async with running_api(redis_client, settings) as api:
         await api.start()
         headers = {"Idempotency-Key": "resend-1"}
         first = await api.send.post("/api/verifications", json=BODY, headers=headers)

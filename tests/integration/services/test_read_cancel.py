@@ -42,7 +42,8 @@ async def test_cancel_then_409_and_event(api: Api) -> None:
     )
     assert canceled.status_code == 200
     assert canceled.json() == {**created, "status": "canceled"}
-    assert (await api.send.get(f"/api/verifications/{created['id']}")).json()["status"] == "canceled"
+    read = await api.send.get(f"/api/verifications/{created['id']}")
+    assert read.json()["status"] == "canceled"
     again = await api.send.post(f"/api/verifications/{created['id']}/cancel")
     assert again.status_code == 409
     assert again.json() == NOT_PENDING

@@ -57,8 +57,9 @@ async def test_resend_keeps_id_and_code(redis_url: str, redis_client: redis.Redi
         assert again.json()["id"] == first["id"]
         assert again.json()["send_attempts"] == 2
         assert again.json()["created_at"] == first["created_at"]
-        jobs = redis_client.xrange(keys.OUTBOX_STREAM)
-        assert [job["send_attempt"] for _, job in jobs] == ["1", "2"]  # type: ignore[index]
+        jobs: list[tuple[str, dict[str, str]]]
+        jobs = redis_client.xrange(keys.OUTBOX_STREAM)  # type: ignore[assignment]
+        assert [job["send_attempt"] for _, job in jobs] == ["1", "2"]
         assert api.code_for(first["id"]) == first_code
 
 

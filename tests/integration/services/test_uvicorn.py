@@ -1,4 +1,4 @@
-"""The services as the supervisor runs them: `python -m uvicorn --factory ...` on a loopback port."""
+"""The services as the supervisor runs them: `python -m uvicorn --factory ...` on loopback."""
 
 from __future__ import annotations
 
@@ -71,7 +71,9 @@ def test_real_servers_flow_and_clean_shutdown(
 ) -> None:
     (send_base, send_process), (verify_base, verify_process) = services
     with httpx.Client(timeout=5) as client:
-        created = client.post(f"{send_base}/api/verifications", json={"to": PHONE, "channel": "sms"})
+        created = client.post(
+            f"{send_base}/api/verifications", json={"to": PHONE, "channel": "sms"}
+        )
         assert created.status_code == 201
         vid = created.json()["id"]
         code = learn_code(redis_client, vid, "e2e-pepper")

@@ -47,7 +47,7 @@ async def test_send_validation(api: Api, body: Any, field: str) -> None:
 async def test_bad_idempotency_key(api: Api, key: bytes) -> None:
     response = await api.send.post(
         "/api/verifications", json={"to": PHONE, "channel": "sms"},
-        headers={"Idempotency-Key": key},
+        headers=[(b"Idempotency-Key", key)],
     )
     assert response.status_code == 400
     assert response.json()["field"] == "Idempotency-Key"
@@ -118,7 +118,8 @@ async def test_chunked_body_over_the_limit_is_413(api: Api, service: str) -> Non
             yield b" " * 1024  # 40 KiB of whitespace: valid JSON padding, but too large
 
     client, path = _route(api, service)
-    response = await client.post(path, content=chunks(), headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    response = await client.post(path, content=chunks(), headers=headers)
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
 

@@ -11,7 +11,10 @@ from bench.results import (
     NGINX_SERVICES,
     REF_EVALSHA,
     SERVICES,
+    SERVICES_FEW_PENDING,
+    SERVICES_FEW_PENDING_AFTER,
     SERVICES_MANY_PENDING,
+    Goal,
     Report,
     Run,
 )
@@ -21,7 +24,7 @@ def run(target: str, workload: str, rps: float, cpu_per_1k: float | None = 1.0) 
     return Run(target, workload, int(rps * 5), rps, 1.0, 2.0, cpu_per_1k, 0.1, {"201": 10})
 
 
-def goal(report: Report, name: str) -> ratios.Goal:
+def goal(report: Report, name: str) -> Goal:
     return next(g for g in ratios.throughput_goals(report) if g.name == name)
 
 
@@ -47,7 +50,9 @@ def test_goals_from_a_full_session() -> None:
         run(REF_EVALSHA, "send", 3000),
         run(NGINX_SERVICES, "send", 2000),  # overhead 0.2
         run(GATEWAY_SERVICES, "send", 1750),  # overhead 0.3 -> ratio 1.5
+        run(SERVICES_FEW_PENDING, "send", 2600),
         run(SERVICES_MANY_PENDING, "send", 2400),
+        run(SERVICES_FEW_PENDING_AFTER, "send", 2400),
     ])
     per_core = goal(report, "services / monolith per core (send)")
     assert per_core.value == pytest.approx(2.5) and per_core.passed is True
@@ -57,9 +62,11 @@ def test_goals_from_a_full_session() -> None:
     proxy = goal(report, "gateway overhead / nginx overhead (send)")
     assert proxy.value == pytest.approx(1.5) and proxy.passed is True
     assert "gateway overhead 0.300, nginx overhead 0.200" in proxy.detail
+    # every run above spent 1.0 CPU s/1k except services (0.4): each proxy adds 0.6
+    assert "CPU s/1k added: gateway 0.600, nginx 0.600 (ratio 1.00)" in proxy.detail
     pending = goal(report, "throughput with many pending / with 1,000 (send)")
-    assert pending.value == pytest.approx(0.96) and pending.passed is True
-    assert "1,000,000" in pending.detail
+    assert pending.value == pytest.approx(0.96) and pending.passed is True  # 2400 / 2500
+    assert "1,000,000" in pending.detail and "mean of 2 runs" in pending.detail
 
 
 def test_missing_runs_are_not_judged() -> None:
@@ -75,3 +82,11 @@ def test_nginx_costing_nothing_leaves_the_proxy_ratio_undefined() -> None:
     proxy = goal(report, "gateway overhead / nginx overhead (send)")
     assert proxy.value is None and proxy.passed is None
     assert "ratio undefined" in proxy.detail
+
+
+def test_runs_with_refusals_are_left_out_and_say_why() -> None:
+    broken = Run(GATEWAY_SERVICES, "send", 10_000, 5000.0, 1.0, 2.0, 0.1, 0.0, {"503": 10_000})
+    report = Report(runs=[run(SERVICES, "send", 1000), run(NGINX_SERVICES, "send", 850), broken])
+    proxy = goal(report, "gateway overhead / nginx overhead (send)")
+    assert proxy.value is None and proxy.passed is None
+    assert "gateway->services answered only 0.0% 2xx" in proxy.detail

@@ -100,9 +100,9 @@ def test_each_seal_has_a_fresh_nonce(keyring: Keyring) -> None:
 
 def test_stream_names(vectors: dict[str, Any]) -> None:
     streams = vectors["streams"]
-    assert keys.OUTBOX == streams["outbox"]
-    assert keys.EVENTS == streams["events"]
-    assert keys.EVENTS_GROUP == streams["monolith_events_group"]
+    assert streams["outbox"] == keys.OUTBOX
+    assert streams["events"] == keys.EVENTS
+    assert streams["monolith_events_group"] == keys.EVENTS_GROUP
 
 
 def test_time_rendering(vectors: dict[str, Any]) -> None:

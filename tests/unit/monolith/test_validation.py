@@ -123,6 +123,11 @@ def test_check_rules(body: dict[str, Any], field: str) -> None:
     assert field_of(parse_check, body) == field
 
 
+def test_an_address_starting_with_plus_is_an_email() -> None:
+    parsed = parse_check({"to": "+tag@Example.com", "code": "1234"})
+    assert (parsed.channel, parsed.to) == ("email", "+tag@example.com")
+
+
 def test_a_verification_id_of_the_wrong_form_is_not_found() -> None:
     with pytest.raises(Problem) as raised:
         parse_check({"verification_id": "VE123", "code": "123456"})

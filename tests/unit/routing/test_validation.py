@@ -143,3 +143,9 @@ def test_shipped_table_is_valid() -> None:
     table = load_table(Path("routing/routes.toml"))
     assert [r.name for r in table.by_priority][:3] == [
         "pin-monolith", "pin-services-verifications", "pin-services-verification-checks"]
+
+
+def test_rule_names_that_collide_as_cloudformation_ids_are_refused(raw: Raw) -> None:
+    raw["rules"][1]["name"] = "Users"
+    with pytest.raises(TableError, match="same CloudFormation ID as rule 'users'"):
+        validate(parse_table(raw))

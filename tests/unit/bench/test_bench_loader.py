@@ -1,0 +1,60 @@
+"""Pending verifications loaded by the bench are valid contract records (real Redis)."""
+
+from __future__ import annotations
+
+import redis
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from bench import contract, loader, memory
+
+PEPPER = "test-pepper"
+FIELDS = {"v", "id", "to", "channel", "locale", "status", "code_mac", "code_sealed", "dest_hash",
+          "send_attempts", "check_attempts", "created_at", "expires_at", "last_sent_at"}
+
+
+def load(client: redis.Redis, count: int, start: int = 0) -> list[str]:
+    return loader.load_pending(client, pepper=PEPPER, start=start, count=count, ttl_s=600,
+                               retention_s=3600, progress=lambda _: None)
+
+
+def test_records_follow_the_contract(redis_client: redis.Redis) -> None:
+    ids = load(redis_client, 3)
+    aead = AESGCM(contract.seal_key(PEPPER))
+    assert len(set(ids)) == 3
+    for index, verification_id in enumerate(ids):
+        key = contract.RECORD_PREFIX + verification_id
+        record = redis_client.hgetall(key)
+        assert set(record) == FIELDS
+        to = f"+447{index:09d}"
+        assert (record["v"], record["id"], record["to"], record["status"]) == \
+               ("1", verification_id, to, "pending")
+        assert record["dest_hash"] == contract.dest_hash(PEPPER, "sms", to)
+        code = contract.open_seal(aead, verification_id, str(record["code_sealed"]))
+        assert len(code) == 6 and code != loader.WRONG_CODE
+        assert record["code_mac"] == contract.code_mac(PEPPER, code)
+        assert int(record["expires_at"]) - int(record["created_at"]) == 600_000
+        assert 4_100_000 < redis_client.pttl(key) <= 4_200_000
+        pending_key = contract.PENDING_PREFIX + record["dest_hash"]
+        assert redis_client.get(pending_key) == verification_id
+        assert 590_000 < redis_client.pttl(pending_key) <= 600_000
+
+
+def test_batches_cover_every_destination_once(redis_client: redis.Redis) -> None:
+    count = loader.PER_CALL * 2 + 7  # several script calls and a partial last one
+    ids = load(redis_client, count, start=500)
+    assert len(ids) == len(set(ids)) == count
+    assert redis_client.dbsize() == 2 * count
+    last = redis_client.hget(contract.RECORD_PREFIX + ids[-1], "to")
+    assert last == f"+447{500 + count - 1:09d}"
+
+
+def test_memory_per_verification_counts_record_and_index(redis_client: redis.Redis) -> None:
+    ids = load(redis_client, 5)
+    sizes = memory.per_verification(redis_client, exclude_prefix="+999", sends=5)
+    assert sizes["verifications"] == 5
+    record = memory.mean_usage(redis_client, [contract.RECORD_PREFIX + i for i in ids])
+    assert record is not None and sizes["record_bytes"] == record
+    assert sizes["core_bytes"] == sizes["record_bytes"] + sizes["pending_index_bytes"]
+    assert sizes["pending_index_bytes"] > 0
+    excluded = memory.per_verification(redis_client, exclude_prefix="+447", sends=5)
+    assert "error" in excluded  # the bench's own records are left out when asked

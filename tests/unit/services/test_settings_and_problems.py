@@ -1,0 +1,61 @@
+"""Settings from the environment; the problem table's exact words."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from services.verification.settings import DEVELOPMENT_PEPPER, Settings, SettingsError
+from services.web.problems import PROBLEMS, problem_body, retry_after_seconds
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings == Settings()
+    assert (settings.code_length, settings.code_ttl_seconds, settings.max_sends,
+            settings.max_checks, settings.dest_limit, settings.ip_limit,
+            settings.max_body_bytes) == (6, 600, 5, 5, 10, 100, 16384)
+    assert settings.code_pepper == DEVELOPMENT_PEPPER
+
+
+def test_values_from_environment() -> None:
+    settings = Settings.from_env({
+        "APP_ENV": "production", "CODE_PEPPER": "s3cret", "VERIFY_CODE_LENGTH": "8",
+        "TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1", "REDIS_URL": "redis://h:1/2",
+        "VERIFY_RESEND_COOLDOWN_SECONDS": "0",
+    })
+    assert settings.code_pepper == "s3cret"
+    assert settings.code_length == 8
+    assert settings.resend_cooldown_seconds == 0
+    assert settings.redis_url == "redis://h:1/2"
+    assert settings.trusted_proxies == (ipaddress.ip_network("10.0.0.0/8"),
+                                        ipaddress.ip_network("192.168.1.1/32"))
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [({"APP_ENV": "production"}, "CODE_PEPPER"),
+     ({"VERIFY_CODE_LENGTH": "3"}, "VERIFY_CODE_LENGTH"),
+     ({"VERIFY_CODE_LENGTH": "11"}, "VERIFY_CODE_LENGTH"),
+     ({"VERIFY_MAX_CHECKS": "five"}, "VERIFY_MAX_CHECKS"),
+     ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES")],
+)
+def test_bad_settings(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_problem_words() -> None:
+    assert problem_body("invalid_parameter", "to") == {
+        "type": "urn:problem:verify:invalid_parameter", "title": "Invalid parameter",
+        "status": 400, "detail": "The parameter 'to' is missing or invalid.",
+        "code": "invalid_parameter", "field": "to"}
+    assert list(problem_body("not_found")) == ["type", "title", "status", "detail", "code"]
+    assert len(PROBLEMS) == 14
+
+
+@pytest.mark.parametrize(("ms", "seconds"), [(0, 1), (1, 1), (999, 1), (1000, 1), (1001, 2),
+                                             (29_999, 30), (600_000, 600)])
+def test_retry_after_rounds_up(ms: int, seconds: int) -> None:
+    assert retry_after_seconds(ms) == seconds

@@ -1,0 +1,112 @@
+"""Validation rules of docs/api.md, without HTTP: the first failure names the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.verification.codes import generate_code, new_verification_id
+from services.verification.errors import InvalidParameter
+from services.verification.validation import (
+    check_idempotency_key,
+    is_verification_id,
+    parse_check_body,
+    parse_send_body,
+)
+
+
+def field_of(parse: Any, body: Any) -> str:
+    with pytest.raises(InvalidParameter) as caught:
+        parse(body)
+    return caught.value.field
+
+
+@pytest.mark.parametrize(
+    ("to", "channel", "stored"),
+    [("+14155550100", "sms", "+14155550100"), ("+1234567", "sms", "+1234567"),
+     ("+123456789012345", "sms", "+123456789012345"),
+     ("Ada.Lovelace@Example.COM", "email", "ada.lovelace@example.com"),
+     ("a+b/c{d}|e~f@sub-1.example.co", "email", "a+b/c{d}|e~f@sub-1.example.co")],
+)
+def test_valid_destinations(to: str, channel: str, stored: str) -> None:
+    assert parse_send_body({"to": to, "channel": channel}).to == stored
+
+
+@pytest.mark.parametrize(
+    "to", ["+123456", "+1234567890123456", "+0123456789", "14155550100", "+1415555010a",
+           "+14155550100\n", " +14155550100"],
+)
+def test_bad_phone(to: str) -> None:
+    assert field_of(parse_send_body, {"to": to, "channel": "sms"}) == "to"
+
+
+@pytest.mark.parametrize(
+    "to", ["ada", "ada@", "@example.com", "ada@example", "ada@-example.com", "ada@example-.com",
+           "ada lovelace@example.com", "ädä@example.com", "ada@exämple.com",
+           "a" * 243 + "@example.com", "ada@" + "a" * 64 + ".com", "ada@example.com\n"],
+)
+def test_bad_email(to: str) -> None:
+    assert field_of(parse_send_body, {"to": to, "channel": "email"}) == "to"
+
+
+def test_email_length_limit_is_254() -> None:
+    at_limit = "a" * 242 + "@example.com"
+    assert len(at_limit) == 254
+    assert parse_send_body({"to": at_limit, "channel": "email"}).to == at_limit
+
+
+@pytest.mark.parametrize("locale", ["en", "pt-BR", None])
+def test_good_locale(locale: str | None) -> None:
+    assert parse_send_body({"to": "+14155550100", "channel": "sms", "locale": locale}).locale == (
+        locale
+    )
+
+
+@pytest.mark.parametrize("locale", ["", "EN", "eng", "pt_BR", "pt-br", "pt-BRA", "été", 1, True])
+def test_bad_locale(locale: Any) -> None:
+    body = {"to": "+14155550100", "channel": "sms", "locale": locale}
+    assert field_of(parse_send_body, body) == "locale"
+
+
+def test_order_unknown_before_channel_before_to() -> None:
+    assert field_of(parse_send_body, {"b": 1, "a": 2, "channel": "x"}) == "a"
+    assert field_of(parse_send_body, {"to": "bad", "channel": "bad"}) == "channel"
+    assert field_of(parse_send_body, {"to": "bad", "channel": "sms", "locale": "x"}) == "to"
+    assert field_of(parse_send_body, None) == "body"
+
+
+def test_check_rules() -> None:
+    assert parse_check_body({"to": "+14155550100", "code": "0000"}).channel == "sms"
+    assert parse_check_body({"to": "A@B.example", "code": "0000"}).to == "a@b.example"
+    by_id = parse_check_body({"verification_id": "anything", "code": "0123456789"})
+    assert by_id.verification_id == "anything"
+    assert field_of(parse_check_body, {"code": "1", "zz": 1}) == "zz"
+    assert field_of(parse_check_body, {"code": "1"}) == "to"
+    assert field_of(parse_check_body, {"to": "x", "verification_id": "y", "code": "1"}) == "to"
+    assert field_of(parse_check_body, {"to": "x", "code": "1"}) == "code"
+    assert field_of(parse_check_body, {"to": "x", "code": "1234"}) == "to"
+    assert field_of(parse_check_body, {"to": None, "code": "1234"}) == "to"
+    assert field_of(parse_check_body, {"verification_id": None, "code": "1234"}) == (
+        "verification_id")
+
+
+@pytest.mark.parametrize("key", ["a", "!" * 255, "order-42-attempt-1", "~{}"])
+def test_good_idempotency_keys(key: str) -> None:
+    assert check_idempotency_key(key) == key
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "a b", "tab\t", "é", "line\n"])
+def test_bad_idempotency_keys(key: str) -> None:
+    with pytest.raises(InvalidParameter):
+        check_idempotency_key(key)
+
+
+def test_codes_and_ids() -> None:
+    codes = {generate_code(6) for _ in range(200)}
+    assert all(len(c) == 6 and c.isdigit() and c.isascii() for c in codes)
+    assert len(codes) > 150
+    assert len(generate_code(10)) == 10
+    assert is_verification_id(new_verification_id())
+    assert not is_verification_id("VE" + "A" * 32)
+    assert not is_verification_id("VE" + "a" * 32 + "\n")
