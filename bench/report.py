@@ -38,13 +38,35 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+MIXED_HEADER = ("mixed flow", "flows/s", "flow p50", "flow p99", "send p50", "delivery p50",
+                "check p50", "CPU s/1k flows", "failures")
+
+
+def mixed_row(target: str, m: dict[str, Any]) -> tuple[str, ...]:
+    failures = " ".join(f"{k}:{v}" for k, v in sorted(m.get("failures", {}).items()))
+    return (target, _num(m.get("flows_per_s"), 1), _num(m.get("flow_p50_ms"), 1),
+            _num(m.get("flow_p99_ms"), 1), _num(m.get("send_p50_ms"), 1),
+            _num(m.get("delivery_p50_ms"), 1), _num(m.get("check_p50_ms"), 1),
+            _num(m.get("cpu_s_per_1k_flows"), 3), failures or "none")
+
+
+def headline(meta: dict[str, Any]) -> str:
+    text = (f"bench {meta.get('started_at', '?')}: {meta.get('duration_s', '?')}s per workload, "
+            f"{meta.get('connections', '?')} connections, repeat {meta.get('repeat', 1)}, "
+            f"{meta.get('pinning', '')}, Redis: {meta.get('redis', '?')}")
+    if meta.get("quick"):
+        text += "\nQUICK SMOKE RUN: short and noisy; do not compare these numbers"
+    return text
+
+
 def render(report: Report) -> str:
-    parts = [table(HEADER, [run_row(r) for r in report.runs])]
+    parts = [headline(report.meta), table(HEADER, [run_row(r) for r in report.runs])]
     if report.goals:
         parts.append(table(("goal", "value", "goal", "verdict", "detail"),
                            [goal_row(g) for g in report.goals]))
     if report.mixed:
-        parts.append("mixed flow: " + json.dumps(report.mixed))
+        parts.append(table(MIXED_HEADER, [mixed_row(t, m) for t, m in report.mixed.items()])
+                     + "\n(times in ms; CPU counts the app, the dispatcher and the dev inbox)")
     for skipped in report.skipped:
         parts.append(f"not measured: {skipped.what}: {skipped.why}")
     return "\n\n".join(parts)

@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,8 +77,14 @@ def run_all(workers: int = 2) -> list[Result]:
         with Stack(parts, ready_timeout=60, log_dir=log_dir) as stack:
             urls = {p.name: stack.url(p.name) for p in parts if p.url}
             env = suite_env(urls["devinbox"])
-            return [run_pytest(f"contract: {t.name}", [*t.paths, *t.args], env)
-                    for t in targets(urls)]
+            # Targets are independent (fresh IPs and destinations), and mostly wait on timers:
+            # two at a time halve the stage on two cores without starving the servers.
+            jobs = max(1, int(os.environ.get("CONTRACT_JOBS", "2")))
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                return list(pool.map(
+                    lambda t: run_pytest(f"contract: {t.name}", [*t.paths, *t.args], env,
+                                         buffered=jobs > 1),
+                    targets(urls)))
     except StackError as error:
         print(f"== contract: the stack did not start: {error}", file=sys.stderr, flush=True)
         return [Result("contract: stack", exit_code=1, note=str(error).splitlines()[0])]

@@ -31,22 +31,34 @@ class Result:
         return self.exit_code == 0 and not self.failed
 
 
-def run_step(name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> Result:
-    print(f"\n== {name}: {' '.join(argv)}", flush=True)
+def run_step(name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
+             buffered: bool = False) -> Result:
+    """Run one stage; `buffered` holds its output until it ends (for stages run side by side)."""
+    header = f"\n== {name}: {' '.join(argv)}"
+    if not buffered:
+        print(header, flush=True)
     started = time.monotonic()
-    code = subprocess.call(list(argv), env=dict(env) if env is not None else None, cwd=REPO_ROOT)
-    result = Result(name, code, seconds=time.monotonic() - started)
-    print(f"== {name}: {'ok' if code == 0 else f'FAILED ({code})'} in {result.seconds:.1f}s",
-          flush=True)
+    with tempfile.TemporaryFile() as output:
+        code = subprocess.call(list(argv), env=dict(env) if env is not None else None,
+                               cwd=REPO_ROOT, stdout=output if buffered else None,
+                               stderr=subprocess.STDOUT if buffered else None)
+        result = Result(name, code, seconds=time.monotonic() - started)
+        footer = f"== {name}: {'ok' if code == 0 else f'FAILED ({code})'} in {result.seconds:.1f}s"
+        if buffered:
+            output.seek(0)
+            text = output.read().decode("utf-8", "replace")
+            footer = f"{header}\n{text}{footer}"
+    print(footer, flush=True)
     return result
 
 
-def run_pytest(name: str, args: Sequence[str], env: Mapping[str, str] | None = None) -> Result:
+def run_pytest(name: str, args: Sequence[str], env: Mapping[str, str] | None = None,
+               buffered: bool = False) -> Result:
     with tempfile.TemporaryDirectory(prefix="kit-junit-") as tmp:
         report = Path(tmp) / "report.xml"
         argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                 f"--junitxml={report}", *args]
-        result = run_step(name, argv, env)
+        result = run_step(name, argv, env, buffered)
         if report.exists():
             _count(result, report)
     if result.exit_code == NO_TESTS_COLLECTED:

@@ -16,7 +16,7 @@ class Component:
     title: str  # CloudFormation logical-id prefix
     command: tuple[str, ...]
     port: int | None = None  # None: a worker that serves no HTTP
-    may_publish_sms: bool = False  # only the dispatcher sends SMS through SNS
+    delivers_messages: bool = False  # SMS through SNS (only it may sns:Publish), email by SMTP
     cpu: int = 256
     memory: int = 512
 
@@ -43,7 +43,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component(name="verify", title="Verify",
               command=_uvicorn("services.verify.app:create_app", 8003), port=8003),
     Component(name="dispatcher", title="Dispatcher",
-              command=("python", "-m", "services.dispatcher"), may_publish_sms=True),
+              command=("python", "-m", "services.dispatcher"), delivers_messages=True),
     Component(name="events", title="Events", command=("python", "-m", "monolith.events")),
 )
 

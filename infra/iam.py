@@ -41,7 +41,7 @@ def task_role_title(component: Component) -> str:
 
 def task_role(component: Component) -> iam.Role:
     policies = []
-    if component.may_publish_sms:
+    if component.delivers_messages:
         # SMS goes to phone numbers, not topics, so SNS offers no narrower resource than "*".
         policies.append(iam.Policy(PolicyName="publish-sms", PolicyDocument={
             "Version": "2012-10-17", "Statement": [{

@@ -19,7 +19,12 @@ STACK_INPUTS = {
     "CacheAuthTokenSecretArn": "cache: CacheAuthTokenSecretArn",
 }
 DEFAULT_DESIRED = {"monolith": 2, "send": 2, "verify": 2, "dispatcher": 1, "events": 1}
-HEALTHCHECK_SCRIPT = "/app/healthcheck.py"
+HEALTHCHECK_SCRIPT = "/app/healthcheck.py"  # shipped in the image (infra/docker/healthcheck.py)
+SMTP_PARAMETERS = (  # email goes out over SMTP (e.g. Amazon SES's SMTP endpoint), with STARTTLS
+    ("SmtpHost", "email-smtp.us-east-1.amazonaws.com", "dispatcher: SMTP relay host"),
+    ("SmtpPort", "587", "dispatcher: SMTP relay port"),
+    ("SmtpFrom", "Verify <no-reply@example.com>", "dispatcher: sender of code emails"),
+)
 
 
 def add_parameters(template: Template) -> None:
@@ -35,6 +40,8 @@ def add_parameters(template: Template) -> None:
                   Description="autoscaling ceiling per service")
     add_parameter(template, "RequestsPerTarget", Type="Number", Default=1000, MinValue=1,
                   Description="ALB requests per task per minute that autoscaling aims for")
+    for name, default, what in SMTP_PARAMETERS:
+        add_parameter(template, name, Type="String", Default=default, Description=what)
     for c in COMPONENTS:
         add_parameter(template, f"{c.title}ImageTag", Type="String", Default="latest",
                       Description=f"image tag of {c.name} (deploy.sh passes the git SHA)")
@@ -57,8 +64,9 @@ def environment(component: Component) -> list[ecs.Environment]:
     }
     if component.is_web:
         values["TRUSTED_PROXIES"] = Ref("VpcCidr")  # only the ALB, inside the VPC, is believed
-    if component.may_publish_sms:
-        values["SMS_BACKEND"] = "sns"
+    if component.delivers_messages:
+        values.update(SMS_BACKEND="sns", SMTP_HOST=Ref("SmtpHost"), SMTP_PORT=Ref("SmtpPort"),
+                      SMTP_FROM=Ref("SmtpFrom"), SMTP_STARTTLS="true")
     return [ecs.Environment(Name=k, Value=v) for k, v in values.items()]
 
 
@@ -66,6 +74,7 @@ def container(component: Component) -> ecs.ContainerDefinition:
     probe = [f"http://127.0.0.1:{component.port}/readyz"] if component.is_web else ["redis"]
     definition = ecs.ContainerDefinition(
         Name=component.name, Essential=True, StopTimeout=30,
+        LinuxParameters=ecs.LinuxParameters(InitProcessEnabled=True),  # reaps, forwards SIGTERM
         Image=Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
                   "${ImageRepositoryPrefix}/" + component.name + ":${" + component.title
                   + "ImageTag}"),

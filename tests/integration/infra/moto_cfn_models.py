@@ -141,7 +141,7 @@ class AlarmModel(_Model, CloudFormationModel):
             evaluation_periods=int(props["EvaluationPeriods"]), period=int(props["Period"]),
             threshold=float(props["Threshold"]), statistic=props["Statistic"],
             description=props.get("AlarmDescription", ""),
-            dimensions=[{"name": d["Name"], "value": d["Value"]}
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]}
                         for d in props.get("Dimensions", [])],
             alarm_actions=props.get("AlarmActions", []),
             treat_missing_data=props.get("TreatMissingData"))

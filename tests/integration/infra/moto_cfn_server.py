@@ -16,7 +16,9 @@ change sets, where moto 5 differs from AWS in two ways that would make the test 
 4. A Listener's forward DefaultAction in the ForwardConfig form (what the route table renders)
    raises KeyError 'TargetGroupArn' in moto's CloudFormation path, though its API path accepts it:
    such actions are passed through as they are.
-5. Some resource types have no CloudFormation model in moto: see moto_cfn_models.
+5. GetAtt of a TargetGroup (TargetGroupFullName, used by alarms and request-count scaling) is not
+   implemented; it is answered from the ARN, whose last part AWS defines as the full name.
+6. Some resource types have no CloudFormation model in moto: see moto_cfn_models.
 
 Usage (from the repo root): python -m tests.integration.infra.moto_cfn_server -H 127.0.0.1 -p PORT
 """
@@ -28,7 +30,8 @@ from typing import Any
 
 from moto import server
 from moto.cloudformation import models, responses
-from moto.elbv2.models import ELBv2Backend
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.elbv2.models import ELBv2Backend, FakeTargetGroup
 
 from tests.integration.infra import moto_cfn_models  # noqa: F401  (registers its models)
 
@@ -72,6 +75,14 @@ def _convert_and_validate_properties(self: ELBv2Backend,
     return list(actions)
 
 
+def _target_group_attribute(self: FakeTargetGroup, attribute_name: str) -> str:
+    if attribute_name == "TargetGroupFullName":  # arn:...:targetgroup/NAME/ID -> targetgroup/NAME/ID
+        return str(self.arn.split(":", 5)[5])
+    if attribute_name == "TargetGroupName":
+        return str(self.name)
+    raise UnformattedGetAttTemplateException()
+
+
 _original_create_change_set = responses.CloudFormationResponse.create_change_set
 _original_execute_change_set = models.CloudFormationBackend.execute_change_set
 responses.CloudFormationResponse.create_change_set = _create_change_set  # type: ignore[method-assign]
@@ -80,6 +91,7 @@ models.Stack.has_parameters = _has_parameters  # type: ignore[method-assign]
 _original_convert = ELBv2Backend.convert_and_validate_properties
 ELBv2Backend.convert_and_validate_properties = (  # type: ignore[method-assign]
     _convert_and_validate_properties)
+FakeTargetGroup.get_cfn_attribute = _target_group_attribute  # type: ignore[attr-defined]
 
 if __name__ == "__main__":
     server.main(sys.argv[1:])

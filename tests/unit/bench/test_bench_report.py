@@ -19,6 +19,8 @@ def sample() -> Report:
         goals=[Goal("services / monolith per core (send)", 2.5, ">= 2", True, "detail"),
                Goal("gateway overhead / nginx overhead (send)", None, "<= 1.5", None)],
         skipped=[Skipped("gateway->services", "gateway exited (1) at start")],
+        mixed={"services": {"flows_per_s": 88.0, "flow_p50_ms": 79.96, "flow_p99_ms": 317.9,
+                            "failures": {"send 503 service_unavailable": 2}}},
     )
 
 
@@ -29,6 +31,9 @@ def test_table_shows_numbers_verdicts_and_what_was_skipped() -> None:
     assert "429:10" in text and "sockerr:4" in text
     assert "meets" in text and "n/a" in text
     assert "not measured: gateway->services: gateway exited (1) at start" in text
+    assert "QUICK SMOKE RUN" in text
+    mixed_line = next(line for line in text.splitlines() if "88.0" in line)
+    assert mixed_line.startswith("services") and "send 503 service_unavailable:2" in mixed_line
 
 
 def test_json_and_png_are_written(tmp_path: Path) -> None:

@@ -1,0 +1,137 @@
+"""The fault suite's stack: the real processes of `devtools.stack.Stack`, plus the means to hurt
+them (SIGKILL a process group, stop Redis) and to bring one back on the same port.
+
+The stack runs its own Redis (a private data directory, so a `SHUTDOWN SAVE` and a restart on the
+same port come back with the same data, like a failover that keeps the data) and its own copy of
+the route table (so shifting weights never touches `routing/routes.toml` of the checkout).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import redis
+
+from devtools import redis_server
+from devtools.components import REPO_ROOT, TEST_PROFILE, Component, Ports, components
+from devtools.stack import Stack, is_ready
+
+# The launcher's test profile, with codes that outlive a whole fault scenario, and a small per-IP
+# send limit so the abuse test can reach it (every other test sends from its own client IP).
+FAULT_PROFILE: Mapping[str, str] = {
+    **TEST_PROFILE,
+    "VERIFY_CODE_TTL_SECONDS": "300",
+    "VERIFY_IP_LIMIT": "5",
+}
+IP_LIMIT = int(FAULT_PROFILE["VERIFY_IP_LIMIT"])
+SERVICE_OF_GROUP = {"monolith": "monolith", "send": "send", "verify": "verify"}
+
+
+class FaultStack(Stack):
+    """A Stack whose components can be killed and restarted one at a time."""
+
+    def __init__(self, parts: list[Component], table: Path, workdir: Path) -> None:
+        super().__init__(parts, ready_timeout=90.0, log_dir=workdir / "logs")
+        self.table = table
+        self.audit_log = workdir / "audit.log"
+
+    @property
+    def redis_url(self) -> str:
+        ready = self.components["redis"].ready
+        assert ready is not None
+        return ready
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis_url, decode_responses=True,
+                                    socket_connect_timeout=2, socket_timeout=5)
+
+    def pid(self, name: str) -> int:
+        return self.processes[name].pid
+
+    def alive(self, name: str) -> bool:
+        return self.processes[name].poll() is None
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Signal the component's whole process group and wait until its leader is gone."""
+        process = self.processes[name]
+        os.killpg(process.pid, signum)
+        process.wait(timeout=15)
+
+    def stop_redis(self) -> None:
+        """SHUTDOWN SAVE: Redis writes its data, then exits (clients see connections refused)."""
+        client = self.redis()
+        try:
+            client.shutdown(save=True)
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it exits
+        finally:
+            client.close()
+        self.processes["redis"].wait(timeout=15)
+
+    def restart(self, name: str) -> None:
+        """Start a dead component again with the same argv, env and port; wait until ready."""
+        if self.alive(name):
+            raise AssertionError(f"{name} is still running (pid {self.pid(name)})")
+        component = self.components[name]
+        self._launch(component)
+        self._wait_ready(component, time.monotonic() + self.ready_timeout)
+
+    def revive_all(self) -> list[str]:
+        """Restart whatever a previous test left dead; the names restarted."""
+        dead = [name for name in self.processes if not self.alive(name)]
+        for name in dead:
+            self.restart(name)
+        for name in self.processes:
+            if not is_ready(self.components[name], time.monotonic() - 60):
+                raise AssertionError(f"{name} is running but not ready:\n{self.tail(name)}")
+        return dead
+
+
+def fault_components(ports: Ports, workdir: Path) -> tuple[list[Component], Path]:
+    """The launcher's components, with a private Redis data dir and a private route table."""
+    table = workdir / "routes.toml"
+    shutil.copyfile(REPO_ROOT / "routing" / "routes.toml", table)
+    redis_dir = workdir / "redis"
+    redis_dir.mkdir()
+    parts = []
+    for part in components(ports, external_redis=None, workers=2, profile=FAULT_PROFILE):
+        if part.name == "redis":
+            part = dataclasses.replace(
+                part, argv=tuple(redis_server.server_argv(ports.redis, str(redis_dir))))
+        elif part.name == "gateway":
+            argv = list(part.argv)
+            argv[argv.index("--table") + 1] = str(table)
+            part = dataclasses.replace(part, argv=tuple(argv))
+        parts.append(part)
+    return parts, table
+
+
+def process_tree(pid: int) -> set[int]:
+    """`pid` and all its descendants (gunicorn's master and workers), read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        # The command name (field 2) may hold spaces; the parent pid follows its closing ')'.
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree = {pid}
+    grew = True
+    while grew:
+        found = {child for child, parent in parents.items() if parent in tree}
+        grew = not found <= tree
+        tree |= found
+    return tree
+
+
+def pids_of(stack: FaultStack, names: list[str]) -> dict[str, set[int]]:
+    return {name: process_tree(stack.pid(name)) for name in names}

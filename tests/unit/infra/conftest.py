@@ -1,0 +1,25 @@
+"""Templates rendered once per session from the frozen route table beside the goldens."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import stacks
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+FROZEN_ROUTES = GOLDEN_DIR / "routes.toml"
+
+
+@pytest.fixture(scope="session")
+def rendered() -> dict[str, str]:
+    """Stack name -> template JSON text, exactly as `python -m infra build` writes it."""
+    return {name: stacks.render(t) for name, t in stacks.build_all(FROZEN_ROUTES).items()}
+
+
+@pytest.fixture(scope="session")
+def templates(rendered: dict[str, str]) -> dict[str, dict[str, Any]]:
+    return {name: json.loads(text) for name, text in rendered.items()}
