@@ -39,8 +39,8 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per workload; the median by requests/s is reported (1)")
     parser.add_argument("--only", action="append", choices=GROUPS, default=[],
-                        help="run only these groups (repeatable); proxies and pending need "
-                             "services")
+                        help="run only these groups (repeatable); proxies and pending also "
+                             "measure the services direct; gateway->monolith needs monolith too")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: short workloads, 20,000 pending instead of 1,000,000")
     parser.add_argument("--pending", type=int, default=None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from bench import proxies
 from bench.context import BASELINE_PENDING, Bench, log
 from bench.procs import Server
@@ -66,10 +68,14 @@ def references(bench: Bench) -> None:
     for name, factory in ((REF_BARE, "create_bare_app"), (REF_EVALSHA, "create_evalsha_app")):
         log(f"== {name}")
         bench.reset_redis()
-        with bench.deployed(name, lambda n=name, f=factory: single(  # type: ignore[misc]
-                n, bench.launcher.reference(n, f))) as deployment:
+        start = functools.partial(_reference, bench.launcher, name, factory)
+        with bench.deployed(name, start) as deployment:
             if deployment:
                 bench.measure(deployment)
+
+
+def _reference(launcher: Launcher, name: str, factory: str) -> Deployment:
+    return single(name, launcher.reference(name, factory))
 
 
 def monolith(bench: Bench) -> None:

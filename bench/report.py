@@ -50,6 +50,20 @@ def mixed_row(target: str, m: dict[str, Any]) -> tuple[str, ...]:
             _num(m.get("cpu_s_per_1k_flows"), 3), failures or "none")
 
 
+REDIS_HEADER = ("Redis probe", "cmds/send", "cmds/check", "record B", "pending index B",
+                "core B", "dest counter B", "IP counter B/send", "outbox B/job", "bench record B")
+
+
+def redis_row(target: str, r: dict[str, Any]) -> tuple[str, ...]:
+    m = r.get("memory", {})
+    return (target, _num(r.get("send", {}).get("commands_per_request"), 2),
+            _num(r.get("check", {}).get("commands_per_request"), 2),
+            *(_num(m.get(k), 0) for k in (
+                "record_bytes", "pending_index_bytes", "core_bytes", "dest_limit_counter_bytes",
+                "ip_limit_counter_bytes_per_send", "outbox_bytes_per_job",
+                "bench_loaded_record_bytes")))
+
+
 def headline(meta: dict[str, Any]) -> str:
     text = (f"bench {meta.get('started_at', '?')}: {meta.get('duration_s', '?')}s per workload, "
             f"{meta.get('connections', '?')} connections, repeat {meta.get('repeat', 1)}, "
@@ -64,6 +78,9 @@ def render(report: Report) -> str:
     if report.goals:
         parts.append(table(("goal", "value", "goal", "verdict", "detail"),
                            [goal_row(g) for g in report.goals]))
+    if report.redis:
+        parts.append(table(REDIS_HEADER, [redis_row(t, r) for t, r in report.redis.items()])
+                     + "\n(bytes from MEMORY USAGE; counters and outbox jobs are not in core)")
     if report.mixed:
         parts.append(table(MIXED_HEADER, [mixed_row(t, m) for t, m in report.mixed.items()])
                      + "\n(times in ms; CPU counts the app, the dispatcher and the dev inbox)")

@@ -7,6 +7,8 @@ import os
 import platform
 import subprocess
 import tempfile
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -50,18 +52,21 @@ def run(options: cli.Options, paths: dict[str, Path], redis_url: str, workdir: P
         report=Report(),
     )
     bench.report.meta = _meta(options, paths, client)
-    groups = [("reference", phases.references), ("monolith", phases.monolith),
-              ("redis", phases_extra.redis_probes), ("mixed", phases_extra.mixed_flow)]
+    order: list[tuple[tuple[str, ...], Callable[[Bench], None]]] = [
+        (("reference",), phases.references),
+        (("monolith",), phases.monolith),
+        (("services", "proxies", "pending"), phases.services),  # proxies need the direct run
+        (("redis",), phases_extra.redis_probes),
+        (("mixed",), phases_extra.mixed_flow),
+    ]
     try:
-        if options.wants("reference"):
-            phases.references(bench)
-        if options.wants("monolith"):
-            phases.monolith(bench)
-        if any(options.wants(g) for g in ("services", "proxies", "pending")):
-            phases.services(bench)
-        for group, phase in groups[2:]:
-            if options.wants(group):
-                phase(bench)
+        for groups, phase in order:
+            if any(options.wants(group) for group in groups):
+                try:
+                    phase(bench)
+                except Exception as exc:  # one broken group must not lose the others' numbers
+                    bench.skip(f"group {'/'.join(groups)}",
+                               f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
     finally:
         client.close()
     bench.report.goals = ratios.throughput_goals(bench.report) + bench.report.goals

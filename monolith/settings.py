@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-DEVELOPMENT_PEPPER = "development-pepper-not-secret"
+DEVELOPMENT_PEPPER = "development-pepper-not-a-secret"
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 

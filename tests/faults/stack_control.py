@@ -30,13 +30,13 @@ FAULT_PROFILE: Mapping[str, str] = {
     "VERIFY_IP_LIMIT": "5",
 }
 IP_LIMIT = int(FAULT_PROFILE["VERIFY_IP_LIMIT"])
-SERVICE_OF_GROUP = {"monolith": "monolith", "send": "send", "verify": "verify"}
 
 
 class FaultStack(Stack):
     """A Stack whose components can be killed and restarted one at a time."""
 
     def __init__(self, parts: list[Component], table: Path, workdir: Path) -> None:
+        (workdir / "logs").mkdir(exist_ok=True)
         super().__init__(parts, ready_timeout=90.0, log_dir=workdir / "logs")
         self.table = table
         self.audit_log = workdir / "audit.log"
@@ -50,6 +50,15 @@ class FaultStack(Stack):
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.redis_url, decode_responses=True,
                                     socket_connect_timeout=2, socket_timeout=5)
+
+    def stream(self, key: str) -> list[dict[str, str]]:
+        """Every entry's fields of a Redis stream (empty when the key does not exist)."""
+        client = self.redis()
+        try:
+            entries: list[tuple[str, dict[str, str]]] = client.xrange(key)  # type: ignore[assignment]
+        finally:
+            client.close()
+        return [fields for _, fields in entries]
 
     def pid(self, name: str) -> int:
         return self.processes[name].pid
@@ -79,6 +88,9 @@ class FaultStack(Stack):
         if self.alive(name):
             raise AssertionError(f"{name} is still running (pid {self.pid(name)})")
         component = self.components[name]
+        log = self.log_path(name)
+        if log.exists():  # keep the first life's output for the post-mortem
+            log.replace(log.with_suffix(f".{time.time_ns()}.log"))
         self._launch(component)
         self._wait_ready(component, time.monotonic() + self.ready_timeout)
 

@@ -19,6 +19,10 @@ def sample() -> Report:
         goals=[Goal("services / monolith per core (send)", 2.5, ">= 2", True, "detail"),
                Goal("gateway overhead / nginx overhead (send)", None, "<= 1.5", None)],
         skipped=[Skipped("gateway->services", "gateway exited (1) at start")],
+        redis={"services": {"send": {"commands_per_request": 1.0},
+                             "check": {"commands_per_request": 1.0},
+                             "memory": {"record_bytes": 536, "pending_index_bytes": 136,
+                                        "core_bytes": 672}}},
         mixed={"services": {"flows_per_s": 88.0, "flow_p50_ms": 79.96, "flow_p99_ms": 317.9,
                             "failures": {"send 503 service_unavailable": 2}}},
     )
@@ -32,6 +36,8 @@ def test_table_shows_numbers_verdicts_and_what_was_skipped() -> None:
     assert "meets" in text and "n/a" in text
     assert "not measured: gateway->services: gateway exited (1) at start" in text
     assert "QUICK SMOKE RUN" in text
+    redis_line = next(line for line in text.splitlines() if "672" in line)
+    assert redis_line.split()[:6] == ["services", "1.00", "1.00", "536", "136", "672"]
     mixed_line = next(line for line in text.splitlines() if "88.0" in line)
     assert mixed_line.startswith("services") and "send 503 service_unavailable:2" in mixed_line
 

@@ -7,11 +7,13 @@ then review the diff of tests/unit/infra/golden/ like code.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from infra import stacks
-from tests.unit.infra.conftest import GOLDEN_DIR
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
 
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 

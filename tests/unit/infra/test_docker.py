@@ -1,0 +1,80 @@
+"""The Dockerfile's per-process targets and the compose file agree with infra.components."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.components import COMPONENTS, HEALTH_CHECK_PATH, Component
+
+ROOT = Path(__file__).resolve().parents[3]
+DOCKERFILE = (ROOT / "infra" / "docker" / "Dockerfile").read_text(encoding="utf-8")
+
+
+def stages() -> dict[str, str]:
+    """Stage name -> its instructions (continuation lines joined)."""
+    text = DOCKERFILE.replace("\\\n", " ")
+    parts = re.split(r"^FROM .* AS (\S+)$", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def instruction(stage: str, keyword: str) -> str:
+    [line] = [ln for ln in stages()[stage].splitlines() if ln.startswith(keyword + " ")]
+    return line[len(keyword) + 1:].strip()
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "infra" / "compose.yaml").read_text())
+    return loaded
+
+
+def test_base_image_is_an_argument_with_the_slim_default() -> None:
+    assert "ARG BASE_IMAGE=python:3.11-slim" in DOCKERFILE.splitlines()
+    assert all(line.startswith(("FROM ${BASE_IMAGE} AS", "FROM runtime AS"))
+               for line in DOCKERFILE.splitlines() if line.startswith("FROM "))
+
+
+def test_dependencies_come_from_the_lock_without_dev() -> None:
+    assert "uv sync --frozen --no-dev" in stages()["builder"]
+    assert "COPY pyproject.toml uv.lock ./" in stages()["builder"]
+
+
+def test_runtime_runs_as_a_numeric_non_root_user() -> None:
+    user = instruction("runtime", "USER")
+    assert re.fullmatch(r"[1-9]\d+:[1-9]\d+", user)
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_each_process_has_a_target_with_its_command_and_healthcheck(component: Component) -> None:
+    assert json.loads(instruction(component.name, "CMD")) == list(component.command)
+    health = instruction(component.name, "HEALTHCHECK")
+    probe = f"http://127.0.0.1:{component.port}{HEALTH_CHECK_PATH}" if component.is_web \
+        else "redis"
+    assert health.endswith(json.dumps(["python", "/app/healthcheck.py", probe]))
+    expose = [ln for ln in stages()[component.name].splitlines() if ln.startswith("EXPOSE")]
+    assert expose == ([f"EXPOSE {component.port}"] if component.is_web else [])
+
+
+def test_one_process_per_container_no_cluster() -> None:
+    monolith = next(c for c in COMPONENTS if c.name == "monolith")
+    assert monolith.command[monolith.command.index("--workers") + 1] == "1"
+    assert all("--workers" not in c.command for c in COMPONENTS if c.name != "monolith")
+
+
+def test_compose_runs_every_process_with_redis_and_the_dev_inbox() -> None:
+    services = compose()["services"]
+    assert set(services) == {c.name for c in COMPONENTS} | {"redis", "devinbox"}
+    for component in COMPONENTS:
+        service = services[component.name]
+        assert service["build"]["target"] == component.name
+        assert service["build"]["dockerfile"] == "infra/docker/Dockerfile"
+        assert service["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+        assert set(service["depends_on"]) == {"redis", "devinbox"}
+    assert services["dispatcher"]["environment"]["DEVINBOX_URL"] == "http://devinbox:8025"
+    assert services["devinbox"]["build"]["target"] == "devinbox"
+    assert json.loads(instruction("devinbox", "CMD"))[:3] == ["python", "-m", "devinbox"]
