@@ -77,8 +77,26 @@ class Stack:
             for component in batch:
                 self._wait_ready(component, deadline)
 
+    def stop_component(self, name: str, timeout: float = 10.0) -> int:
+        """Stop one component (SIGTERM, then SIGKILL), e.g. to take Redis away in a test."""
+        process = self.processes[name]
+        if process.poll() is None:
+            _signal_group(process, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+        return process.returncode
+
+    def restart_component(self, name: str) -> None:
+        self.stop_component(name)
+        component = self.components[name]
+        self._launch(component)
+        self._wait_ready(component, time.monotonic() + self.ready_timeout)
+
     def _launch(self, component: Component) -> None:
-        log = self.log_path(component.name).open("wb")
+        log = self.log_path(component.name).open("ab")
         try:
             self.processes[component.name] = subprocess.Popen(
                 component.argv, cwd=self.root, env={**os.environ, **component.env},
