@@ -10,10 +10,11 @@
 #   --dry-run       print what would be done, touch nothing
 #   --verify        run the contract suite against the ALB URL afterwards
 #   --endpoint-url  talk to another AWS endpoint (e.g. a local moto server)
-#   --set KEY=VALUE a stack parameter (CertificateArn, CacheEngine, VerificationsWeightSend, ...);
+#   --set KEY=VALUE a stack parameter (CertificateArn, CacheEngine, VerificationsRuleWeightSend...);
 #                   given to every stack whose template declares KEY
-# Environment: IMAGE_TAG (default: the git SHA, "-dirty" when the tree has changes),
-#   BASE_IMAGE (Docker base, default python:3.11-slim), AWS_CLI, PYTHON, BUILD_DIR.
+# Environment: IMAGE_TAG (default: the git SHA, plus "-dirty-<hash of the diff>" when the tree
+#   has uncommitted changes), CONTRACT_INBOX_URL (for --verify: where the codes can be read),
+#   BASE_IMAGE (Docker base, default python:3.11-slim), DOCKER, AWS_CLI, PYTHON, BUILD_DIR.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,7 +24,7 @@ REPOSITORY_PREFIX="strangler-kit"
 
 die() { echo "deploy.sh: error: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
-usage() { sed -n '6,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 [[ $# -ge 2 ]] || usage
 REGION="$1"; STACK="$2"; shift 2
@@ -55,21 +56,31 @@ AWS="${AWS_CLI:-$(find_tool aws "$ROOT/.venv/bin/aws" || true)}"
 PYTHON="${PYTHON:-$(find_tool "$ROOT/.venv/bin/python" python3 || true)}"
 [[ -n "$AWS" ]] || die "the AWS CLI is not installed: install it (pip install awscli) or set AWS_CLI"
 [[ -n "$PYTHON" ]] || die "python 3.11 is needed to generate the templates: run ./dev or set PYTHON"
+DOCKER="${DOCKER:-docker}"
 if [[ $SKIP_BUILD -eq 0 ]]; then
-  command -v docker >/dev/null 2>&1 || die "docker is not installed: install it or pass --skip-build"
+  command -v "$DOCKER" >/dev/null 2>&1 \
+    || die "docker ($DOCKER) is not installed: install it, set DOCKER, or pass --skip-build"
 fi
 BUILD_DIR="${BUILD_DIR:-$ROOT/build/cfn}"
 
 aws_() { "$AWS" --region "$REGION" ${ENDPOINT_URL:+--endpoint-url "$ENDPOINT_URL"} "$@"; }
+shown() {  # a command as the user would type it
+  local text="$*"
+  [[ "$1" != aws_ ]] || text="aws --region $REGION${ENDPOINT_URL:+ --endpoint-url $ENDPOINT_URL} ${text#aws_ }"
+  echo "+ $text"
+}
 run() {  # print, then execute unless --dry-run
-  echo "+ $*"
+  shown "$@"
   [[ $DRY_RUN -eq 1 ]] || "$@"
 }
 
 if [[ -z "${IMAGE_TAG:-}" ]]; then
   IMAGE_TAG="$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null)" \
     || die "not a git checkout: set IMAGE_TAG to the tag of the images to deploy"
-  [[ -z "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]] || IMAGE_TAG="$IMAGE_TAG-dirty"
+  if [[ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]]; then
+    # Uncommitted edits: name them by content, as ECR tags are immutable and a rebuild must differ.
+    IMAGE_TAG="$IMAGE_TAG-dirty-$(git -C "$ROOT" diff HEAD | sha256sum | cut -c1-8)"
+  fi
 fi
 
 # --- credentials -------------------------------------------------------------------------------
@@ -91,9 +102,9 @@ if [[ $SKIP_BUILD -eq 1 ]]; then
 else
   say "logging in to $REGISTRY"
   if [[ $DRY_RUN -eq 1 ]]; then
-    echo "+ aws ecr get-login-password | docker login --username AWS --password-stdin $REGISTRY"
+    echo "+ aws ecr get-login-password | $DOCKER login --username AWS --password-stdin $REGISTRY"
   else
-    aws_ ecr get-login-password | docker login --username AWS --password-stdin "$REGISTRY"
+    aws_ ecr get-login-password | "$DOCKER" login --username AWS --password-stdin "$REGISTRY"
   fi
   for component in "${COMPONENTS[@]}"; do
     repository="$REPOSITORY_PREFIX/$component"; image="$REGISTRY/$repository:$IMAGE_TAG"
@@ -102,22 +113,26 @@ else
       run aws_ ecr create-repository --repository-name "$repository" \
         --image-scanning-configuration scanOnPush=true --image-tag-mutability IMMUTABLE >/dev/null
     fi
-    run docker build --file "$ROOT/infra/docker/Dockerfile" --target "$component" \
+    run "$DOCKER" build --file "$ROOT/infra/docker/Dockerfile" --target "$component" \
       --build-arg "BASE_IMAGE=${BASE_IMAGE:-python:3.11-slim}" --tag "$image" "$ROOT"
-    run docker push "$image"
+    run "$DOCKER" push "$image"
   done
 fi
 
 # --- templates ---------------------------------------------------------------------------------
 say "generating templates into $BUILD_DIR"
 run "$PYTHON" -m infra build -o "$BUILD_DIR"
+TEMPLATE_SOURCE="$BUILD_DIR"
+if [[ $DRY_RUN -eq 1 ]]; then  # built aside (and removed) only to show each stack's parameters
+  TEMPLATE_SOURCE="$(mktemp -d)"; trap 'rm -rf "$TEMPLATE_SOURCE"' EXIT
+  "$PYTHON" -m infra build -o "$TEMPLATE_SOURCE" >/dev/null || die "the templates do not build"
+fi
 
 # --- stacks ------------------------------------------------------------------------------------
 declare -A OUTPUTS=()
 
-template_parameters() {  # TEMPLATE: the parameter names it declares, one a line
-  if [[ ! -f "$1" ]]; then return 0; fi  # dry run: templates were not written
-  "$PYTHON" -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1])).get("Parameters", {})))' "$1"
+template_keys() {  # TEMPLATE SECTION: the names in that section (Parameters, Outputs), one a line
+  "$PYTHON" -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1])).get(sys.argv[2], {})))' "$1" "$2"
 }
 
 stack_overrides() {  # NAME TEMPLATE: KEY=VALUE for each parameter that earlier outputs or --set fill
@@ -129,14 +144,14 @@ stack_overrides() {  # NAME TEMPLATE: KEY=VALUE for each parameter that earlier 
     for setting in "${SETTINGS[@]+"${SETTINGS[@]}"}"; do
       if [[ "${setting%%=*}" == "$key" ]]; then echo "$setting"; fi
     done
-  done < <(template_parameters "$template")
+  done < <(template_keys "$template" Parameters)
 }
 
 wait_with_progress() {  # PID STACK: wait for the deploy, print the stack's status every 15 s
-  local pid="$1" stack="$2" seconds=0 status
+  local pid="$1" stack="$2" ticks=0 seconds status
   while kill -0 "$pid" 2>/dev/null; do
-    sleep 1; seconds=$((seconds + 1))
-    if (( seconds % 15 == 0 )); then
+    sleep 0.2; ticks=$((ticks + 1)); seconds=$((ticks / 5))
+    if (( ticks % 75 == 0 )); then
       status="$(aws_ cloudformation describe-stacks --stack-name "$stack" \
         --query 'Stacks[0].StackStatus' --output text 2>/dev/null || echo pending)"
       echo "    ... $stack: $status after ${seconds}s"
@@ -155,21 +170,23 @@ read_outputs() {  # STACK: add its outputs to OUTPUTS
 
 for index in "${!STACKS[@]}"; do
   name="${STACKS[$index]}"; stack="$STACK-$name"; template="$BUILD_DIR/$name.json"
+  source_template="$TEMPLATE_SOURCE/$name.json"
   say "[$((index + 1))/${#STACKS[@]}] stack $stack"
-  mapfile -t overrides < <(stack_overrides "$name" "$template")
+  mapfile -t overrides < <(stack_overrides "$name" "$source_template")
   command=(aws_ cloudformation deploy --stack-name "$stack" --template-file "$template"
            --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset
            --tags "Project=$REPOSITORY_PREFIX" "Deployment=$STACK")
   [[ ${#overrides[@]} -eq 0 ]] || command+=(--parameter-overrides "${overrides[@]}")
   if [[ $DRY_RUN -eq 1 ]]; then
-    echo "+ ${command[*]}"
-    echo "    (outputs of $stack feed the later stacks)"
+    shown "${command[@]}"
+    while IFS= read -r key; do [[ -z "$key" ]] || OUTPUTS["$key"]="<$stack:$key>"; done \
+      < <(template_keys "$source_template" Outputs)
     continue
   fi
   "${command[@]}" &
   wait_with_progress $! "$stack" || die "stack $stack failed: see its events with
   aws cloudformation describe-stack-events --region $REGION --stack-name $stack"
-  read_outputs "$stack"
+  [[ "$name" == services ]] || read_outputs "$stack"  # the last stack feeds no other
 done
 
 if [[ $DRY_RUN -eq 1 ]]; then

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -13,11 +11,10 @@ from typing import Any
 
 import httpx
 
+from contract_tests.fresh import fresh_phone
 from contract_tests.inbox import Inbox
 from contract_tests.problems import assert_verification
 
-# RFC 2544 benchmarking range: never a real client, so counts in Redis are the suite's own.
-FAKE_CLIENT_NETWORK = ipaddress.ip_network("198.18.0.0/15")
 _ABSENT: Any = object()
 
 
@@ -30,23 +27,6 @@ class Urls:
 
     def bases(self) -> list[str]:
         return sorted({self.send, self.check, self.users})
-
-
-def fresh_ip() -> str:
-    offset = secrets.randbelow(FAKE_CLIENT_NETWORK.num_addresses - 2) + 1
-    return str(FAKE_CLIENT_NETWORK.network_address + offset)
-
-
-def fresh_phone() -> str:
-    return "+1555" + "".join(str(secrets.randbelow(10)) for _ in range(7))
-
-
-def fresh_email() -> str:
-    return f"u{secrets.token_hex(6)}@example.test"
-
-
-def fresh_id(prefix: str = "VE") -> str:
-    return prefix + secrets.token_hex(16)
 
 
 @dataclass
@@ -167,11 +147,6 @@ class Api:
 
     def get_user(self, user_id: str) -> httpx.Response:
         return self.request("GET", f"{self.urls.users}/api/users/{user_id}")
-
-
-def wrong_code(right: str) -> str:
-    """A code of the same length that is certainly not `right`."""
-    return "".join(str((int(d) + 1) % 10) for d in right)
 
 
 @contextmanager

@@ -13,19 +13,12 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from contract_tests.client import Api, Journal, Urls, fresh_ip, http_client
+from contract_tests.client import Api, Journal, Urls, http_client
+from contract_tests.fresh import fresh_ip
 from contract_tests.inbox import Inbox
+from contract_tests.options import ROLES, extra_headers, option
 from contract_tests.policy import Policy
 
-ROLES = {
-    "base": "CONTRACT_BASE_URL",
-    "send": "CONTRACT_SEND_URL",
-    "check": "CONTRACT_CHECK_URL",
-    "users": "CONTRACT_USERS_URL",
-    "inbox": "CONTRACT_INBOX_URL",
-    "diff-a": "CONTRACT_DIFF_A",
-    "diff-b": "CONTRACT_DIFF_B",
-}
 MEASUREMENTS = pytest.StashKey[list[str]]()
 
 
@@ -42,18 +35,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="'Name: value' sent with every API request, e.g. 'X-Backend: services' to pin a "
              "gateway route (env CONTRACT_HEADERS, ';'-separated)",
     )
-
-
-def extra_headers(config: pytest.Config) -> dict[str, str]:
-    given = [*config.getoption("--header"), *os.environ.get("CONTRACT_HEADERS", "").split(";")]
-    pairs = [item.partition(":") for item in given if item.strip()]
-    return {name.strip(): value.strip() for name, _, value in pairs}
-
-
-def option(config: pytest.Config, role: str) -> str | None:
-    name = f"--{role}-url" if not role.startswith("diff") else f"--{role}"
-    value = config.getoption(name) or os.environ.get(ROLES[role])
-    return str(value).rstrip("/") if value else None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contract_tests.client import Api, fresh_email, fresh_id, fresh_phone, wrong_code
+from contract_tests.client import Api
+from contract_tests.fresh import fresh_email, fresh_id, fresh_phone, wrong_code
 from contract_tests.policy import Policy
 from contract_tests.problems import assert_check, assert_problem, assert_verification
 

@@ -6,7 +6,8 @@ import json
 import secrets
 import time
 
-from contract_tests.client import Api, fresh_phone
+from contract_tests.client import Api
+from contract_tests.fresh import fresh_phone
 from contract_tests.policy import Policy
 from contract_tests.problems import assert_problem, assert_verification, describe
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.client import Api, fresh_id, wrong_code
+from contract_tests.client import Api
+from contract_tests.fresh import fresh_id, wrong_code
 from contract_tests.problems import assert_problem, assert_verification
 
 MALFORMED_IDS = ["VE123", "VE" + "A" * 32, "XX" + "0" * 32, "VE" + "0" * 33, "ve" + "0" * 32,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from contract_tests.client import Api, fresh_email, fresh_id, fresh_phone
+from contract_tests.client import Api
+from contract_tests.fresh import fresh_email, fresh_id, fresh_phone, wrong_code
 from contract_tests.problems import USER_ID, assert_json, assert_problem, assert_time, describe
 
 USER_MEMBERS = ["id", "name", "phone", "email", "phone_verified", "email_verified", "created_at"]
@@ -71,7 +72,6 @@ def test_a_wrong_code_verifies_nothing(api: Api) -> None:
     phone = fresh_phone()
     user = create(api, name="Barbara", phone=phone)
     created, code = api.start(phone)
-    wrong = "".join(str((int(d) + 1) % 10) for d in code)
-    assert api.check(wrong, verification_id=created["id"]).json()["valid"] is False
+    assert api.check(wrong_code(code), verification_id=created["id"]).json()["valid"] is False
     time.sleep(1.0)
     assert assert_json(api.get_user(user["id"]), 200)["phone_verified"] is False

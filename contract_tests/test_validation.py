@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from contract_tests.client import Api, fresh_phone
+from contract_tests.client import Api
+from contract_tests.fresh import fresh_phone
 from contract_tests.policy import Policy
 from contract_tests.problems import assert_problem
 

@@ -21,6 +21,7 @@ DEV_PEPPER = "dev-pepper-not-a-secret"  # APP_ENV=development only; production r
 TEST_PROFILE: Mapping[str, str] = {
     "VERIFY_CODE_TTL_SECONDS": "8",
     "VERIFY_RESEND_COOLDOWN_SECONDS": "1",
+    "ROUTING_HEALTH_INTERVAL_S": "1",  # the gateway sees its targets healthy within seconds
 }
 
 
@@ -129,7 +130,6 @@ def components(
             "ROUTING_TARGET_MONOLITH_URL": f"http://127.0.0.1:{ports.monolith}",
             "ROUTING_TARGET_SEND_URL": f"http://127.0.0.1:{ports.send}",
             "ROUTING_TARGET_VERIFY_URL": f"http://127.0.0.1:{ports.verify}",
-            "ROUTING_HEALTH_INTERVAL_S": env.get("ROUTING_HEALTH_INTERVAL_S", "1"),
         }
         found.append(Component(
             "gateway", (python, "-m", "routing.gateway", "--table", "routing/routes.toml",

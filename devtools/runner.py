@@ -41,11 +41,15 @@ def main(argv: Sequence[str]) -> int:
         return 1
     print(url_table(parts, ports, external_redis), flush=True)
     manager = Manager()
-    redis_ready = next((c.ready for c in parts if c.name == "redis"), external_redis)
     for part in parts:
         command = "exec " + shlex.join(part.argv)
-        if part.phase > 0 and redis_ready:  # workers crash-loop less when Redis is up first
-            wait = shlex.join([sys.executable, "-m", "devtools.wait_for", redis_ready])
+        # Like the Stack's phases: each waits for what the earlier phases serve (Redis first).
+        earlier = [c.ready for c in parts if c.phase < part.phase and c.ready]
+        if external_redis and part.phase > 0:
+            earlier.insert(0, external_redis)
+        if earlier:
+            wait = shlex.join([sys.executable, "-m", "devtools.wait_for", "--timeout", "60",
+                               *earlier])
             command = f"{wait} && {command}"
         manager.add_process(part.name, command, env={**os.environ, **part.env}, cwd=os.getcwd())
     threading.Thread(target=_announce_ready, args=(parts, ports), daemon=True).start()

@@ -21,4 +21,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (verifications.bp, checks.bp, users.bp, ops.bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)
+    app.before_request(_reject_oversized_body)
     return app
+
+
+def _reject_oversized_body() -> None:
+    # Size comes first on every route, as the services' ASGI middleware does (docs/api.md).
+    from flask import current_app, request
+
+    from monolith.problems import Problem
+
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise Problem("payload_too_large")

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 
 from contract_tests.client import http_client
-from contract_tests.conftest import option
 from contract_tests.differential.compare import differences, normalise, parse_target
 from contract_tests.differential.noise import Normaliser
-from contract_tests.differential.scenario import SCENARIO, Run, Step
+from contract_tests.differential.scenario import Run
+from contract_tests.differential.steps import SCENARIO, Step
 from contract_tests.inbox import Inbox
+from contract_tests.options import option
 from contract_tests.policy import Policy
 
 Views = dict[str, dict[str, Any]]

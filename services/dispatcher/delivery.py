@@ -134,11 +134,19 @@ class JobHandler:
 
     @asynccontextmanager
     async def _lease(self, entry_id: str) -> AsyncIterator[None]:
-        """While a slow delivery runs, keep the entry fresh so no other consumer retries it."""
+        """While a slow delivery runs, keep the entry fresh so no other consumer retries it.
+
+        The renewer is told to stop rather than cancelled: cancelling a Redis command halfway
+        can leave a pooled connection mid-reply.
+        """
+        done = asyncio.Event()
 
         async def renew() -> None:
             while True:
-                await asyncio.sleep(self.lease_interval)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), self.lease_interval)
+                if done.is_set():
+                    return
                 try:
                     await self.outbox.renew_lease(entry_id)
                 except RedisError as exc:
@@ -148,6 +156,5 @@ class JobHandler:
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            done.set()
+            await task

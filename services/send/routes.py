@@ -33,7 +33,7 @@ VERIFICATION_HEADERS: dict[str, Any] = {
                           **VERIFICATION_HEADERS}},
         200: {"model": schemas.Verification, "headers": VERIFICATION_HEADERS,
               "description": "The pending verification's code was sent again"},
-        **schemas.problem_responses(400, 413, 415, 422, 429, 503),
+        **schemas.problem_responses(400, 413, 415, 422, 429, 500, 503),
     },
     openapi_extra={
         "requestBody": schemas.json_request_body(schemas.SEND_BODY),
@@ -60,7 +60,7 @@ async def start_verification(request: Request, service: Service, settings: AppSe
     "/{verification_id}",
     response_model=schemas.Verification,
     summary="Read a verification",
-    responses=schemas.problem_responses(404, 503),
+    responses=schemas.problem_responses(404, 500, 503),
 )
 async def read_verification(verification_id: str, service: Service) -> Response:
     return json_response(await service.read(verification_id))
@@ -70,7 +70,7 @@ async def read_verification(verification_id: str, service: Service) -> Response:
     "/{verification_id}/cancel",
     response_model=schemas.Verification,
     summary="Cancel a pending verification (a request body, if any, is ignored)",
-    responses=schemas.problem_responses(404, 409, 413, 503),
+    responses=schemas.problem_responses(404, 409, 413, 500, 503),
 )
 async def cancel_verification(verification_id: str, service: Service) -> Response:
     return json_response(await service.cancel(verification_id))

@@ -17,7 +17,7 @@ router = APIRouter(tags=["verification checks"])
     "/api/verification-checks",
     response_model=schemas.CheckResult,
     summary="Check a code, by verification id or by destination",
-    responses=schemas.problem_responses(400, 404, 413, 415, 429, 503),
+    responses=schemas.problem_responses(400, 404, 413, 415, 429, 500, 503),
     openapi_extra={"requestBody": schemas.json_request_body(schemas.CHECK_BODY)},
 )
 async def check_code(request: Request, service: Service) -> Response:

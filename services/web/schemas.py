@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from services.verification import validation
 from services.web.problems import PROBLEM_MEDIA_TYPE, PROBLEMS
@@ -18,7 +19,12 @@ E164_PATTERN = f"^{validation.E164.pattern}$"
 EMAIL_PATTERN = f"^{validation.EMAIL.pattern}$"
 LOCALE_PATTERN = f"^{validation.LOCALE.pattern}$"
 CODE_PATTERN = f"^{validation.CODE.pattern}$"
+# docs/api.md: RFC 3339 in UTC with milliseconds and a `Z` (rendering.render_time writes it).
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+PROBLEM_TYPE_PATTERN = "^urn:problem:verify:[a-z_]+$"
 Status = Literal["pending", "approved", "canceled", "max_attempts_reached", "expired"]
+# A check answers only these; a canceled or expired verification is a 404 instead.
+CheckStatus = Literal["pending", "approved", "max_attempts_reached"]
 Channel = Literal["sms", "email"]
 
 
@@ -31,8 +37,8 @@ class Verification(BaseModel):
     status: Status
     send_attempts: int = Field(ge=1)
     check_attempts: int = Field(ge=0)
-    created_at: str = Field(json_schema_extra={"format": "date-time"})
-    expires_at: str = Field(json_schema_extra={"format": "date-time"})
+    created_at: str = Field(pattern=TIMESTAMP_PATTERN, json_schema_extra={"format": "date-time"})
+    expires_at: str = Field(pattern=TIMESTAMP_PATTERN, json_schema_extra={"format": "date-time"})
 
 
 class CheckResult(BaseModel):
@@ -40,7 +46,7 @@ class CheckResult(BaseModel):
     verification_id: str = Field(pattern=ID_PATTERN)
     to: str
     channel: Channel
-    status: Status
+    status: CheckStatus
     valid: bool
     check_attempts: int = Field(ge=1)
     remaining_attempts: int = Field(ge=0)
@@ -48,33 +54,37 @@ class CheckResult(BaseModel):
 
 class ProblemDetails(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: str
+    type: str = Field(pattern=PROBLEM_TYPE_PATTERN)
     title: str
     status: int
     detail: str
     code: Literal[tuple(PROBLEMS)]  # type: ignore[valid-type]
-    field: str | None = Field(default=None, description="only for invalid_parameter")
+    # Absent unless invalid_parameter, never null: keep `null` out of the published schema.
+    field: str | SkipJsonSchema[None] = Field(
+        default=None, description="only for invalid_parameter"
+    )
 
 
-def _destination(channel: str, pattern: str, max_length: int) -> dict[str, Any]:
+PHONE: dict[str, Any] = {"type": "string", "pattern": E164_PATTERN}
+EMAIL: dict[str, Any] = {
+    "type": "string", "pattern": EMAIL_PATTERN, "maxLength": validation.EMAIL_MAX_LENGTH,
+}
+
+
+def _destination(channel: str, to: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
         "required": ["to", "channel"],
         "properties": {
             "channel": {"type": "string", "enum": [channel]},
-            "to": {"type": "string", "pattern": pattern, "maxLength": max_length},
+            "to": to,
             "locale": {"type": ["string", "null"], "pattern": LOCALE_PATTERN},
         },
     }
 
 
-SEND_BODY: dict[str, Any] = {
-    "oneOf": [
-        _destination("sms", E164_PATTERN, 16),
-        _destination("email", EMAIL_PATTERN, validation.EMAIL_MAX_LENGTH),
-    ]
-}
+SEND_BODY: dict[str, Any] = {"oneOf": [_destination("sms", PHONE), _destination("email", EMAIL)]}
 
 _CODE = {"type": "string", "pattern": CODE_PATTERN}
 CHECK_BODY: dict[str, Any] = {
@@ -90,8 +100,7 @@ CHECK_BODY: dict[str, Any] = {
             "additionalProperties": False,
             "required": ["to", "code"],
             "properties": {
-                "to": {"type": "string", "anyOf": [{"pattern": E164_PATTERN},
-                                                   {"pattern": EMAIL_PATTERN}]},
+                "to": {"oneOf": [PHONE, EMAIL]},  # the form names the channel
                 "code": _CODE,
             },
         },

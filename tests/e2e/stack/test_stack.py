@@ -68,3 +68,19 @@ def test_a_component_that_never_gets_ready_times_out_and_is_stopped() -> None:
             stack:
         pass
     assert stack.processes["static"].poll() is not None
+
+
+def test_one_component_can_be_stopped_and_restarted() -> None:
+    import redis
+
+    parts = [p for p in components(free_ports(), external_redis=None) if p.name == "redis"]
+    with Stack(parts, ready_timeout=20) as stack:
+        assert parts[0].ready is not None
+        client = redis.Redis.from_url(parts[0].ready, socket_connect_timeout=0.5)
+        assert client.ping()
+        stack.stop_component("redis")
+        with pytest.raises(redis.ConnectionError):
+            client.ping()
+        stack.restart_component("redis")
+        assert client.ping()
+        client.close()

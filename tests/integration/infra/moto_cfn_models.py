@@ -55,7 +55,7 @@ class SecretModel(_Model, CloudFormationModel):
         return "AWS::SecretsManager::Secret"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
             region_name: str, **kwargs: Any) -> SecretModel:
         props = cloudformation_json["Properties"]
@@ -76,7 +76,7 @@ class CacheSubnetGroupModel(_Model, CloudFormationModel):
         return "AWS::ElastiCache::SubnetGroup"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
             region_name: str, **kwargs: Any) -> CacheSubnetGroupModel:
         props = cloudformation_json["Properties"]
@@ -93,12 +93,13 @@ class ReplicationGroupModel(_Model, CloudFormationModel):
         return "AWS::ElastiCache::ReplicationGroup"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
             region_name: str, **kwargs: Any) -> ReplicationGroupModel:
         props = cloudformation_json["Properties"]
         group_id = props.get("ReplicationGroupId", resource_name).lower()[:40]
-        group = elasticache_backends[account_id][region_name].create_replication_group(
+        # moto's signature takes every API field; those the template leaves out are None here.
+        options: dict[str, Any] = dict(
             replication_group_id=group_id,
             replication_group_description=props["ReplicationGroupDescription"],
             global_replication_group_id=None, primary_cluster_id=None,
@@ -120,6 +121,7 @@ class ReplicationGroupModel(_Model, CloudFormationModel):
             kms_key_id=None, user_group_ids=[], log_delivery_configurations=[],
             data_tiering_enabled=False, network_type=None, ip_discovery=None,
             transit_encryption_mode=None, cluster_mode=None, serverless_cache_snapshot_name=None)
+        group = elasticache_backends[account_id][region_name].create_replication_group(**options)
         primary = group.node_groups[0]["primary_endpoint"]
         return cls(group_id, {"PrimaryEndPoint.Address": str(primary["address"]),
                               "PrimaryEndPoint.Port": str(primary["port"])})
@@ -131,7 +133,7 @@ class AlarmModel(_Model, CloudFormationModel):
         return "AWS::CloudWatch::Alarm"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
             region_name: str, **kwargs: Any) -> AlarmModel:
         props = cloudformation_json["Properties"]

@@ -76,7 +76,7 @@ def _convert_and_validate_properties(self: ELBv2Backend,
 
 
 def _target_group_attribute(self: FakeTargetGroup, attribute_name: str) -> str:
-    if attribute_name == "TargetGroupFullName":  # arn:...:targetgroup/NAME/ID -> targetgroup/NAME/ID
+    if attribute_name == "TargetGroupFullName":  # arn:...:targetgroup/NAME/ID -> its last part
         return str(self.arn.split(":", 5)[5])
     if attribute_name == "TargetGroupName":
         return str(self.name)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # (no stubs in the dev dependencies)
 
 from infra.components import COMPONENTS, HEALTH_CHECK_PATH, Component
 

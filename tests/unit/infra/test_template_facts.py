@@ -116,7 +116,8 @@ def test_http_redirects_to_https_only_when_a_certificate_is_given(
         templates: dict[str, Template]) -> None:
     platform = templates["platform"]
     listeners = resources(platform, "AWS::ElasticLoadBalancingV2::Listener")
-    with_cert, without_cert = listeners["HttpListener"]["Properties"]["DefaultActions"]["Fn::If"][1:]
+    http_default = listeners["HttpListener"]["Properties"]["DefaultActions"]
+    with_cert, without_cert = http_default["Fn::If"][1:]
     assert with_cert == [{"Type": "redirect", "RedirectConfig": {
         "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]
     assert without_cert[0]["Type"] == "forward"
@@ -203,7 +204,8 @@ def test_tasks_admit_only_the_alb_on_their_ports(templates: dict[str, Template])
     ingress = resources(network, "AWS::EC2::SecurityGroupIngress")
     to_tasks = [i["Properties"] for i in ingress.values()
                 if i["Properties"]["GroupId"] == {"Ref": "TaskSecurityGroup"}]
-    assert sorted(i["FromPort"] for i in to_tasks) == sorted(c.port for c in WEB_COMPONENTS)
+    assert sorted(i["FromPort"] for i in to_tasks) == sorted(
+        c.port for c in WEB_COMPONENTS if c.port is not None)
     assert all(i["SourceSecurityGroupId"] == {"Ref": "AlbSecurityGroup"} for i in to_tasks)
     task_group = network["Resources"]["TaskSecurityGroup"]["Properties"]
     assert "SecurityGroupIngress" not in task_group
