@@ -97,6 +97,15 @@ async def run_load(probes: Iterable[Probe], stop: asyncio.Event, *, max_seconds:
     return outcomes
 
 
+async def burst(probes: Iterable[Probe], copies: int) -> list[Outcome]:
+    """Each probe `copies` times at once: many users arriving together need many connections."""
+    probes = list(probes)
+    limits = httpx.Limits(max_connections=len(probes) * copies)
+    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
+        return list(await asyncio.gather(*(exchange(client, probe) for probe in probes
+                                           for _ in range(copies))))
+
+
 def summary(outcomes: Iterable[Outcome]) -> dict[str, dict[str, int]]:
     """Counts of answers per target, keyed by status (or 'error'), for the printed report."""
     counts: dict[str, dict[str, int]] = {}

@@ -25,7 +25,7 @@ from tests.faults.api import (
     send,
     wait_code,
 )
-from tests.faults.load import Call, Outcome, Probe, run_load, summary
+from tests.faults.load import Call, Outcome, Probe, burst, run_load, summary
 from tests.faults.stack_control import FaultStack, pids_of
 
 APPROVALS = 6  # verifications whose codes are learned before the outage and checked around it
@@ -33,6 +33,7 @@ OUTAGE_S = 3.0
 AFTER_S = 4.0
 RECOVERY_BOUND_S = 2.0
 CHECKERS = ("monolith", "verify", "gateway")
+BURST = 8  # concurrent copies of each read/check probe, RECOVERY_BOUND_S after Redis is back
 
 
 def probes(urls: dict[str, str], known_id: str) -> list[Probe]:
@@ -94,7 +95,8 @@ async def test_redis_outage_503_then_recovery_and_approvals_exactly_once(
     pids_before = pids_of(stack, watched)
 
     stop = asyncio.Event()
-    load = asyncio.create_task(run_load(probes(urls, next(iter(codes))), stop, max_seconds=40))
+    plan = probes(urls, next(iter(codes)))
+    load = asyncio.create_task(run_load(plan, stop, max_seconds=40))
     await asyncio.sleep(1.5)
     await asyncio.to_thread(stack.stop_redis)
     down = time.monotonic()
@@ -104,7 +106,9 @@ async def test_redis_outage_503_then_recovery_and_approvals_exactly_once(
     restarted = time.monotonic()
     await asyncio.to_thread(stack.restart, "redis")
     up = time.monotonic()
-    await asyncio.sleep(AFTER_S)
+    await asyncio.sleep(RECOVERY_BOUND_S)
+    crowd = await burst([p for p in plan if p.op != "send"], BURST)
+    await asyncio.sleep(max(0.0, up + AFTER_S - time.monotonic()))
     stop.set()
     outcomes = await load
 
@@ -132,6 +136,10 @@ async def test_redis_outage_503_then_recovery_and_approvals_exactly_once(
             if o.started >= up + RECOVERY_BOUND_S and not o.normal]
     found.expect(not slow, f"not answering normally {RECOVERY_BOUND_S} s after Redis: {slow}",
                  late)
+    report("burst_2s_after_redis_ready", summary(crowd))
+    crowd_bad = [o.describe() for o in crowd if not o.normal]
+    found.expect(not crowd_bad, f"{len(crowd_bad)} of {len(crowd)} requests arriving together "
+                 f"{RECOVERY_BOUND_S} s after Redis returned were not answered normally", crowd_bad)
     found.expect(pids_of(stack, watched) == pids_before, "a process restarted during the outage")
 
     found.expect(all(r.status_code == 503 for _, r in during), "right codes checked while Redis "
