@@ -51,8 +51,15 @@ async def post_sms(request: web.Request) -> web.Response:
     return web.json_response(message.as_json(), status=201)
 
 
+def destination_from_query(raw: str | None) -> str | None:
+    """`?to=+14155550100` sent without encoding the `+` arrives as a space: read it as the `+`."""
+    if raw is not None and raw.startswith(" ") and raw[1:].isdigit():
+        return "+" + raw[1:]
+    return raw
+
+
 async def list_messages(request: web.Request) -> web.Response:
-    to = request.query.get("to")
+    to = destination_from_query(request.query.get("to"))
     messages = request.app[STORE_KEY].newest_first(to=to)
     return web.json_response({"messages": [message.as_json() for message in messages]})
 

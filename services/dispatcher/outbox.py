@@ -39,6 +39,16 @@ class Outbox:
         if await self.client.pttl(keys.OUTBOX_STREAM) == -1:
             await self.client.pexpire(keys.OUTBOX_STREAM, keys.STREAM_TTL_MS)
 
+    async def leave(self) -> None:
+        """Drop this consumer's name from the group if it holds no job (each restart is a new
+        hostname-pid; a name that still holds jobs stays until another consumer claims them)."""
+        consumers: Any = await self.client.xinfo_consumers(keys.OUTBOX_STREAM, keys.OUTBOX_GROUP)
+        for consumer in consumers:
+            if consumer["name"] == self.consumer and int(consumer["pending"]) == 0:
+                await self.client.xgroup_delconsumer(
+                    keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, self.consumer
+                )
+
     async def read_new(self, block_ms: int | None) -> ClaimedEntry | None:
         reply: Any = await self.client.xreadgroup(
             keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX_STREAM: ">"}, count=1, block=block_ms

@@ -68,6 +68,10 @@ class Dispatcher:
             except Exception as exc:  # never crash: log, wait, carry on
                 log.exception("unexpected error in the dispatch loop")
                 pause = await self._pause(stop, pause, type(exc).__name__)
+        try:
+            await self.outbox.leave()
+        except RedisError as exc:
+            log.info("could not leave the consumer group (%s); harmless", type(exc).__name__)
         log.info("dispatcher %s stopped", self.settings.consumer_name)
 
     async def step(self) -> None:

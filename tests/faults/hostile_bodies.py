@@ -63,6 +63,7 @@ CASES: list[Hostile] = [
     Hostile("deep_valid_object", C, b'{"a":' * 2700 + b"1" + b"}" * 2700, BAD_JSON, "a"),
     Hostile("body_16k_plus_1", S, padded(VALID_SEND, 16 * 1024 + 1), TOO_LARGE),
     Hostile("body_16k_plus_1_check", C, padded(check_code("123456"), 16 * 1024 + 1), TOO_LARGE),
+    Hostile("chunked_16k_plus_1", S, padded(VALID_SEND, 16 * 1024 + 1), TOO_LARGE, chunked=True),
     Hostile("chunked_64k", S, b'{"to":"' + b"1" * 65536 + b'","channel":"sms"}', TOO_LARGE,
             chunked=True),
     # numbers

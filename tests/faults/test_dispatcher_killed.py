@@ -107,6 +107,8 @@ async def test_dispatcher_killed_mid_stream_delivers_each_accepted_send_once(
     found.expect(not lost, f"{len(lost)} accepted sends never delivered nor dead-lettered", lost)
     found.expect(not duplicates, f"{len(duplicates)} destinations got the code more than once "
                  "(a delivery the killed dispatcher made but had not acknowledged was redone)",
-                 [f"{to}: {n} messages" for to, n in duplicates.items()])
+                 [f"{to} ({accepted[to]}): {n} messages, received at "
+                  f"{[m['received_at'] for m in messages(http, inbox, to)]}"
+                  for to, n in duplicates.items()])
     found.expect(outbox_left == 0, f"{outbox_left} entries still in vfy:outbox after draining")
     found.assert_none()

@@ -5,7 +5,6 @@ monolith, both services and the gateway: 503 + Retry-After while it is down, nor
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections import Counter
 
@@ -13,72 +12,24 @@ import httpx
 import pytest
 
 from tests.faults.api import (
-    CHECK_PATH,
     SEND_PATH,
     Findings,
     ReportFn,
-    as_client,
     created_id,
-    new_client_ip,
     new_phone,
     problem_violation,
     send,
     wait_code,
 )
-from tests.faults.load import Call, Outcome, Probe, burst, run_load, summary
+from tests.faults.load import burst, run_load, summary
+from tests.faults.outage_plan import check_all, probes, recovery_seconds
 from tests.faults.stack_control import FaultStack, pids_of
 
 APPROVALS = 6  # verifications whose codes are learned before the outage and checked around it
 OUTAGE_S = 3.0
 AFTER_S = 4.0
 RECOVERY_BOUND_S = 2.0
-CHECKERS = ("monolith", "verify", "gateway")
-BURST = 8  # concurrent copies of each read/check probe, RECOVERY_BOUND_S after Redis is back
-
-
-def probes(urls: dict[str, str], known_id: str) -> list[Probe]:
-    def sending(url: str) -> Call:
-        return Call("POST", url + SEND_PATH, {"to": new_phone(), "channel": "sms"},
-                    as_client(new_client_ip()))
-
-    def reading(url: str) -> Call:
-        return Call("GET", f"{url}{SEND_PATH}/{known_id}")
-
-    def checking(url: str) -> Call:  # a destination with nothing pending: a 404 when healthy
-        return Call("POST", url + CHECK_PATH, {"to": new_phone(), "code": "123456"})
-
-    plan = {"monolith": ("send", "read", "check"), "send": ("send", "read"),
-            "verify": ("check",), "gateway": ("send", "read", "check")}
-    makers = {"send": (sending, frozenset({201}), 0.25), "read": (reading, frozenset({200}), 0.05),
-              "check": (checking, frozenset({404}), 0.05)}
-    found = []
-    for target, ops in plan.items():
-        for op in ops:
-            make, normal, pause = makers[op]
-            url = urls[target]
-            found.append(Probe(target, op, functools.partial(make, url), normal, pause))
-    return found
-
-
-def recovery_seconds(outcomes: list[Outcome], target: str, restarted: float, up: float) -> float:
-    """From Redis answering again to the start of the run of normal answers that never broke."""
-    after = [o for o in outcomes if o.target == target and o.started >= restarted]
-    abnormal = [i for i, o in enumerate(after) if not o.normal]
-    if not abnormal:
-        return 0.0
-    if abnormal[-1] == len(after) - 1:
-        return float("inf")
-    return max(0.0, after[abnormal[-1] + 1].started - up)
-
-
-async def check_all(urls: dict[str, str],
-                    codes: dict[str, str]) -> list[tuple[str, httpx.Response]]:
-    """Each right code, once through each checker at the same moment: (checker, response)."""
-    names = [name for _ in codes for name in CHECKERS]
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        calls = [client.post(urls[name] + CHECK_PATH, json={"verification_id": vid, "code": code})
-                 for vid, code in codes.items() for name in CHECKERS]
-        return list(zip(names, await asyncio.gather(*calls), strict=True))
+BURST = 16  # concurrent copies of each read/check probe, before and 2 s after the outage
 
 
 @pytest.mark.timeout(150)  # includes starting the session's stack when this test runs first
@@ -96,6 +47,8 @@ async def test_redis_outage_503_then_recovery_and_approvals_exactly_once(
 
     stop = asyncio.Event()
     plan = probes(urls, next(iter(codes)))
+    # A busy process holds many pooled Redis connections; all of them go stale in the outage.
+    warm = await burst([p for p in plan if p.op != "send"], BURST)
     load = asyncio.create_task(run_load(plan, stop, max_seconds=40))
     await asyncio.sleep(1.5)
     await asyncio.to_thread(stack.stop_redis)
@@ -136,6 +89,7 @@ async def test_redis_outage_503_then_recovery_and_approvals_exactly_once(
             if o.started >= up + RECOVERY_BOUND_S and not o.normal]
     found.expect(not slow, f"not answering normally {RECOVERY_BOUND_S} s after Redis: {slow}",
                  late)
+    report("burst_before_outage", summary(warm))
     report("burst_2s_after_redis_ready", summary(crowd))
     crowd_bad = [o.describe() for o in crowd if not o.normal]
     found.expect(not crowd_bad, f"{len(crowd_bad)} of {len(crowd)} requests arriving together "

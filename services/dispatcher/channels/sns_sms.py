@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 import boto3
@@ -19,6 +20,9 @@ SMS_ATTRIBUTES = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "
 
 
 def sns_client(region: str, timeout_seconds: float = 10.0) -> SNSClient:
+    # botocore logs every request's parameters (the SMS text, so the code) at DEBUG: never let it.
+    for name in ("botocore", "boto3"):
+        logging.getLogger(name).setLevel(logging.INFO)
     config = Config(connect_timeout=timeout_seconds, read_timeout=timeout_seconds,
                     retries={"max_attempts": 2, "mode": "standard"})
     return boto3.client("sns", region_name=region, config=config)

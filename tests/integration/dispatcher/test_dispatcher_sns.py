@@ -3,6 +3,7 @@ alone is faked: moto's mock_aws answers the SNS API in-process; Redis and the lo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -33,8 +34,9 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 async def test_sms_goes_through_sns_and_email_still_through_smtp(
     fake_aws: None, redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox,
-    run_dispatcher: RunDispatcher,
+    run_dispatcher: RunDispatcher, caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # botocore would log the SMS text at DEBUG if allowed
     sms = write_job(redis_client, "sms", "+4915123456789")
     email = write_job(redis_client, "email", "grace@example.com")
     settings = dispatcher_settings(redis_url, clean_inbox, SMS_BACKEND="sns", AWS_REGION=REGION)
@@ -49,3 +51,4 @@ async def test_sms_goes_through_sns_and_email_still_through_smtp(
     assert clean_inbox.messages(sms.to) == []  # not the dev inbox
     [mail] = clean_inbox.messages(email.to)
     assert email.code in mail["body"]
+    assert sms.code not in caplog.text and email.code not in caplog.text

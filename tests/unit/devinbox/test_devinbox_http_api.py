@@ -28,6 +28,10 @@ async def test_post_sms_then_list(client: Client) -> None:
 
     listed = await (await client.get("/messages", params={"to": "+14155550100"})).json()
     assert [m["id"] for m in listed["messages"]] == [created["id"]]
+    unencoded = await (await client.get("/messages?to=+14155550100")).json()  # + means space
+    assert [m["id"] for m in unencoded["messages"]] == [created["id"]]
+    other = await (await client.get("/messages", params={"to": "+14155550101"})).json()
+    assert other["messages"] == []
 
 
 @pytest.mark.parametrize(
