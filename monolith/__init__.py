@@ -16,7 +16,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # Our own limit, not werkzeug's MAX_CONTENT_LENGTH: werkzeug cuts a chunked body short at the
+    # limit without saying so, which would read as malformed JSON instead of 413.
+    app.config["MAX_BODY_BYTES"] = settings.max_body_bytes
     RedisExtension().init_app(app, settings)
     for blueprint in (verifications.bp, checks.bp, users.bp, ops.bp):
         app.register_blueprint(blueprint)
@@ -31,6 +33,6 @@ def _reject_oversized_body() -> None:
 
     from monolith.problems import Problem
 
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    limit = current_app.config["MAX_BODY_BYTES"]
     if request.content_length is not None and request.content_length > limit:
         raise Problem("payload_too_large")

@@ -17,15 +17,28 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Parsers disagree on which duplicate wins: a proxy and a backend could read different values.
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise ValueError("duplicate member name")
+    return members
+
+
 def read_json_body(max_bytes: int) -> Any:
     """The parsed body; 413 when too large, 415 when not JSON, 400 when it does not parse."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise Problem("payload_too_large")
     if request.mimetype != JSON:
         raise Problem("unsupported_media_type")
-    raw = request.get_data(cache=True)  # werkzeug raises 413 past MAX_CONTENT_LENGTH (chunked)
+    # Read one byte past the limit: a chunked body has no Content-Length to judge beforehand.
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise Problem("payload_too_large")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_members
+        )
     except (ValueError, RecursionError):
         raise Problem("malformed_json") from None
 

@@ -62,8 +62,13 @@ async def _validation(_: Request, exc: Exception) -> Response:
     return problem_response("invalid_parameter", field=field)
 
 
-async def _redis_down(_: Request, exc: Exception) -> Response:
+async def _redis_down(request: Request, exc: Exception) -> Response:
     log.warning("redis unavailable: %s", type(exc).__name__)
+    # Idle pooled connections are as dead as this one (Redis restarted or failed over): drop them
+    # now, so that after Redis returns no request is answered 503 by a stale socket.
+    store = getattr(request.app.state, "store", None)
+    if store is not None:
+        await store.client.connection_pool.disconnect(inuse_connections=False)
     return problem_response("service_unavailable")
 
 
