@@ -56,7 +56,9 @@ def main() -> None:
     idem = []
     for key in ["order-42-attempt-1", "9b2c6f0e-5d1a-4c53-9a4e-0d1f3b8c7e21"]:
         idem_hash = mac(f"idem|{key}")[:32]
-        idem.append({"idempotency_key": key, "idem_hash": idem_hash, "key": f"vfy:idem:{idem_hash}"})
+        idem.append(
+            {"idempotency_key": key, "idem_hash": idem_hash, "key": f"vfy:idem:{idem_hash}"}
+        )
     bodies = []
     for body in [
         {"to": "+14155550100", "channel": "sms"},

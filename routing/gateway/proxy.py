@@ -31,8 +31,28 @@ def problem(status: int, detail: str, group: str) -> web.Response:
     code, title = _PROBLEMS[status]
     body = {"type": f"urn:problem:gateway:{code}", "title": title, "status": status,
             "detail": detail, "code": code, "target_group": group}
-    return web.Response(status=status, text=json.dumps(body),
+    # A 503 is worth retrying soon: health checks run every few seconds.
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return web.Response(status=status, text=json.dumps(body), headers=headers,
                         content_type="application/problem+json")
+
+
+def _undecodable_header(request: web.Request) -> str | None:
+    """The first header whose value is not UTF-8. Forwarding it would re-encode the bytes and could
+    turn two different values (say, two Idempotency-Keys) into one, so such a request stops here."""
+    for name, value in request.raw_headers:
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            return name.decode("latin-1")
+    return None
+
+
+def invalid_header(name: str) -> web.Response:
+    body = {"type": "urn:problem:verify:invalid_parameter", "title": "Invalid parameter",
+            "status": 400, "detail": f"The parameter '{name}' is missing or invalid.",
+            "code": "invalid_parameter", "field": name}
+    return web.Response(status=400, text=json.dumps(body), content_type="application/problem+json")
 
 
 def _view(request: web.Request) -> RequestView:
@@ -45,6 +65,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     table = state.table  # one read: this request sees one table even if a reload swaps it
     started = time.perf_counter()
+    bad_header = _undecodable_header(request)
+    if bad_header is not None:
+        return invalid_header(bad_header)
     found = match(table, _view(request))
     action = found.action
     if isinstance(action, FixedResponse):

@@ -38,8 +38,10 @@ async def test_a_dead_backend_gives_502_then_503_only_for_its_group(
         return (await _status(client, gw.url + SEND))[0] == 503
 
     await eventually(unavailable, "health checks mark send unhealthy -> 503")
-    status, body = await _status(client, gw.url + SEND)
-    assert body["code"] == "service_unavailable"
+    async with client.post(gw.url + SEND, json={}) as response:
+        body = await response.json(content_type=None)
+        assert body["code"] == "service_unavailable"
+        assert response.headers["Retry-After"] == "1"
     assert (await _status(client, gw.url + "/api/users"))[0] == 200
 
 
@@ -115,3 +117,19 @@ async def test_target_5xx_passes_through_and_counts_as_error(
     assert status == 500 and body["backend"] == "monolith"
     (row,) = [t for t in gw.state.stats.snapshot() if t.rule == "default"]
     assert (row.requests_total, row.errors_total) == (1, 1)
+
+
+async def test_a_header_value_that_is_not_utf8_stops_at_the_gateway(
+        start_gateway: StartGateway, client: aiohttp.ClientSession) -> None:
+    """Re-encoding it would let two different Idempotency-Keys reach the target as one."""
+    gw = await start_gateway()
+    port = int(gw.url.rsplit(":", 1)[1].rstrip("/"))
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /api/verifications HTTP/1.1\r\nHost: x\r\nIdempotency-Key: cl\xe9\r\n"
+                 b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert b'"field": "Idempotency-Key"' in body
