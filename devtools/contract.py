@@ -11,12 +11,13 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import redis
 
-from devtools.components import REPO_ROOT, TEST_PROFILE, components, free_ports
+from devtools.components import REPO_ROOT, TEST_PROFILE, Component, components, free_ports
+from devtools.redis_server import free_port
 from devtools.results import Result, run_pytest
 from devtools.stack import Stack, StackError
 
@@ -46,20 +47,53 @@ def targets(urls: Mapping[str, str]) -> list[Target]:
     return found
 
 
-def gateway_targets(urls: Mapping[str, str]) -> list[Target]:
-    """The hook for routing/: the gateway as it routes by default, and pinned to the services.
+# The service paths' rules in routing/routes.toml and the service each shifts traffic to.
+SHIFTED_RULES = {"verifications": "send", "verification-checks": "verify"}
+SHIFT_PERCENTS = (50, 100)  # the shipped table itself is the 0 % step
 
-    Pinning uses the table's `X-Backend: services` rules when routing/routes.toml has them.
-    """
+
+def gateway_targets(urls: Mapping[str, str]) -> list[Target]:
+    """The gateway at each migration step (0 %, 50 %, 100 % of the service paths on the
+    services) and pinned to either side with the table's `X-Backend` header rules."""
     gateway = urls.get("gateway")
     if not gateway:
         return []
-    found = [Target("gateway", ("--base-url", gateway))]
-    table = REPO_ROOT / "routing" / "routes.toml"
-    if table.exists() and "X-Backend" in table.read_text("utf-8"):
-        found.append(Target("gateway-services", ("--base-url", gateway,
-                                                 "--header", "X-Backend: services")))
+    found = [
+        Target("gateway 0%", ("--base-url", gateway)),
+        Target("gateway pinned monolith", ("--base-url", gateway,
+                                           "--header", "X-Backend: monolith")),
+        Target("gateway pinned services", ("--base-url", gateway,
+                                           "--header", "X-Backend: services")),
+    ]
+    found += [Target(f"gateway {percent}%", ("--base-url", urls[f"gateway-{percent}"]))
+              for percent in SHIFT_PERCENTS if f"gateway-{percent}" in urls]
     return found
+
+
+def shifted_gateways(parts: list[Component], table_dir: Path) -> list[Component]:
+    """One more gateway per step, each on its own copy of the table with the weights shifted
+    the way `python -m routing shift RULE --to SERVICE PERCENT` shifts them."""
+    from routing.loader import load_table
+    from routing.store import save_table, weights_of
+    from routing.weights import shifted, with_weights
+
+    gateway = next((p for p in parts if p.name == "gateway"), None)
+    if gateway is None:
+        return []
+    extra = []
+    for percent in SHIFT_PERCENTS:
+        table = load_table(REPO_ROOT / "routing" / "routes.toml")
+        for rule, service in SHIFTED_RULES.items():
+            table = with_weights(table, rule, shifted(weights_of(table, rule), service, percent))
+        path = table_dir / f"routes-{percent}.toml"
+        save_table(path, table)
+        port = free_port()
+        argv = [str(path) if a == "routing/routes.toml" else a for a in gateway.argv]
+        argv[argv.index("--port") + 1] = str(port)
+        ready = f"http://127.0.0.1:{port}/readyz"
+        extra.append(replace(gateway, name=f"gateway-{percent}", argv=tuple(argv), port=port,
+                             ready=ready))
+    return extra
 
 
 def run_all(workers: int = 2) -> list[Result]:
@@ -71,6 +105,7 @@ def run_all(workers: int = 2) -> list[Result]:
     parts = components(free_ports(), external_redis=external, workers=workers,
                        profile=TEST_PROFILE)
     log_dir = Path(tempfile.mkdtemp(prefix="kit-contract-"))
+    parts += shifted_gateways(parts, log_dir)
     print(f"\n== contract: starting {', '.join(p.name for p in parts)} "
           f"(logs in {log_dir})", flush=True)
     try:

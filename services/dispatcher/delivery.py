@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Mapping
 from enum import StrEnum
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.dispatcher.channels.base import Channel, DeliveryError, OutgoingMessage
@@ -89,7 +87,7 @@ class JobHandler:
             reference=entry.entry_id,
         )
         try:
-            async with self._lease(entry.entry_id):
+            async with self.outbox.lease(entry.entry_id, self.lease_interval):
                 await asyncio.wait_for(
                     self.channels[job.channel].send(message),
                     self.settings.delivery_timeout_seconds,
@@ -131,30 +129,3 @@ class JobHandler:
                             "retrying in %.1fs", entry_id, type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-
-    @asynccontextmanager
-    async def _lease(self, entry_id: str) -> AsyncIterator[None]:
-        """While a slow delivery runs, keep the entry fresh so no other consumer retries it.
-
-        The renewer is told to stop rather than cancelled: cancelling a Redis command halfway
-        can leave a pooled connection mid-reply.
-        """
-        done = asyncio.Event()
-
-        async def renew() -> None:
-            while True:
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(done.wait(), self.lease_interval)
-                if done.is_set():
-                    return
-                try:
-                    await self.outbox.renew_lease(entry_id)
-                except RedisError as exc:
-                    log.debug("lease renewal of %s failed: %s", entry_id, type(exc).__name__)
-
-        task = asyncio.create_task(renew())
-        try:
-            yield
-        finally:
-            done.set()
-            await task

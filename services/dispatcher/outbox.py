@@ -9,14 +9,19 @@ race-free between consumers in the same way (only one XCLAIM of an idle entry su
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from services.dispatcher.jobs import ClaimedEntry
 from services.verification import keys
+
+log = logging.getLogger(__name__)
 
 PENDING_SCAN_PAGE = 100
 
@@ -86,6 +91,31 @@ class Outbox:
         await self.client.xclaim(
             keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, self.consumer, 0, [entry_id], justid=True
         )
+
+    @asynccontextmanager
+    async def lease(self, entry_id: str, interval: float) -> AsyncIterator[None]:
+        """While a slow delivery runs, keep the entry fresh so no other consumer retries it.
+        The renewer is told to stop rather than cancelled: cancelling a Redis command halfway
+        can leave a pooled connection mid-reply."""
+        done = asyncio.Event()
+
+        async def renew() -> None:
+            while True:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), interval)
+                if done.is_set():
+                    return
+                try:
+                    await self.renew_lease(entry_id)
+                except RedisError as exc:
+                    log.debug("lease renewal of %s failed: %s", entry_id, type(exc).__name__)
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            done.set()
+            await task
 
     async def settle(self, entry_id: str) -> None:
         """Done with the job: acknowledge and delete it (the sealed code leaves the stream)."""

@@ -64,7 +64,9 @@ class Dispatcher:
             except RedisError as exc:
                 group_ready = False
                 self.metrics.redis_errors.inc()
-                pause = await self._pause(stop, pause, f"Redis unavailable ({type(exc).__name__})")
+                pause = await self._pause(
+                    stop, pause, f"Redis unavailable ({type(exc).__name__}; is REDIS_URL right?)"
+                )
             except Exception as exc:  # never crash: log, wait, carry on
                 log.exception("unexpected error in the dispatch loop")
                 pause = await self._pause(stop, pause, type(exc).__name__)
