@@ -39,6 +39,10 @@ SEND_CASES: list[tuple[str, Any, str]] = [
     ("locale region lower", {"to": PHONE, "channel": "sms", "locale": "pt-br"}, "locale"),
     ("locale not a string", {"to": PHONE, "channel": "sms", "locale": 5}, "locale"),
     ("to before locale", {"to": "x", "channel": "sms", "locale": "EN"}, "to"),
+    ("sms trailing newline", {"to": PHONE + "\n", "channel": "sms"}, "to"),
+    ("email trailing newline", {"to": "ada@example.test\n", "channel": "email"}, "to"),
+    ("header injection in email", {"to": "ada@example.test\r\nBcc: x@example.test",
+                                   "channel": "email"}, "to"),
 ]
 
 
@@ -64,8 +68,10 @@ def test_send_accepts_longest_email_and_idempotency_key(api: Api) -> None:
     assert response.status_code == 201, response.text
 
 
-@pytest.mark.parametrize("content", ["{", '{"to": "+15550100999",}', "nope", "\xff"],
-                         ids=["truncated", "trailing comma", "word", "bad utf8"])
+@pytest.mark.parametrize("content", ["{", '{"to": "+15550100999",}', "nope", "\xff",
+                                     '{"to": "+15550100999", "to": "+15550100998", "code": "1"}'],
+                         ids=["truncated", "trailing comma", "word", "bad utf8",
+                              "duplicate member"])
 def test_malformed_json(api: Api, content: str) -> None:
     raw = content.encode("latin-1")
     assert_problem(api.send(content=raw, headers={"Content-Type": "application/json"}),
@@ -131,3 +137,11 @@ def test_users_reject_invalid_parameters(api: Api) -> None:
         problem = response.json()
         assert problem.get("field") in fields, (body, response.text)
         assert_problem(response, "invalid_parameter", problem["field"])
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PUT", "DELETE"])
+def test_methods_outside_the_api_are_405(api: Api, method: str) -> None:
+    response = api.request(method, f"{api.urls.send}/api/verifications")
+    assert response.status_code == 405, response.text
+    if method != "HEAD":  # a HEAD answer has no body to read
+        assert_problem(response, "method_not_allowed")
