@@ -37,6 +37,7 @@ class Dispatcher:
         self.metrics = metrics or DispatchMetrics()
         # Block on new jobs no longer than the shortest backoff, so retries start on time.
         self.block_ms = int(min(1000, max(20, settings.backoff_base_seconds * 1000)))
+        self.next_scan_at = 0.0
 
     def backoff_ms(self, deliveries: int) -> int:
         return int(self.settings.backoff_seconds(deliveries) * 1000)
@@ -78,7 +79,12 @@ class Dispatcher:
 
     async def step(self) -> None:
         """At most one due retry and one new job; only blocks when there was no retry."""
-        due = await self.outbox.claim_due(self.backoff_ms)
+        due = None
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self.next_scan_at:  # a long pending list is not scanned per job
+            due = await self.outbox.claim_due(self.backoff_ms)
+            if due is None:
+                self.next_scan_at = loop.time() + self.block_ms / 2000
         if due is not None:
             await self._handle(due)
         fresh = await self.outbox.read_new(None if due else self.block_ms)
