@@ -46,9 +46,10 @@ async def post_sms(request: web.Request) -> web.Response:
         raise Problem("invalid_parameter", field=unknown[0])
     to = _text_field(payload, "to", MAX_TO_CHARS)
     body = _text_field(payload, "body", MAX_SMS_CHARS)
-    message = new_message("sms", to=to, body=body)
-    request.app[STORE_KEY].add(message)
-    return web.json_response(message.as_json(), status=201)
+    key = request.headers.get("Idempotency-Key")
+    message = new_message("sms", to=to, body=body, delivery_key=key)
+    stored = request.app[STORE_KEY].add(message)
+    return web.json_response(stored.as_json(), status=201 if stored is message else 200)
 
 
 def destination_from_query(raw: str | None) -> str | None:

@@ -33,7 +33,9 @@ def parse_email(raw: bytes, envelope_from: str | None, recipients: list[str]) ->
     subject = str(parsed["Subject"] or "")
     sender = str(parsed["From"] or envelope_from or "")
     body = readable_body(parsed)
+    message_id = str(parsed["Message-ID"] or "").strip() or None
     return [
-        new_message("email", to=recipient, body=body, sender=sender, subject=subject)
+        new_message("email", to=recipient, body=body, sender=sender, subject=subject,
+                    delivery_key=message_id)
         for recipient in recipients
     ]

@@ -23,6 +23,8 @@ class Message:
     subject: str | None
     body: str
     received_at: str
+    # Message-ID of a mail, Idempotency-Key of an SMS post: a repeat of a stored key is dropped.
+    delivery_key: str | None = None
 
     def as_json(self) -> dict[str, str | None]:
         return {
@@ -48,7 +50,8 @@ def utc_timestamp(moment: datetime | None = None) -> str:
 
 
 def new_message(
-    channel: Channel, to: str, body: str, sender: str | None = None, subject: str | None = None
+    channel: Channel, to: str, body: str, sender: str | None = None, subject: str | None = None,
+    delivery_key: str | None = None,
 ) -> Message:
     return Message(
         id="MS" + secrets.token_hex(8),
@@ -58,6 +61,7 @@ def new_message(
         subject=subject,
         body=body,
         received_at=utc_timestamp(),
+        delivery_key=delivery_key,
     )
 
 
@@ -71,9 +75,16 @@ class MessageStore:
         self._messages: deque[Message] = deque(maxlen=capacity)
         self._lock = threading.Lock()
 
-    def add(self, message: Message) -> None:
+    def add(self, message: Message) -> Message:
+        """Store the message, unless one with the same delivery key and destination is still
+        here (a sender's retry after a crash): then that one is returned and nothing is added."""
         with self._lock:
+            if message.delivery_key is not None:
+                for kept in self._messages:
+                    if kept.delivery_key == message.delivery_key and kept.to == message.to:
+                        return kept
             self._messages.append(message)
+            return message
 
     def newest_first(self, to: str | None = None) -> list[Message]:
         with self._lock:

@@ -85,6 +85,7 @@ class JobHandler:
             subject=EMAIL_SUBJECT,
             body=message_text(code, self.minutes),
             reference=entry.entry_id,
+            delivery_key=f"{job.verification_id}.{entry.entry_id}",
         )
         try:
             async with self.outbox.lease(entry.entry_id, self.lease_interval):

@@ -12,6 +12,7 @@ class OutgoingMessage:
     subject: str
     body: str
     reference: str  # the outbox entry id: a stable handle for tracing, never personal data
+    delivery_key: str  # the same for every attempt at one job: receivers may drop repeats
 
 
 class DeliveryError(Exception):

@@ -20,9 +20,10 @@ class DevInboxSmsChannel:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         try:
             async with self._session.post(
-                self.url, json={"to": message.to, "body": message.body}
+                self.url, json={"to": message.to, "body": message.body},
+                headers={"Idempotency-Key": message.delivery_key},
             ) as response:
-                if response.status != 201:
+                if response.status not in (200, 201):  # 200: a repeat the inbox already has
                     raise DeliveryError(f"dev inbox answered {response.status} at {self.url}")
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise DeliveryError(

@@ -10,7 +10,6 @@ import asyncio
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from services.dispatcher.channels.base import DeliveryError, OutgoingMessage
 from services.dispatcher.settings import SmtpSettings
@@ -34,7 +33,9 @@ class SmtpEmailChannel:
         mail["From"] = settings.sender
         mail["To"] = message.to
         mail["Subject"] = message.subject
-        mail["Message-ID"] = make_msgid(idstring=message.reference.replace("-", "."))
+        # The same Message-ID on every attempt at one job, so a receiver that drops repeated
+        # Message-IDs (as mail stores do) keeps one copy when a crash made us send twice.
+        mail["Message-ID"] = f"<{message.delivery_key.replace('-', '.')}@verify-dispatcher>"
         mail.set_content(message.body)
         try:
             timeout = settings.timeout_seconds

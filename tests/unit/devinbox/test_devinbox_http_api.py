@@ -100,3 +100,13 @@ async def test_delete_and_healthz(client: Client) -> None:
     assert (await (await client.get("/messages")).json())["messages"] == []
     assert (await (await client.get("/healthz")).json())["status"] == "ok"
 
+
+
+async def test_an_sms_repeated_with_its_idempotency_key_is_stored_once(client: Client) -> None:
+    sms = {"to": "+14155550100", "body": "code is 1234"}
+    first = await client.post("/sms", json=sms, headers={"Idempotency-Key": "VE1.1-0"})
+    again = await client.post("/sms", json=sms, headers={"Idempotency-Key": "VE1.1-0"})
+    assert (first.status, again.status) == (201, 200)
+    assert (await first.json())["id"] == (await again.json())["id"]
+    listed = await (await client.get("/messages", params={"to": "+14155550100"})).json()
+    assert len(listed["messages"]) == 1

@@ -53,3 +53,10 @@ def test_html_only_mail_keeps_its_html_and_one_message_per_recipient() -> None:
     assert [m.to for m in messages] == ["a@example.com", "b@example.com"]
     assert all(m.body.strip() == "<b>bold</b>" for m in messages)
     assert messages[0].sender == "env@example.com"  # no From header: the envelope sender
+
+
+def test_the_message_id_is_the_delivery_key() -> None:
+    raw = (b"From: a@example.test\r\nTo: b@example.test\r\nSubject: s\r\n"
+           b"Message-ID: <VE1.1.0@verify-dispatcher>\r\n\r\ncode is 123456\r\n")
+    [message] = parse_email(raw, "a@example.test", ["b@example.test"])
+    assert message.delivery_key == "<VE1.1.0@verify-dispatcher>"

@@ -47,3 +47,14 @@ def test_json_shape() -> None:
     shape = message.as_json()
     assert list(shape) == ["id", "channel", "to", "from", "subject", "body", "received_at"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", str(shape["received_at"]))
+
+
+def test_a_repeated_delivery_key_for_the_same_destination_is_kept_once() -> None:
+    store = MessageStore()
+    first = store.add(new_message("sms", to="+14155550100", body="a", delivery_key="VE1.1-0"))
+    again = store.add(new_message("sms", to="+14155550100", body="a", delivery_key="VE1.1-0"))
+    other_to = store.add(new_message("sms", to="+14155550101", body="a", delivery_key="VE1.1-0"))
+    unkeyed = [store.add(new_message("sms", to="+14155550100", body="a")) for _ in range(2)]
+    assert again is first
+    assert [m.id for m in store.newest_first()] == [unkeyed[1].id, unkeyed[0].id, other_to.id,
+                                                    first.id]

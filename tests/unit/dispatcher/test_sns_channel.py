@@ -32,7 +32,7 @@ async def test_publishes_to_the_phone_number(fake_aws: None) -> None:
     channel = SnsSmsChannel(sns_client(REGION))
     body = "Your verification code is 123456. It expires in 10 minutes."
 
-    await channel.send(OutgoingMessage("+14155550100", "ignored for SMS", body, "1-0"))
+    await channel.send(OutgoingMessage("+14155550100", "ignored for SMS", body, "1-0", "VE1.1-0"))
 
     assert sent_sms() == [("+14155550100", body)]
 
@@ -40,7 +40,7 @@ async def test_publishes_to_the_phone_number(fake_aws: None) -> None:
 async def test_refusal_becomes_a_delivery_error_without_the_text(fake_aws: None) -> None:
     channel = SnsSmsChannel(sns_client(REGION))
     with pytest.raises(DeliveryError) as caught:
-        await channel.send(OutgoingMessage("not-a-number", "", "code is 999999", "1-0"))
+        await channel.send(OutgoingMessage("not-a-number", "", "code is 999999", "1-0", "VE1.1-0"))
     assert "InvalidParameter" in str(caught.value)
     assert "999999" not in str(caught.value)
     assert sent_sms() == []
