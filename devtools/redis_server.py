@@ -112,12 +112,35 @@ def wait_until_ready(
 
 
 @contextmanager
+def redis_in_container(image: str) -> Iterator[str]:
+    """Redis in a throwaway container (testcontainers), for machines with a Docker engine."""
+    from testcontainers.community.redis import RedisContainer
+
+    with RedisContainer(image) as container:
+        host = container.get_container_host_ip()
+        port = container.get_exposed_port(container.port)
+        url = f"redis://{host}:{port}/0"
+        wait_until_ready(url, 30.0)
+        yield url
+
+
+@contextmanager
 def redis_url_or_embedded() -> Iterator[str]:
-    """REDIS_URL when set (the caller's server), else a fresh embedded server for the duration."""
+    """The Redis for tests and local runs, chosen by the environment:
+
+    - REDIS_URL: the caller's server (tests flush the database it names);
+    - TEST_REDIS=testcontainers: a container started with testcontainers (TEST_REDIS_IMAGE,
+      default redis:7-alpine; needs a Docker engine that has or can pull the image);
+    - otherwise an embedded server for the duration.
+    """
     given = os.environ.get("REDIS_URL")
     if given:
         wait_until_ready(given, 5.0)
         yield given
+        return
+    if os.environ.get("TEST_REDIS") == "testcontainers":
+        with redis_in_container(os.environ.get("TEST_REDIS_IMAGE", "redis:7-alpine")) as url:
+            yield url
         return
     server = start_embedded()
     try:

@@ -1,4 +1,8 @@
-"""Request-scoped access to what the lifespan built."""
+"""Request-scoped access to what the lifespan built.
+
+`async def` on purpose: FastAPI runs a plain `def` dependency in a worker thread, and that hop
+(queue, lock, thread wake-up, GIL hand-over) cost more than the rest of the request.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ from services.verification.service import VerificationService
 from services.verification.settings import Settings
 
 
-def get_service(request: Request) -> VerificationService:
+async def get_service(request: Request) -> VerificationService:
     service: VerificationService = request.app.state.service
     return service
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
