@@ -14,7 +14,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.verification.settings import Settings, SettingsError
+from services.verification.settings import Settings, SettingsError, env_int
 
 SMS_BACKENDS = ("devinbox", "sns")
 
@@ -57,12 +57,12 @@ class DispatcherSettings:
         sms_backend = env.get("SMS_BACKEND", "").strip() or ("sns" if production else "devinbox")
         if sms_backend not in SMS_BACKENDS:
             raise SettingsError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
-        metrics_port = _int(env, "DISPATCH_METRICS_PORT", 0, low=0)
+        metrics_port = env_int(env, "DISPATCH_METRICS_PORT", 0, low=0)
         return cls(
             shared=shared,
             consumer_name=env.get("DISPATCH_CONSUMER_NAME")
             or f"{socket.gethostname()}-{os.getpid()}",
-            max_attempts=_int(env, "DISPATCH_MAX_ATTEMPTS", 5, low=1),
+            max_attempts=env_int(env, "DISPATCH_MAX_ATTEMPTS", 5, low=1),
             backoff_base_seconds=_seconds(env, "DISPATCH_BACKOFF_BASE_SECONDS", 1.0),
             backoff_max_seconds=_seconds(env, "DISPATCH_BACKOFF_MAX_SECONDS", 300.0),
             delivery_timeout_seconds=_seconds(env, "DISPATCH_DELIVERY_TIMEOUT_SECONDS", 30.0),
@@ -72,7 +72,7 @@ class DispatcherSettings:
             aws_region=env.get("AWS_REGION", "us-east-1"),
             smtp=SmtpSettings(
                 host=env.get("SMTP_HOST", SmtpSettings.host),
-                port=_int(env, "SMTP_PORT", SmtpSettings.port, low=1),
+                port=env_int(env, "SMTP_PORT", SmtpSettings.port, low=1),
                 sender=env.get("SMTP_FROM", SmtpSettings.sender),
                 username=env.get("SMTP_USERNAME") or None,
                 password=env.get("SMTP_PASSWORD") or None,
@@ -80,19 +80,6 @@ class DispatcherSettings:
                 timeout_seconds=_seconds(env, "SMTP_TIMEOUT_SECONDS", 10.0),
             ),
         )
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value < low:
-        raise SettingsError(f"{name} must be >= {low}, got {value}")
-    return value
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

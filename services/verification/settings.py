@@ -47,24 +47,24 @@ class Settings:
             app_env=app_env,
             redis_url=env.get("REDIS_URL", cls.redis_url),
             code_pepper=pepper or DEVELOPMENT_PEPPER,
-            code_length=_int(env, "VERIFY_CODE_LENGTH", 6, low=4, high=10),
-            code_ttl_seconds=_int(env, "VERIFY_CODE_TTL_SECONDS", 600),
-            retention_seconds=_int(env, "VERIFY_RETENTION_SECONDS", 86400),
-            resend_cooldown_seconds=_int(env, "VERIFY_RESEND_COOLDOWN_SECONDS", 30, low=0),
-            max_sends=_int(env, "VERIFY_MAX_SENDS", 5),
-            max_checks=_int(env, "VERIFY_MAX_CHECKS", 5),
-            dest_limit=_int(env, "VERIFY_DEST_LIMIT", 10),
-            dest_window_seconds=_int(env, "VERIFY_DEST_WINDOW_SECONDS", 3600),
-            ip_limit=_int(env, "VERIFY_IP_LIMIT", 100),
-            ip_window_seconds=_int(env, "VERIFY_IP_WINDOW_SECONDS", 3600),
-            idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86400),
+            code_length=env_int(env, "VERIFY_CODE_LENGTH", 6, low=4, high=10),
+            code_ttl_seconds=env_int(env, "VERIFY_CODE_TTL_SECONDS", 600),
+            retention_seconds=env_int(env, "VERIFY_RETENTION_SECONDS", 86400),
+            resend_cooldown_seconds=env_int(env, "VERIFY_RESEND_COOLDOWN_SECONDS", 30, low=0),
+            max_sends=env_int(env, "VERIFY_MAX_SENDS", 5),
+            max_checks=env_int(env, "VERIFY_MAX_CHECKS", 5),
+            dest_limit=env_int(env, "VERIFY_DEST_LIMIT", 10),
+            dest_window_seconds=env_int(env, "VERIFY_DEST_WINDOW_SECONDS", 3600),
+            ip_limit=env_int(env, "VERIFY_IP_LIMIT", 100),
+            ip_window_seconds=env_int(env, "VERIFY_IP_WINDOW_SECONDS", 3600),
+            idempotency_ttl_seconds=env_int(env, "IDEMPOTENCY_TTL_SECONDS", 86400),
             trusted_proxies=parse_networks(env.get("TRUSTED_PROXIES", "")),
-            max_body_bytes=_int(env, "MAX_BODY_BYTES", 16384),
+            max_body_bytes=env_int(env, "MAX_BODY_BYTES", 16384),
         )
         return settings
 
 
-def _int(
+def env_int(
     env: Mapping[str, str], name: str, default: int, low: int = 1, high: int | None = None
 ) -> int:
     raw = env.get(name, "").strip()
