@@ -9,12 +9,13 @@ from starlette.responses import Response
 
 from services.verification.service import SEND_PATH
 from services.web import schemas
+from services.web.app_state import service_of, settings_of
 from services.web.client_ip import client_ip
-from services.web.dependencies import AppSettings, Service
 from services.web.json_body import read_json_body
 from services.web.problems import json_response
+from services.web.raw_route import RawRoute
 
-router = APIRouter(prefix=SEND_PATH, tags=["verifications"])
+router = APIRouter(prefix=SEND_PATH, tags=["verifications"], route_class=RawRoute)
 
 VERIFICATION_HEADERS: dict[str, Any] = {
     "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]},
@@ -40,13 +41,14 @@ VERIFICATION_HEADERS: dict[str, Any] = {
         "parameters": [schemas.IDEMPOTENCY_KEY_PARAMETER],
     },
 )
-async def start_verification(request: Request, service: Service, settings: AppSettings) -> Response:
+async def start_verification(request: Request) -> Response:
     body = await read_json_body(request)
     peer = request.client.host if request.client else None
-    started = await service.start(
+    trusted = settings_of(request).trusted_proxies
+    started = await service_of(request).start(
         body,
         request.headers.get("idempotency-key"),
-        client_ip(request.headers.getlist("x-forwarded-for"), peer, settings.trusted_proxies),
+        client_ip(request.headers.getlist("x-forwarded-for"), peer, trusted),
     )
     headers: dict[str, str] = {}
     if started.http_status == 201:
@@ -62,8 +64,8 @@ async def start_verification(request: Request, service: Service, settings: AppSe
     summary="Read a verification",
     responses=schemas.problem_responses(404, 500, 503),
 )
-async def read_verification(verification_id: str, service: Service) -> Response:
-    return json_response(await service.read(verification_id))
+async def read_verification(request: Request, verification_id: str) -> Response:
+    return json_response(await service_of(request).read(verification_id))
 
 
 @router.post(
@@ -72,5 +74,5 @@ async def read_verification(verification_id: str, service: Service) -> Response:
     summary="Cancel a pending verification (a request body, if any, is ignored)",
     responses=schemas.problem_responses(404, 409, 413, 500, 503),
 )
-async def cancel_verification(verification_id: str, service: Service) -> Response:
-    return json_response(await service.cancel(verification_id))
+async def cancel_verification(request: Request, verification_id: str) -> Response:
+    return json_response(await service_of(request).cancel(verification_id))

@@ -8,8 +8,9 @@ ID_PREFIX = "VE"
 
 
 def generate_code(length: int) -> str:
-    """`length` decimal digits, uniformly random, leading zeros allowed."""
-    return "".join(secrets.choice("0123456789") for _ in range(length))
+    """`length` decimal digits, uniformly random, leading zeros allowed (one draw, not one per
+    digit: the same distribution at a tenth of the cost)."""
+    return f"{secrets.randbelow(10**length):0{length}d}"
 
 
 def new_verification_id() -> str:

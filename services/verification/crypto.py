@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -26,7 +27,7 @@ class SealError(ValueError):
 
 
 def _hmac_hex(pepper: str, message: str) -> str:
-    return hmac.new(pepper.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(pepper.encode(), message.encode(), "sha256").hex()
 
 
 def code_mac(pepper: str, code: str) -> str:
@@ -58,6 +59,12 @@ def seal_key(pepper: str) -> bytes:
     return hmac.new(pepper.encode(), SEAL_KEY_MESSAGE.encode(), hashlib.sha256).digest()
 
 
+@functools.lru_cache(maxsize=4)
+def _aead(pepper: str) -> AESGCM:
+    """The cipher for a pepper, derived once (a process has one pepper; tests use a few)."""
+    return AESGCM(seal_key(pepper))
+
+
 def _b64url_nopad(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
@@ -71,7 +78,7 @@ def seal_code(pepper: str, verification_id: str, code: str, nonce: bytes | None 
     nonce = secrets.token_bytes(NONCE_BYTES) if nonce is None else nonce
     if len(nonce) != NONCE_BYTES:
         raise ValueError(f"the seal nonce must be {NONCE_BYTES} bytes, got {len(nonce)}")
-    sealed = AESGCM(seal_key(pepper)).encrypt(
+    sealed = _aead(pepper).encrypt(
         nonce, code.encode("ascii"), verification_id.encode("ascii")
     )
     return _b64url_nopad(nonce + sealed)
@@ -87,7 +94,7 @@ def open_sealed_code(pepper: str, verification_id: str, sealed: str) -> str:
         raise SealError("sealed code is too short")
     try:
         aad = verification_id.encode("ascii")
-        plain = AESGCM(seal_key(pepper)).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
+        plain = _aead(pepper).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
     except (InvalidTag, UnicodeEncodeError) as exc:
         raise SealError("sealed code does not open (wrong pepper, id or tampered)") from exc
     return plain.decode("ascii")

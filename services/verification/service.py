@@ -59,7 +59,11 @@ class VerificationService:
                 dest_hash=crypto.dest_hash(pepper, request.channel, request.to),
                 ip_hash=crypto.ip_hash(pepper, client_ip),
                 idem_hash=crypto.idem_hash(pepper, idempotency_key) if idempotency_key else None,
-                request_hash=crypto.request_hash(pepper, SEND_METHOD, SEND_PATH, body),
+                # Only an idempotency record stores it: no key, no hash to compute.
+                request_hash=(
+                    crypto.request_hash(pepper, SEND_METHOD, SEND_PATH, body)
+                    if idempotency_key else ""
+                ),
             )
         )
         log.info("send outcome=%s channel=%s", result.outcome, request.channel)

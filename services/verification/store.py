@@ -1,29 +1,23 @@
 """The async Redis store: one EVALSHA per send, check and cancel; one pipeline per read.
 
-The client is passed in (built by the web lifespan with decode_responses=True). Scripts are
-registered with redis-py, which sends EVALSHA and falls back to SCRIPT LOAD only on NOSCRIPT
-(after a Redis restart), so the steady state is one round trip per operation.
+The client is passed in (built by the web lifespan with decode_responses=True). Scripts run by
+EVALSHA, falling back to SCRIPT LOAD only on NOSCRIPT (after a Redis restart), so the steady
+state is one round trip per operation (scripts.py runs them).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
 
 from services.verification import keys
+from services.verification.redis_gate import RedisGate
 from services.verification.rendering import Snapshot, effective_status, snapshot_from_hash
+from services.verification.scripts import Scripts
 from services.verification.settings import Settings
-
-LUA_DIR = Path(__file__).parent / "lua"
-SCRIPT_NAMES = ("send", "check", "cancel")
-
-
-def load_script_sources() -> dict[str, str]:
-    return {name: (LUA_DIR / f"{name}.lua").read_text("utf-8") for name in SCRIPT_NAMES}
 
 
 @dataclass(frozen=True)
@@ -39,7 +33,7 @@ class NewSend:
     dest_hash: str
     ip_hash: str
     idem_hash: str | None
-    request_hash: str
+    request_hash: str  # "" without an idempotency key (only the idempotency record stores it)
 
 
 @dataclass(frozen=True)
@@ -61,21 +55,41 @@ class CheckResult:
     retry_after_ms: int = 0
 
 
+def _wire(value: int | str) -> bytes:
+    """What redis-py would send for `value` (ints as decimal, text as UTF-8), done once."""
+    return str(value).encode()
+
+
 class VerificationStore:
     def __init__(self, client: Redis, settings: Settings) -> None:
         self.client = client
         self.settings = settings
-        self.scripts = {
-            name: client.register_script(source) for name, source in load_script_sources().items()
-        }
+        # As many calls at once as the pool has connections (see redis_gate.py).
+        self.gate = RedisGate(client.connection_pool.max_connections)
+        self.scripts = Scripts(client, self.gate)
+        # Script arguments that only depend on settings, built once and already in wire form
+        # (ARGV 9-21 of send.lua, 3-9 of check.lua, 1-5 of cancel.lua).
+        self.send_tail: list[bytes] = [_wire(value) for value in (
+            settings.code_ttl_seconds * 1000, settings.retention_seconds * 1000,
+            settings.resend_cooldown_seconds * 1000, settings.max_sends,
+            settings.dest_limit, settings.dest_window_seconds * 1000,
+            settings.ip_limit, settings.ip_window_seconds * 1000,
+            settings.idempotency_ttl_seconds * 1000, keys.RECORD_PREFIX, keys.OUTBOX_MAXLEN,
+            keys.STREAM_TTL_MS, keys.CONTRACT_VERSION,
+        )]
+        self.check_tail: list[bytes] = [_wire(value) for value in (
+            settings.max_checks, settings.retention_seconds * 1000, keys.RECORD_PREFIX,
+            keys.PENDING_PREFIX, keys.EVENTS_MAXLEN, keys.STREAM_TTL_MS, keys.EVENT_SCHEMA,
+        )]
+        self.cancel_args: list[bytes] = [_wire(value) for value in (
+            settings.retention_seconds * 1000, keys.PENDING_PREFIX,
+            keys.EVENTS_MAXLEN, keys.STREAM_TTL_MS, keys.EVENT_SCHEMA,
+        )]
 
     async def load_scripts(self) -> None:
-        """Put the scripts in Redis' cache ahead of the first request (an optimisation only)."""
-        for script in self.scripts.values():
-            await self.client.script_load(script.script)
+        await self.scripts.load()
 
     async def send(self, new: NewSend) -> SendResult:
-        s = self.settings
         script_keys = [
             keys.pending_key(new.dest_hash),
             keys.dest_limit_key(new.dest_hash),
@@ -86,14 +100,9 @@ class VerificationStore:
         ]
         args: list[Any] = [
             new.verification_id, new.code_mac, new.code_sealed, new.to, new.channel, new.locale,
-            new.dest_hash, new.request_hash if new.idem_hash else "",
-            s.code_ttl_seconds * 1000, s.retention_seconds * 1000,
-            s.resend_cooldown_seconds * 1000, s.max_sends,
-            s.dest_limit, s.dest_window_seconds * 1000, s.ip_limit, s.ip_window_seconds * 1000,
-            s.idempotency_ttl_seconds * 1000, keys.RECORD_PREFIX, keys.OUTBOX_MAXLEN,
-            keys.STREAM_TTL_MS, keys.CONTRACT_VERSION,
+            new.dest_hash, new.request_hash if new.idem_hash else "", *self.send_tail,
         ]
-        outcome, payload, retry_ms = await self.scripts["send"](keys=script_keys, args=args)
+        outcome, payload, retry_ms = await self.scripts.run("send", script_keys, args)
         if outcome == "replay":
             stored = json.loads(payload)
             return SendResult(outcome, int(stored["status"]), stored["record"], 0)
@@ -109,11 +118,8 @@ class VerificationStore:
             mode, first_key = "id", keys.record_key(verification_id)
         else:
             mode, first_key = "to", keys.pending_key(dest_hash)
-        s = self.settings
-        reply = await self.scripts["check"](
-            keys=[first_key, keys.EVENTS_STREAM],
-            args=[mode, code_mac, s.max_checks, s.retention_seconds * 1000, keys.RECORD_PREFIX,
-                  keys.PENDING_PREFIX, keys.EVENTS_MAXLEN, keys.STREAM_TTL_MS, keys.EVENT_SCHEMA],
+        reply = await self.scripts.run(
+            "check", [first_key, keys.EVENTS_STREAM], [mode, code_mac, *self.check_tail]
         )
         if len(reply) == 1:
             return CheckResult(reply[0])
@@ -122,10 +128,8 @@ class VerificationStore:
         return CheckResult(outcome, found_id, to, channel, status, int(attempts), retry_ms)
 
     async def cancel(self, verification_id: str) -> tuple[str, Snapshot | None]:
-        outcome, payload = await self.scripts["cancel"](
-            keys=[keys.record_key(verification_id), keys.EVENTS_STREAM],
-            args=[self.settings.retention_seconds * 1000, keys.PENDING_PREFIX,
-                  keys.EVENTS_MAXLEN, keys.STREAM_TTL_MS, keys.EVENT_SCHEMA],
+        outcome, payload = await self.scripts.run(
+            "cancel", [keys.record_key(verification_id), keys.EVENTS_STREAM], self.cancel_args
         )
         return outcome, (json.loads(payload) if payload else None)
 
@@ -134,11 +138,11 @@ class VerificationStore:
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(keys.record_key(verification_id))
         pipe.time()
-        fields, (seconds, micros) = await pipe.execute()
+        fields, (seconds, micros) = await self.gate.call(pipe.execute)
         if not fields:
             return None
         snapshot = snapshot_from_hash(fields)
         return snapshot, effective_status(snapshot, seconds * 1000 + micros // 1000)
 
     async def ping(self) -> bool:
-        return bool(await self.client.ping())
+        return bool(await self.gate.call(self.client.ping))

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.web import schemas
-from services.web.dependencies import Service
+from services.web.app_state import service_of
 from services.web.json_body import read_json_body
 from services.web.problems import json_response
+from services.web.raw_route import RawRoute
 
-router = APIRouter(tags=["verification checks"])
+router = APIRouter(tags=["verification checks"], route_class=RawRoute)
 
 
 @router.post(
@@ -20,5 +21,5 @@ router = APIRouter(tags=["verification checks"])
     responses=schemas.problem_responses(400, 404, 413, 415, 429, 500, 503),
     openapi_extra={"requestBody": schemas.json_request_body(schemas.CHECK_BODY)},
 )
-async def check_code(request: Request, service: Service) -> Response:
-    return json_response(await service.check(await read_json_body(request)))
+async def check_code(request: Request) -> Response:
+    return json_response(await service_of(request).check(await read_json_body(request)))

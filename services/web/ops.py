@@ -1,8 +1,8 @@
-"""/healthz, /readyz, /metrics and the per-request metrics (one registry per app, not global)."""
+"""/healthz, /readyz, /metrics and the per-request metrics (one registry per app, not global;
+recorded by edge.EdgeMiddleware)."""
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -16,7 +16,6 @@ from prometheus_client import (
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.web.problems import json_response, problem_response
 from services.web.schemas import problem_responses
@@ -33,33 +32,20 @@ class Metrics:
             "http_request_duration_seconds", "Time to answer", ["method", "route"],
             registry=self.registry,
         )
+        # Labelled children by label values: `labels()` validates and locks on every call.
+        self._answered: dict[tuple[str, str, int], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
 
-
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+    def record(self, method: str, route: str, status: int, seconds: float) -> None:
+        answered = self._answered.get((method, route, status))
+        if answered is None:
+            answered = self.requests.labels(method, route, str(status))
+            self._answered[(method, route, status)] = answered
+        timed = self._timed.get((method, route))
+        if timed is None:
+            timed = self._timed[(method, route)] = self.latency.labels(method, route)
+        answered.inc()
+        timed.observe(seconds)
 
 
 router = APIRouter(tags=["operations"])

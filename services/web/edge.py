@@ -1,27 +1,49 @@
-"""Refuse bodies over MAX_BODY_BYTES before any parsing, Content-Length or chunked alike.
+"""The one pure ASGI middleware in front of the routes: request metrics and the body limit.
 
-A pure ASGI middleware: it reads the body itself (at most the limit plus one chunk), answers 413
-when it is too large, and otherwise hands the buffered body to the app in one message.
+One layer instead of two (each ASGI layer costs a call and a wrapped `send` per request).
+The body limit refuses bodies over MAX_BODY_BYTES before any parsing, Content-Length or chunked
+alike: it reads the body itself (at most the limit plus one chunk), answers 413 when it is too
+large, and otherwise hands the buffered body to the app in one message.
 """
 
 from __future__ import annotations
 
+import time
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.web.ops import Metrics
 from services.web.problems import problem_response
 
 
-class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._limited(scope, receive, recording_send)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.record(scope["method"], route, status, time.perf_counter() - started)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await problem_response("payload_too_large")(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -32,7 +54,7 @@ class BodyLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > self.max_body_bytes:
                 await problem_response("payload_too_large")(scope, receive, send)
                 return
             chunks.append(chunk)
