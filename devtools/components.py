@@ -119,8 +119,8 @@ def components(
                   {**env, "GUNICORN_CMD_ARGS": GUNICORN_EXTRA_ARGS}),
         Component("monolith-events", (python, "-m", "monolith.events"), env=env),
         Component("dispatcher", (python, "-m", "services.dispatcher"), env=env),
-        _uvicorn("send", "services.send.app:create_app", ports.send, env),
-        _uvicorn("verify", "services.verify.app:create_app", ports.verify, env),
+        uvicorn_component("send", "services.send.app:create_app", ports.send, env),
+        uvicorn_component("verify", "services.verify.app:create_app", ports.verify, env),
     ]
     if gateway is None:
         gateway = gateway_available()
@@ -138,7 +138,9 @@ def components(
     return found
 
 
-def _uvicorn(name: str, factory: str, port: int, env: Mapping[str, str]) -> Component:
+def uvicorn_component(name: str, factory: str, port: int, env: Mapping[str, str]) -> Component:
+    # --no-proxy-headers: uvicorn would otherwise replace a loopback peer with the client's own
+    # X-Forwarded-For before the app sees it; whom to believe is TRUSTED_PROXIES' decision.
     argv = (sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-            "--port", str(port))
+            "--port", str(port), "--no-proxy-headers")
     return Component(name, argv, port, f"http://127.0.0.1:{port}/readyz", env)

@@ -26,7 +26,9 @@ class Component:
 
 
 def _uvicorn(app: str, port: int) -> tuple[str, ...]:
-    return ("python", "-m", "uvicorn", "--factory", app, "--host", "0.0.0.0", "--port", str(port))
+    # --no-proxy-headers: the app decides whom to believe (TRUSTED_PROXIES), not uvicorn.
+    return ("python", "-m", "uvicorn", "--factory", app, "--host", "0.0.0.0", "--port", str(port),
+            "--no-proxy-headers")
 
 
 COMPONENTS: tuple[Component, ...] = (

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import redis
 
+from devtools.components import uvicorn_component
 from devtools.redis_server import free_port
 from tests.integration.services.support import PHONE, learn_code
 
@@ -24,14 +25,15 @@ ROOT = Path(__file__).resolve().parents[3]
 Service = tuple[str, subprocess.Popen[str]]
 
 
-def start_service(module: str, redis_url: str) -> Service:
+def start_service(module: str, redis_url: str, **extra_env: str) -> Service:
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "CODE_PEPPER": "e2e-pepper",
            "APP_ENV": "production", "VERIFY_CODE_LENGTH": "8"}
+    # The command line exactly as ./dev run and the contract stack start the service.
+    argv = uvicorn_component(module, f"services.{module}.app:create_app", port, {}).argv
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", f"services.{module}.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        argv, cwd=ROOT, env={**env, **extra_env}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
     )
     return f"http://127.0.0.1:{port}", process
 
@@ -115,3 +117,24 @@ def test_production_refuses_to_start_without_pepper(redis_url: str) -> None:
     )
     assert result.returncode != 0
     assert "CODE_PEPPER" in result.stderr
+
+
+def test_a_loopback_client_cannot_choose_its_ip_with_x_forwarded_for(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    """With no trusted proxy, the peer is the client, whatever X-Forwarded-For says (uvicorn's
+    own proxy-header handling would believe loopback peers; the command line turns it off)."""
+    service = start_service("send", redis_url, TRUSTED_PROXIES="", VERIFY_IP_LIMIT="2")
+    try:
+        wait_ready(service)
+        base = service[0]
+        statuses = [
+            httpx.post(f"{base}/api/verifications",
+                       json={"to": f"+1555010{index:04d}", "channel": "sms"},
+                       headers={"X-Forwarded-For": f"198.18.0.{index}"}).status_code
+            for index in range(3)
+        ]
+        assert statuses == [201, 201, 429], statuses
+    finally:
+        service[1].send_signal(signal.SIGTERM)
+        service[1].wait(timeout=10)
