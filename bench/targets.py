@@ -100,7 +100,7 @@ class Launcher:
         port = free_port()
         argv = [PYTHON, "-m", "uvicorn", "--factory", f"bench.reference_apps:{factory}",
                 "--host", "127.0.0.1", "--port", str(port),
-                "--no-proxy-headers"]  # as the services are started
+                "--no-proxy-headers", "--no-access-log"]  # as the services are started
         return procs.start(name, argv, port=port, env=self.env(), log_dir=self.log_dir,
                            cpus=self.cpus, health_path="/healthz")
 

@@ -141,6 +141,8 @@ def components(
 def uvicorn_component(name: str, factory: str, port: int, env: Mapping[str, str]) -> Component:
     # --no-proxy-headers: uvicorn would otherwise replace a loopback peer with the client's own
     # X-Forwarded-For before the app sees it; whom to believe is TRUSTED_PROXIES' decision.
+    # --no-access-log: as the monolith's gunicorn (access log off); requests are counted in
+    # /metrics, and the ALB keeps access logs in production.
     argv = (sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-            "--port", str(port), "--no-proxy-headers")
+            "--port", str(port), "--no-proxy-headers", "--no-access-log")
     return Component(name, argv, port, f"http://127.0.0.1:{port}/readyz", env)

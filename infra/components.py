@@ -27,8 +27,9 @@ class Component:
 
 def _uvicorn(app: str, port: int) -> tuple[str, ...]:
     # --no-proxy-headers: the app decides whom to believe (TRUSTED_PROXIES), not uvicorn.
+    # --no-access-log: the ALB keeps access logs; the app counts requests in /metrics.
     return ("python", "-m", "uvicorn", "--factory", app, "--host", "0.0.0.0", "--port", str(port),
-            "--no-proxy-headers")
+            "--no-proxy-headers", "--no-access-log")
 
 
 COMPONENTS: tuple[Component, ...] = (
