@@ -2,8 +2,7 @@
 
 In-process WSGI on the session's real Redis: no 5xx, and every response conforms to the document
 (status code, content type, headers, body schema); in negative mode invalid input is rejected.
-Bounded: at most 50 examples per operation and mode. Driven through hypothesis directly, because
-schemathesis' lazy pytest loader does not work with this pytest version (it reads `_nodeid`).
+Bounded: at most 50 examples per operation and mode (tests/support/schemathesis_runs.py).
 """
 
 from __future__ import annotations
@@ -15,14 +14,10 @@ import pytest
 import redis
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
 
-BOUNDS = settings(
-    max_examples=50, deadline=None, derandomize=True, database=None,
-    suppress_health_check=list(HealthCheck),
-)
+from tests.support.schemathesis_runs import run_operations
+
 # The operations of docs/api.md; the users area and the ops routes ride along.
 VERIFICATION_OPERATIONS = {
     "POST /api/verifications",
@@ -58,33 +53,18 @@ def positive_data_accepted(
     return accepted
 
 
+def _call_and_validate(case: Any) -> None:
+    # Every built-in check (no 5xx, status code, content type, headers, body schema, negative
+    # data rejected, ...) except positive_data_acceptance, replaced above.
+    case.call_and_validate(
+        excluded_checks=[schemathesis.checks.positive_data_acceptance],
+        additional_checks=[positive_data_accepted],
+    )
+
+
 def run_schema(app: Flask, mode: GenerationMode) -> list[str]:
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
-    tested = []
-    for result in schema.get_all_operations():
-        operation = result.ok()  # type: ignore[union-attr]
-        inputs = [*operation.body, *operation.path_parameters, *operation.headers]
-        if mode is GenerationMode.NEGATIVE and not inputs:
-            continue  # nothing to make invalid (/healthz, /readyz, /metrics, /openapi.json)
-
-        @BOUNDS
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def conforms(case: Any) -> None:
-            # Every built-in check (no 5xx, status code, content type, headers, body schema,
-            # negative data rejected, ...) except positive_data_acceptance, replaced above.
-            case.call_and_validate(
-                excluded_checks=[schemathesis.checks.positive_data_acceptance],
-                additional_checks=[positive_data_accepted],
-            )
-
-        try:
-            conforms()
-        except Unsatisfiable:
-            # Negative mode cannot make a free-form path string invalid: nothing to send.
-            assert mode is GenerationMode.NEGATIVE and not [*operation.body], operation.label
-            continue
-        tested.append(operation.label)
-    return tested
+    return run_operations(schemathesis.openapi.from_wsgi("/openapi.json", app), mode,
+                          _call_and_validate)
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

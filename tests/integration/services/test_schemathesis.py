@@ -13,13 +13,12 @@ import pytest
 import redis
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
 
 from services.send.app import create_app as create_send_app
 from services.verify.app import create_app as create_verify_app
 from tests.integration.services.support import make_settings
+from tests.support.schemathesis_runs import run_operations
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -29,34 +28,15 @@ CHECKS = [
     schemathesis.checks.response_schema_conformance,
     schemathesis.checks.negative_data_rejection,
 ]
-BOUNDS = settings(
-    max_examples=50, deadline=None, derandomize=True, database=None,
-    suppress_health_check=list(HealthCheck),
-)
+
+
+def _call_and_validate(case: Any) -> None:
+    case.call_and_validate(checks=CHECKS)
 
 
 def run_schema(app: FastAPI, mode: GenerationMode) -> list[str]:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    tested = []
-    for result in schema.get_all_operations():
-        operation = result.ok()  # type: ignore[union-attr]
-        inputs = [*operation.body, *operation.path_parameters, *operation.headers]
-        if mode is GenerationMode.NEGATIVE and not inputs:
-            continue  # nothing to make invalid (/healthz, /readyz, /metrics)
-
-        @BOUNDS
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def conforms(case: Any) -> None:
-            case.call_and_validate(checks=CHECKS)
-
-        try:
-            conforms()
-        except Unsatisfiable:
-            # Negative mode cannot make a free-form path string invalid: nothing to send.
-            assert mode is GenerationMode.NEGATIVE and not [*operation.body], operation.label
-            continue
-        tested.append(operation.label)
-    return tested
+    return run_operations(schemathesis.openapi.from_asgi("/openapi.json", app), mode,
+                          _call_and_validate)
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
