@@ -18,7 +18,6 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-COMPONENTS=(monolith send verify dispatcher events)
 STACKS=(network cache platform services)
 REPOSITORY_PREFIX="strangler-kit"
 
@@ -56,17 +55,23 @@ AWS="${AWS_CLI:-$(find_tool aws "$ROOT/.venv/bin/aws" || true)}"
 PYTHON="${PYTHON:-$(find_tool "$ROOT/.venv/bin/python" python3 || true)}"
 [[ -n "$AWS" ]] || die "the AWS CLI is not installed: install it (pip install awscli) or set AWS_CLI"
 [[ -n "$PYTHON" ]] || die "python 3.11 is needed to generate the templates: run ./dev or set PYTHON"
+# The images to build and push: the processes deployed to ECS, as infra/components.py declares them.
+infra_() { (cd "$ROOT" && "$PYTHON" -m infra "$@"); }
+ecs_components="$(infra_ components --where ecs)" \
+  || die "cannot list the components: '$PYTHON -m infra components' failed (run ./dev sync?)"
+mapfile -t COMPONENTS <<< "$ecs_components"
 DOCKER="${DOCKER:-docker}"
 if [[ $SKIP_BUILD -eq 0 ]]; then
   command -v "$DOCKER" >/dev/null 2>&1 \
     || die "docker ($DOCKER) is not installed: install it, set DOCKER, or pass --skip-build"
 fi
-BUILD_DIR="${BUILD_DIR:-$ROOT/build/cfn}"
+BUILD_DIR="$(realpath -m "${BUILD_DIR:-$ROOT/build/cfn}")"  # absolute: infra_ runs in $ROOT
 
 aws_() { "$AWS" --region "$REGION" ${ENDPOINT_URL:+--endpoint-url "$ENDPOINT_URL"} "$@"; }
 shown() {  # a command as the user would type it
   local text="$*"
   [[ "$1" != aws_ ]] || text="aws --region $REGION${ENDPOINT_URL:+ --endpoint-url $ENDPOINT_URL} ${text#aws_ }"
+  [[ "$1" != infra_ ]] || text="$PYTHON -m infra ${text#infra_ }"
   echo "+ $text"
 }
 run() {  # print, then execute unless --dry-run
@@ -121,11 +126,11 @@ fi
 
 # --- templates ---------------------------------------------------------------------------------
 say "generating templates into $BUILD_DIR"
-run "$PYTHON" -m infra build -o "$BUILD_DIR"
+run infra_ build -o "$BUILD_DIR"
 TEMPLATE_SOURCE="$BUILD_DIR"
 if [[ $DRY_RUN -eq 1 ]]; then  # built aside (and removed) only to show each stack's parameters
   TEMPLATE_SOURCE="$(mktemp -d)"; trap 'rm -rf "$TEMPLATE_SOURCE"' EXIT
-  "$PYTHON" -m infra build -o "$TEMPLATE_SOURCE" >/dev/null || die "the templates do not build"
+  infra_ build -o "$TEMPLATE_SOURCE" >/dev/null || die "the templates do not build"
 fi
 
 # --- stacks ------------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import redis
 
-from bench import loader, measure, procs, wrkrun
+from bench import loader, measure, wrkrun
 from bench.cli import Options
 from bench.results import Report, Run, Skipped
 from bench.targets import PROFILE, Deployment, Launcher
+from devtools.processes import StartError, stop_all
 
 BASELINE_PENDING = 1000
 
@@ -71,11 +72,11 @@ class Bench:
         """Start a deployment, yield it (None when it could not start), stop it afterwards."""
         try:
             deployment = start()
-        except procs.StartFailed as exc:
+        except StartError as exc:
             self.skip(what, str(exc))
             yield None
             return
         try:
             yield deployment
         finally:
-            procs.stop_all(deployment.owned)
+            stop_all(deployment.owned)

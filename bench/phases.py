@@ -6,7 +6,6 @@ import functools
 
 from bench import proxies
 from bench.context import BASELINE_PENDING, Bench, log
-from bench.procs import Server
 from bench.results import (
     GATEWAY_MONOLITH,
     GATEWAY_SERVICES,
@@ -22,12 +21,13 @@ from bench.results import (
 )
 from bench.targets import Deployment, Launcher
 from bench.tools import cores
+from devtools.processes import Process
 
 ONE_CORE = "pinned to core 0"
 
 
-def single(name: str, server: Server, note: str = ONE_CORE) -> Deployment:
-    return Deployment(name, server.base_url, [server], [server], note)
+def single(name: str, server: Process, note: str = ONE_CORE) -> Deployment:
+    return Deployment(name, str(server.spec.url), [server], [server], note)
 
 
 def start_services(launcher: Launcher) -> Deployment:
@@ -38,9 +38,9 @@ def start_services(launcher: Launcher) -> Deployment:
         send.stop()
         raise
     # Each workload loads one service; both share core 0 as they would share a host.
-    return Deployment(SERVICES, send.base_url, [send, verify], [send, verify],
+    return Deployment(SERVICES, str(send.spec.url), [send, verify], [send, verify],
                       f"{ONE_CORE}, one process each",
-                      urls={"send": send.base_url, "check": verify.base_url})
+                      urls={"send": str(send.spec.url), "check": str(verify.spec.url)})
 
 
 def backends_of(direct: Deployment) -> proxies.Backends:
@@ -55,7 +55,7 @@ def _behind(bench: Bench, name: str, direct: Deployment, proxy: str) -> None:
     def start() -> Deployment:
         server = (bench.launcher.gateway(backends) if proxy == "gateway"
                   else bench.launcher.nginx(bench.tools["nginx"], backends))
-        return Deployment(name, server.base_url, [server, *direct.measured], [server],
+        return Deployment(name, str(server.spec.url), [server, *direct.measured], [server],
                           f"{proxy} shares core 0 with the app")
 
     log(f"== {name}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bench import cpu, mixed, probe, procs
+from bench import cpu, mixed, probe
 from bench.context import Bench, log
 from bench.phases import single, start_services
 from bench.results import MONOLITH_1W, SERVICES, Goal
 from bench.targets import Deployment, Launcher
+from devtools.processes import Process, StartError, stop_all
 from devtools.redis_server import free_port, start_embedded
 
 BYTES_GOAL = 256
@@ -44,7 +45,7 @@ def redis_probes(bench: Bench) -> None:
         try:
             result = probe.probe(_starter(name, bench.launcher), server.url,
                                  bench.options.probe_requests, log)
-        except (procs.StartFailed, OSError, KeyError) as exc:
+        except (StartError, OSError, KeyError) as exc:
             bench.skip(f"Redis probe {name}", str(exc))
             continue
         finally:
@@ -53,13 +54,12 @@ def redis_probes(bench: Bench) -> None:
         bench.report.goals.extend(_probe_goals(name, result))
 
 
-def _delivery(bench: Bench) -> tuple[procs.Server, procs.Server]:
+def _delivery(bench: Bench) -> tuple[Process, Process]:
     """The dev inbox and a dispatcher delivering to it, both on the server core."""
     inbox = bench.launcher.devinbox()
-    smtp_port = int(inbox.argv_value("--smtp-port"))
     try:
-        dispatcher = bench.launcher.dispatcher(inbox, smtp_port)
-    except procs.StartFailed:
+        dispatcher = bench.launcher.dispatcher(inbox)
+    except StartError:
         inbox.stop()
         raise
     return inbox, dispatcher
@@ -75,12 +75,12 @@ def mixed_flow(bench: Bench) -> None:
             inbox, dispatcher = _delivery(bench)
             try:
                 target = _starter(kind, bench.launcher)(bench.redis_url)
-            except procs.StartFailed:
-                procs.stop_all([inbox, dispatcher])
+            except StartError:
+                stop_all([inbox, dispatcher])
                 raise
             target.measured += [dispatcher, inbox]
             target.owned += [dispatcher, inbox]
-            target.urls["inbox"] = inbox.base_url
+            target.urls["inbox"] = str(inbox.spec.url)
             return target
 
         with bench.deployed(f"mixed flow {name}", start) as deployment:

@@ -7,11 +7,14 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bench import procs, proxies
-from bench.procs import Server
-from devtools.components import Component, components, free_ports
+from bench import proxies
+from bench.tools import pinned
+from devtools.components import free_ports, local_spec, shared_env
+from devtools.processes import HttpReady, Process, ProcessSpec, start_one
 from devtools.redis_server import free_port
+from infra.components import by_name
 
 PYTHON = sys.executable
 BENCH_PEPPER = "bench-pepper-not-a-secret"
@@ -36,8 +39,8 @@ class Deployment:
 
     name: str
     url: str
-    measured: list[Server]
-    owned: list[Server]
+    measured: list[Process]
+    owned: list[Process]
     note: str = ""
     urls: dict[str, str] = field(default_factory=dict)  # per-workload URL, when not `url`
 
@@ -49,10 +52,15 @@ class Deployment:
         return self.urls.get(workload, self.url)
 
 
+def _below_500(status: int) -> bool:
+    return status < 500
+
+
 @dataclass(frozen=True)
 class Launcher:
-    """Starts components with the argv and environment devtools/components.py declares for them
-    (one place for the process commands), on fresh free ports, plus the bench profile."""
+    """Starts components with the argv and environment the declaration gives them
+    (infra/components.py, placed by devtools/components.py), on fresh free ports, plus the bench
+    profile, through the kit's one process module (devtools/processes.py)."""
 
     redis_url: str
     log_dir: Path
@@ -61,67 +69,67 @@ class Launcher:
     def env(self) -> dict[str, str]:
         return {**PROFILE, "REDIS_URL": self.redis_url}
 
-    def component(self, name: str, workers: int = 1) -> Component:
-        declared = components(free_ports(), external_redis=self.redis_url, workers=workers,
-                              gateway=True, profile=self.env())
-        return next(c for c in declared if c.name == name)
+    def component(self, name: str, workers: int = 1, **fill: str) -> ProcessSpec:
+        ports = free_ports()
+        env = shared_env(ports, self.redis_url, self.env())
+        return local_spec(by_name(name), ports, env, workers=workers, fill=fill)
 
-    def _start(self, label: str, component: Component, *, cpus: str | None,
-               argv: tuple[str, ...] | None = None, env: dict[str, str] | None = None,
-               health_path: str = "/readyz", port: int | None = None) -> Server:
-        return procs.start(label, list(argv or component.argv), port=port or component.port or 0,
-                           env={**component.env, **(env or {})}, log_dir=self.log_dir,
-                           cpus=cpus, health_path=health_path)
+    def start(self, spec: ProcessSpec, *, cpus: str | None, health_path: str | None = None,
+              label: str | None = None) -> Process:
+        """Start `spec` pinned to `cpus`; up once GET health_path (default: the component's
+        readiness path) answers below 500."""
+        assert spec.port is not None, f"{spec.name} has no port to ask"
+        path = health_path or urlsplit(str(spec.ready)).path
+        spec = dataclasses.replace(
+            spec, name=label or spec.name, argv=tuple(pinned(list(spec.argv), cpus)),
+            ready=HttpReady(f"http://127.0.0.1:{spec.port}{path}", _below_500))
+        return start_one(spec, timeout=30, log_dir=self.log_dir)
 
-    def monolith(self, workers: int, pinned: bool = True) -> Server:
-        return self._start(f"monolith-{workers}w", self.component("monolith", workers),
-                           cpus=self.cpus if pinned else None)
+    def monolith(self, workers: int, pinned: bool = True) -> Process:
+        return self.start(self.component("monolith", workers), label=f"monolith-{workers}w",
+                          cpus=self.cpus if pinned else None)
 
-    def send_service(self) -> Server:
-        return self._start("send", self.component("send"), cpus=self.cpus)
+    def send_service(self) -> Process:
+        return self.start(self.component("send"), cpus=self.cpus)
 
-    def verify_service(self) -> Server:
-        return self._start("verify", self.component("verify"), cpus=self.cpus)
+    def verify_service(self) -> Process:
+        return self.start(self.component("verify"), cpus=self.cpus)
 
-    def devinbox(self) -> Server:
-        component = self.component("devinbox")
-        argv = (*component.argv, "--max-messages", "100000")
-        return self._start("devinbox", component, cpus=self.cpus, argv=argv,
-                           health_path="/healthz")
+    def devinbox(self) -> Process:
+        spec = self.component("devinbox")
+        return self.start(dataclasses.replace(spec, argv=(*spec.argv, "--max-messages", "100000")),
+                          cpus=self.cpus)
 
-    def dispatcher(self, inbox: Server, smtp_port: int) -> Server:
+    def dispatcher(self, inbox: Process) -> Process:
         metrics_port = free_port()  # the dispatcher has no HTTP API; its metrics say it is up
-        return self._start("dispatcher", self.component("dispatcher"), cpus=self.cpus,
-                           env={"DEVINBOX_URL": inbox.base_url, "SMTP_PORT": str(smtp_port),
-                                "DISPATCH_METRICS_PORT": str(metrics_port)},
-                           health_path="/metrics", port=metrics_port)
+        spec = self.component("dispatcher")
+        spec = dataclasses.replace(spec, port=metrics_port, env={
+            **spec.env, "DEVINBOX_URL": str(inbox.spec.url),
+            "SMTP_PORT": inbox.spec.argv[inbox.spec.argv.index("--smtp-port") + 1],
+            "DISPATCH_METRICS_PORT": str(metrics_port)})
+        return self.start(spec, cpus=self.cpus, health_path="/metrics")
 
-    def reference(self, name: str, factory: str) -> Server:
+    def reference(self, name: str, factory: str) -> Process:
         port = free_port()
-        argv = [PYTHON, "-m", "uvicorn", "--factory", f"bench.reference_apps:{factory}",
+        argv = (PYTHON, "-m", "uvicorn", "--factory", f"bench.reference_apps:{factory}",
                 "--host", "127.0.0.1", "--port", str(port),
-                "--no-proxy-headers", "--no-access-log"]  # as the services are started
-        return procs.start(name, argv, port=port, env=self.env(), log_dir=self.log_dir,
-                           cpus=self.cpus, health_path="/healthz")
+                "--no-proxy-headers", "--no-access-log")  # as the services are started
+        return self.start(ProcessSpec(name, argv, self.env(), port=port), cpus=self.cpus,
+                          health_path="/healthz")
 
-    def gateway(self, backends: proxies.Backends) -> Server:
-        declared = self.component("gateway")
-        # ROUTING_TARGET_*_URL would move the table's groups to the stack's ports: not wanted here.
-        component = dataclasses.replace(declared, env={
-            k: v for k, v in declared.env.items() if not k.startswith("ROUTING_TARGET_")})
+    def gateway(self, backends: proxies.Backends) -> Process:
+        # The table names the backends itself: no ROUTING_TARGET_*_URL moving its groups.
         table = Path(tempfile.mkdtemp(prefix="bench-gw-", dir=self.log_dir)) / "routes.toml"
         table.write_text(proxies.gateway_table(backends))
-        argv = list(component.argv)
-        argv[argv.index("--table") + 1] = str(table)
-        return self._start("gateway", component, cpus=self.cpus, argv=tuple(argv),
-                           health_path="/healthz")
+        return self.start(self.component("gateway", table=str(table)), cpus=self.cpus,
+                          health_path="/healthz")
 
-    def nginx(self, nginx_bin: Path, backends: proxies.Backends) -> Server:
+    def nginx(self, nginx_bin: Path, backends: proxies.Backends) -> Process:
         port = free_port()
         workdir = Path(tempfile.mkdtemp(prefix="bench-nginx-", dir=self.log_dir))
         conf = workdir / "nginx.conf"
         conf.write_text(proxies.nginx_conf(backends, port=port, workdir=workdir))
-        argv = [str(nginx_bin), "-p", str(workdir), "-e", str(workdir / "error.log"),
-                "-c", str(conf)]
-        return procs.start("nginx", argv, port=port, env={}, log_dir=self.log_dir,
-                           cpus=self.cpus, health_path="/healthz")
+        argv = (str(nginx_bin), "-p", str(workdir), "-e", str(workdir / "error.log"),
+                "-c", str(conf))
+        return self.start(ProcessSpec("nginx", argv, port=port), cpus=self.cpus,
+                          health_path="/healthz")

@@ -6,20 +6,22 @@ the two cross-wise pairs, the gateway (when routing/gateway exists), and the dif
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
-from devtools.components import REPO_ROOT, TEST_PROFILE, Component, components, free_ports
+from devtools.components import LIVE_TABLE, TEST_PROFILE, components, free_ports, local_spec
+from devtools.processes import ProcessSpec, Stack, StartError
 from devtools.redis_server import free_port
 from devtools.results import Result, run_pytest
-from devtools.stack import Stack, StackError
+from infra.components import by_name
 
 SUITE = "contract_tests"
 DIFFERENTIAL = "contract_tests/differential"
@@ -49,51 +51,52 @@ def targets(urls: Mapping[str, str]) -> list[Target]:
 
 # The service paths' rules in routing/routes.toml and the service each shifts traffic to.
 SHIFTED_RULES = {"verifications": "send", "verification-checks": "verify"}
-SHIFT_PERCENTS = (50, 100)  # the shipped table itself is the 0 % step
+SHIFT_PERCENTS = (0, 50, 100)  # each on a copy of the live table, whatever its weights are now
 
 
 def gateway_targets(urls: Mapping[str, str]) -> list[Target]:
     """The gateway at each migration step (0 %, 50 %, 100 % of the service paths on the
-    services) and pinned to either side with the table's `X-Backend` header rules."""
-    gateway = urls.get("gateway")
-    if not gateway:
+    services), and the 0 % one pinned to either side with the table's `X-Backend` header rules."""
+    if "gateway" not in urls:
         return []
-    found = [
-        Target("gateway 0%", ("--base-url", gateway)),
-        Target("gateway pinned monolith", ("--base-url", gateway,
-                                           "--header", "X-Backend: monolith")),
-        Target("gateway pinned services", ("--base-url", gateway,
-                                           "--header", "X-Backend: services")),
-    ]
-    found += [Target(f"gateway {percent}%", ("--base-url", urls[f"gateway-{percent}"]))
-              for percent in SHIFT_PERCENTS if f"gateway-{percent}" in urls]
+    gateway = urls["gateway"]
+    found = [Target(f"gateway {percent}%", ("--base-url", gateway if percent == 0
+                                             else urls[f"gateway-{percent}"]))
+             for percent in SHIFT_PERCENTS]
+    found += [Target(f"gateway pinned {side}", ("--base-url", gateway,
+                                                "--header", f"X-Backend: {side}"))
+              for side in ("monolith", "services")]
     return found
 
 
-def shifted_gateways(parts: list[Component], table_dir: Path) -> list[Component]:
-    """One more gateway per step, each on its own copy of the table with the weights shifted
-    the way `python -m routing shift RULE --to SERVICE PERCENT` shifts them."""
+def shifted_tables(table_dir: Path) -> dict[int, Path]:
+    """A copy of the live table per step, the service rules shifted the way
+    `python -m routing shift RULE --to SERVICE PERCENT` shifts them."""
     from routing.loader import load_table
     from routing.store import save_table, weights_of
     from routing.weights import shifted, with_weights
 
-    gateway = next((p for p in parts if p.name == "gateway"), None)
-    if gateway is None:
-        return []
-    extra = []
+    tables = {}
     for percent in SHIFT_PERCENTS:
-        table = load_table(REPO_ROOT / "routing" / "routes.toml")
+        table = load_table(LIVE_TABLE)
         for rule, service in SHIFTED_RULES.items():
             table = with_weights(table, rule, shifted(weights_of(table, rule), service, percent))
-        path = table_dir / f"routes-{percent}.toml"
-        save_table(path, table)
-        port = free_port()
-        argv = [str(path) if a == "routing/routes.toml" else a for a in gateway.argv]
-        argv[argv.index("--port") + 1] = str(port)
-        ready = f"http://127.0.0.1:{port}/readyz"
-        extra.append(replace(gateway, name=f"gateway-{percent}", argv=tuple(argv), port=port,
-                             ready=ready))
-    return extra
+        tables[percent] = table_dir / f"routes-{percent}.toml"
+        save_table(tables[percent], table)
+    return tables
+
+
+def stage_specs(workers: int, external_redis: str | None, table_dir: Path) -> list[ProcessSpec]:
+    """The whole system (its gateway at 0 %) plus one more gateway per further step."""
+    tables = shifted_tables(table_dir)
+    specs = components(free_ports(), external_redis=external_redis, workers=workers,
+                       profile=TEST_PROFILE, table=tables[0])
+    [gateway] = [s for s in specs if s.name == "gateway"]
+    for percent in SHIFT_PERCENTS[1:]:
+        spec = local_spec(by_name("gateway"), {"gateway": free_port()}, gateway.env,
+                          fill={"table": str(tables[percent])})
+        specs.append(dataclasses.replace(spec, name=f"gateway-{percent}"))
+    return specs
 
 
 def run_all(workers: int = 2) -> list[Result]:
@@ -102,10 +105,8 @@ def run_all(workers: int = 2) -> list[Result]:
         client = redis.Redis.from_url(external)
         client.flushdb()
         client.close()
-    parts = components(free_ports(), external_redis=external, workers=workers,
-                       profile=TEST_PROFILE)
     log_dir = Path(tempfile.mkdtemp(prefix="kit-contract-"))
-    parts += shifted_gateways(parts, log_dir)
+    parts = stage_specs(workers, external, log_dir)
     print(f"\n== contract: starting {', '.join(p.name for p in parts)} "
           f"(logs in {log_dir})", flush=True)
     try:
@@ -120,7 +121,7 @@ def run_all(workers: int = 2) -> list[Result]:
                     lambda t: run_pytest(f"contract: {t.name}", [*t.paths, *t.args], env,
                                          buffered=jobs > 1),
                     targets(urls)))
-    except StackError as error:
+    except StartError as error:
         print(f"== contract: the stack did not start: {error}", file=sys.stderr, flush=True)
         return [Result("contract: stack", exit_code=1, note=str(error).splitlines()[0])]
 

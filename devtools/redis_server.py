@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,7 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
+from devtools.processes import Process, ProcessSpec, RedisReady, start_one
+from infra.components import by_name
 
 
 def free_port() -> int:
@@ -41,7 +41,7 @@ def server_binary() -> Path:
 
 @dataclass
 class EmbeddedRedis:
-    process: subprocess.Popen[bytes]
+    process: Process
     port: int
     workdir: tempfile.TemporaryDirectory[str]
 
@@ -49,66 +49,40 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def argv_for_supervisor(self) -> list[str]:
-        return list(self.process.args)  # type: ignore[arg-type]
-
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.process.stop(timeout=5)
         self.workdir.cleanup()
 
 
-def server_argv(port: int, workdir: str) -> list[str]:
-    return [
-        str(server_binary()),
-        "--bind", "127.0.0.1",
-        "--port", str(port),
-        "--save", "",
-        "--appendonly", "no",
-        "--dir", workdir,
-        "--loglevel", "warning",
-    ]
+def placeholders(data_dir: str) -> dict[str, str]:
+    """What the declared redis command (infra/components.py) needs filled in here."""
+    return {"redis_server": str(server_binary()), "data_dir": data_dir}
+
+
+def server_argv(port: int, data_dir: str) -> tuple[str, ...]:
+    return by_name("redis").argv(host="127.0.0.1", port=port, fill=placeholders(data_dir))
 
 
 def start_embedded(port: int | None = None, timeout: float = 10.0) -> EmbeddedRedis:
     port = port or free_port()
     workdir = tempfile.TemporaryDirectory(prefix="kit-redis-")
-    process = subprocess.Popen(
-        server_argv(port, workdir.name),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    server = EmbeddedRedis(process=process, port=port, workdir=workdir)
-    wait_until_ready(server.url, timeout, process)
-    return server
-
-
-def wait_until_ready(
-    url: str, timeout: float, process: subprocess.Popen[bytes] | None = None
-) -> None:
-    deadline = time.monotonic() + timeout
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    url = f"redis://127.0.0.1:{port}/0"
+    spec = ProcessSpec("redis", server_argv(port, workdir.name), ready=RedisReady(url), port=port)
     try:
-        while True:
-            if process is not None and process.poll() is not None:
-                err = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"Redis server exited at start ({process.returncode}): {err}")
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"Redis at {url} did not answer within {timeout:.0f}s"
-                    ) from None
-                time.sleep(0.05)
-    finally:
-        client.close()
+        process = start_one(spec, timeout=timeout, log_dir=Path(workdir.name))
+    except BaseException:
+        workdir.cleanup()
+        raise
+    return EmbeddedRedis(process=process, port=port, workdir=workdir)
+
+
+def wait_until_ready(url: str, timeout: float) -> None:
+    ready = RedisReady(url)
+    deadline = time.monotonic() + timeout
+    while not ready(0.0):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Redis at {url} did not answer within {timeout:.0f}s")
+        time.sleep(0.05)
 
 
 @contextmanager

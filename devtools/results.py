@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from devtools.components import REPO_ROOT
+from devtools.processes import REPO_ROOT
 
 NO_TESTS_COLLECTED = 5  # pytest's exit code; a stage that ran nothing has failed
 

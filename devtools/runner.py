@@ -1,24 +1,56 @@
-"""`./dev run`: every component under honcho's process manager, with prefixed coloured output.
+"""`./dev run`: every component on its well-known port, output prefixed by its name.
 
-Ctrl-C (or SIGTERM) stops everything: honcho signals each process group, then kills what is
-left after a few seconds. Options: --workers N (monolith), --no-gateway, --free-ports.
+Components start phase by phase (Redis and the dev inbox first, the gateway last), each phase
+ready before the next, as in tests. JSON log lines are shown readably. Ctrl-C (or SIGTERM) stops
+everything; so does any component exiting on its own (its code is the run's exit code).
+Options: --workers N (monolith), --no-gateway, --free-ports.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
-import shlex
+import signal
 import socket
 import sys
 import threading
 import time
 from collections.abc import Sequence
+from types import FrameType
 
-from honcho.manager import Manager
+from devtools.components import Ports, components, free_ports, run_ports
+from devtools.processes import ProcessSpec, Stack, StartError
 
-from devtools.components import RUN_PORTS, Component, Ports, components, free_ports
-from devtools.stack import is_ready
+COLOURS = ("36", "33", "32", "35", "34", "31", "96", "93", "92")
+
+
+class Console:
+    """Prints each process's lines behind its name (coloured on a terminal), one lock for all."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.width = max(len(n) for n in names)
+        colour = itertools.cycle(COLOURS)
+        tty = sys.stdout.isatty()
+        self.prefix = {n: (f"\033[{next(colour)}m{n:<{self.width}} |\033[0m" if tty
+                           else f"{n:<{self.width}} |") for n in names}
+        self.lock = threading.Lock()
+
+    def line(self, name: str, text: str) -> None:
+        with self.lock:
+            print(f"{self.prefix.get(name, name)} {readable(text)}", flush=True)
+
+    def system(self, text: str) -> None:
+        self.line("system", text) if "system" in self.prefix else print(text, flush=True)
+
+
+def readable(line: str) -> str:
+    """A JSON log line as `HH:MM:SS LEVEL logger: message`; anything else as it is."""
+    try:
+        from kitlog import readable as kitlog_readable  # type: ignore[import-not-found]
+    except ImportError:
+        return line
+    return str(kitlog_readable(line))
 
 
 def main(argv: Sequence[str]) -> int:
@@ -27,65 +59,90 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--no-gateway", action="store_true", help="do not start the gateway")
     parser.add_argument("--free-ports", action="store_true", help="any free ports (for tests)")
     args = parser.parse_args(argv)
-    ports = free_ports() if args.free_ports else RUN_PORTS
+    ports = free_ports() if args.free_ports else run_ports()
     external_redis = os.environ.get("REDIS_URL") or None
-    parts = components(ports, external_redis=external_redis, workers=args.workers,
-                       gateway=False if args.no_gateway else None)
-    busy = [c for c in parts if c.port and _in_use(c.port)]
-    if ports.inbox_smtp and _in_use(ports.inbox_smtp):
-        busy.append(Component("devinbox SMTP", (), ports.inbox_smtp))
+    specs = components(ports, external_redis=external_redis, workers=args.workers,
+                       gateway=not args.no_gateway)
+    busy = [name for name, port in ports.items()
+            if _in_use(port) and (name != "redis" or not external_redis)
+            and (name != "gateway" or not args.no_gateway)]
     if busy:
-        for c in busy:
-            print(f"dev run: port {c.port} ({c.name}) is already in use. Is another ./dev run "
-                  "going? Stop it, or free the port.", file=sys.stderr)
+        for name in busy:
+            print(f"dev run: port {ports[name]} ({name}) is already in use. Is another "
+                  "./dev run going? Stop it, or free the port.", file=sys.stderr)
         return 1
-    print(url_table(parts, ports, external_redis), flush=True)
-    manager = Manager()
-    for part in parts:
-        command = "exec " + shlex.join(part.argv)
-        # Like the Stack's phases: each waits for what the earlier phases serve (Redis first).
-        earlier = [c.ready for c in parts if c.phase < part.phase and c.ready]
-        if external_redis and part.phase > 0:
-            earlier.insert(0, external_redis)
-        if earlier:
-            wait = shlex.join([sys.executable, "-m", "devtools.wait_for", "--timeout", "60",
-                               *earlier])
-            command = f"{wait} && {command}"
-        manager.add_process(part.name, command, env={**os.environ, **part.env}, cwd=os.getcwd())
-    threading.Thread(target=_announce_ready, args=(parts, ports), daemon=True).start()
-    manager.loop()
-    return int(manager.returncode or 0)
+    print(url_table(specs, ports, external_redis), flush=True)
+    console = Console([s.name for s in specs] + ["system"])
+    stack = Stack(specs, ready_timeout=60, output=console.line)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    code = 0
+    try:
+        _start(stack, specs, console, stopping)
+        if not stopping.is_set():
+            console.system(f"all {len(specs)} components ready; the inbox is at "
+                           f"http://127.0.0.1:{ports['devinbox']}/ - Ctrl-C stops everything")
+        while not stopping.wait(0.2):
+            exited = [p for p in stack.processes.values() if not p.alive]
+            if exited:
+                first = exited[0]
+                code = first.returncode or 1
+                console.system(f"{first.spec.name} exited with code {first.returncode}: "
+                               "stopping everything")
+                break
+    except StartError as error:
+        console.system(f"dev run: {error}")
+        code = 1
+    finally:
+        console.system("stopping")
+        for name, exit_code in stack.stop().items():
+            console.system(f"{name} stopped (exit code {exit_code})")
+    return code
 
 
-def url_table(parts: Sequence[Component], ports: Ports, external_redis: str | None) -> str:
+def _start(stack: Stack, specs: Sequence[ProcessSpec], console: Console,
+           stopping: threading.Event) -> None:
+    """Like Stack.start, announcing each process, and giving up early on Ctrl-C."""
+    for phase in sorted({s.phase for s in specs}):
+        batch = [s for s in specs if s.phase == phase]
+        for spec in batch:
+            process = stack.launch(spec.name)
+            console.system(f"{spec.name} started (pid={process.pid})")
+        deadline = time.monotonic() + stack.ready_timeout
+        for spec in batch:
+            while not stopping.is_set():
+                try:
+                    stack.processes[spec.name].wait_ready(min(deadline, time.monotonic() + 0.5),
+                                                          f"{stack.ready_timeout:.0f}s")
+                    break
+                except StartError:
+                    if time.monotonic() > deadline or not stack.processes[spec.name].alive:
+                        raise
+            if stopping.is_set():
+                return
+
+
+def url_table(specs: Sequence[ProcessSpec], ports: Ports, external_redis: str | None) -> str:
     rows = [("component", "listens on")]
-    for part in parts:
-        if part.name == "redis":
-            rows.append((part.name, str(part.ready) + "  (embedded, nothing saved)"))
-        elif part.name == "devinbox":
-            smtp = f"SMTP 127.0.0.1:{ports.inbox_smtp}"
-            rows.append((part.name, f"{part.url}/  (inbox page; {smtp})"))
-        elif part.name == "gateway":
-            rows.append((part.name, f"{part.url}  (status page {part.url}/__gateway/)"))
+    for spec in specs:
+        if spec.name == "redis":
+            rows.append((spec.name, f"redis://127.0.0.1:{spec.port}/0  (embedded, nothing saved)"))
+        elif spec.name == "devinbox":
+            smtp = f"SMTP 127.0.0.1:{ports['devinbox.smtp_port']}"
+            rows.append((spec.name, f"{spec.url}/  (inbox page; {smtp})"))
+        elif spec.name == "gateway":
+            rows.append((spec.name, f"{spec.url}  (status page {spec.url}/__gateway/)"))
         else:
-            rows.append((part.name, part.url or "(worker, no port)"))
+            rows.append((spec.name, spec.url or "(worker, no port)"))
     if external_redis:
         rows.append(("redis", f"{external_redis}  (REDIS_URL, not started here)"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name:<{width}}  {where}" for name, where in rows) + "\n"
-
-
-def _announce_ready(parts: Sequence[Component], ports: Ports, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    waiting = [p for p in parts if p.ready]
-    while waiting and time.monotonic() < deadline:
-        waiting = [p for p in waiting if not is_ready(p, time.monotonic())]
-        time.sleep(0.2)
-    if waiting:
-        print(f"dev run: still not ready: {', '.join(p.name for p in waiting)}", flush=True)
-    else:
-        print(f"dev run: all {len(parts)} components ready; the inbox is at "
-              f"http://127.0.0.1:{ports.inbox_http}/ - Ctrl-C stops everything", flush=True)
 
 
 def _in_use(port: int) -> bool:

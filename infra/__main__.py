@@ -1,4 +1,6 @@
-"""`python -m infra build [-o build/cfn] [--routes routing/routes.toml]`: write the templates."""
+"""`python -m infra build [-o build/cfn] [--routes routing/routes.toml]`: write the templates.
+`python -m infra components [--where ecs|image|local]`: the declared processes' names, one a line.
+`python -m infra compose`: the compose file (infra/compose.yaml) generated from them."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from infra import routes, stacks
+from infra import compose, routes, stacks
+from infra.components import ALL_COMPONENTS, IMAGE_COMPONENTS, Where
 from routing.problems import TableError
 
 
@@ -17,7 +20,18 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("-o", "--output", type=Path, default=Path("build/cfn"))
     build.add_argument("--routes", type=Path, default=routes.ROUTE_TABLE,
                        help="route table rendered into listener rules")
+    listing = commands.add_parser("components", help="the declared processes, one a line")
+    listing.add_argument("--where", choices=[w.value for w in Where],
+                         help="only those running there (ecs: deployed; image: built)")
+    commands.add_parser("compose", help="print the compose file generated from the components")
     args = parser.parse_args(argv)
+    if args.command == "components":
+        for name in component_names(args.where):
+            print(name)
+        return 0
+    if args.command == "compose":
+        print(compose.render(), end="")
+        return 0
     try:
         written = stacks.write_all(args.output, args.routes)
     except TableError as error:
@@ -30,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def component_names(where: str | None) -> list[str]:
+    if where == Where.IMAGE.value:  # everything with an image, deployed or not
+        return [c.name for c in IMAGE_COMPONENTS]
+    return [c.name for c in ALL_COMPONENTS if where is None or c.where.value == where]
 
 
 if __name__ == "__main__":

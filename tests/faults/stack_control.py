@@ -1,4 +1,4 @@
-"""The fault suite's stack: the real processes of `devtools.stack.Stack`, plus the means to hurt
+"""The fault suite's stack: the real processes of `devtools.processes.Stack`, plus the means to hurt
 them (SIGKILL a process group, stop Redis) and to bring one back on the same port.
 
 The stack runs its own Redis (a private data directory, so a `SHUTDOWN SAVE` and a restart on the
@@ -8,8 +8,6 @@ the route table (so shifting weights never touches `routing/routes.toml` of the 
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import shutil
 import signal
 import time
@@ -18,9 +16,8 @@ from pathlib import Path
 
 import redis
 
-from devtools import redis_server
-from devtools.components import REPO_ROOT, TEST_PROFILE, Component, Ports, components
-from devtools.stack import Stack, is_ready
+from devtools.components import LIVE_TABLE, TEST_PROFILE, Ports, components
+from devtools.processes import ProcessSpec, Stack
 
 # The launcher's test profile, with codes that outlive a whole fault scenario, and a small per-IP
 # send limit so the abuse test can reach it (every other test sends from its own client IP).
@@ -35,17 +32,15 @@ IP_LIMIT = int(FAULT_PROFILE["VERIFY_IP_LIMIT"])
 class FaultStack(Stack):
     """A Stack whose components can be killed and restarted one at a time."""
 
-    def __init__(self, parts: list[Component], table: Path, workdir: Path) -> None:
+    def __init__(self, specs: list[ProcessSpec], table: Path, workdir: Path) -> None:
         (workdir / "logs").mkdir(exist_ok=True)
-        super().__init__(parts, ready_timeout=90.0, log_dir=workdir / "logs")
+        super().__init__(specs, ready_timeout=90.0, log_dir=workdir / "logs")
         self.table = table
         self.audit_log = workdir / "audit.log"
 
     @property
     def redis_url(self) -> str:
-        ready = self.components["redis"].ready
-        assert ready is not None
-        return ready
+        return str(self.specs["redis"].ready)
 
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.redis_url, decode_responses=True,
@@ -64,12 +59,12 @@ class FaultStack(Stack):
         return self.processes[name].pid
 
     def alive(self, name: str) -> bool:
-        return self.processes[name].poll() is None
+        return self.processes[name].alive
 
     def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
         """Signal the component's whole process group and wait until its leader is gone."""
         process = self.processes[name]
-        os.killpg(process.pid, signum)
+        process.signal(signum)
         process.wait(timeout=15)
 
     def stop_redis(self) -> None:
@@ -87,41 +82,31 @@ class FaultStack(Stack):
         """Start a dead component again with the same argv, env and port; wait until ready."""
         if self.alive(name):
             raise AssertionError(f"{name} is still running (pid {self.pid(name)})")
-        component = self.components[name]
         log = self.log_path(name)
         if log.exists():  # keep the first life's output for the post-mortem
             log.replace(log.with_suffix(f".{time.time_ns()}.log"))
-        self._launch(component)
-        self._wait_ready(component, time.monotonic() + self.ready_timeout)
+        super().restart(name)
 
     def revive_all(self) -> list[str]:
         """Restart whatever a previous test left dead; the names restarted."""
         dead = [name for name in self.processes if not self.alive(name)]
         for name in dead:
             self.restart(name)
-        for name in self.processes:
-            if not is_ready(self.components[name], time.monotonic() - 60):
+        for name, process in self.processes.items():
+            if not process.is_ready():
                 raise AssertionError(f"{name} is running but not ready:\n{self.tail(name)}")
         return dead
 
 
-def fault_components(ports: Ports, workdir: Path) -> tuple[list[Component], Path]:
+def fault_components(ports: Ports, workdir: Path) -> tuple[list[ProcessSpec], Path]:
     """The launcher's components, with a private Redis data dir and a private route table."""
     table = workdir / "routes.toml"
-    shutil.copyfile(REPO_ROOT / "routing" / "routes.toml", table)
+    shutil.copyfile(LIVE_TABLE, table)
     redis_dir = workdir / "redis"
     redis_dir.mkdir()
-    parts = []
-    for part in components(ports, external_redis=None, workers=2, profile=FAULT_PROFILE):
-        if part.name == "redis":
-            part = dataclasses.replace(
-                part, argv=tuple(redis_server.server_argv(ports.redis, str(redis_dir))))
-        elif part.name == "gateway":
-            argv = list(part.argv)
-            argv[argv.index("--table") + 1] = str(table)
-            part = dataclasses.replace(part, argv=tuple(argv))
-        parts.append(part)
-    return parts, table
+    specs = components(ports, external_redis=None, workers=2, profile=FAULT_PROFILE,
+                       table=table, redis_dir=str(redis_dir))
+    return specs, table
 
 
 def process_tree(pid: int) -> set[int]:

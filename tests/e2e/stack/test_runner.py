@@ -1,4 +1,4 @@
-"""`./dev run` (devtools.runner on honcho): prints where everything listens, brings it all up,
+"""`./dev run` (devtools.runner): prints where everything listens, brings it all up,
 and one SIGTERM stops every process it started."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def test_dev_run_starts_everything_and_sigterm_stops_it_all() -> None:
             assert time.monotonic() < deadline, "not ready in 60s:\n" + "".join(lines)
             time.sleep(0.2)
         output = "".join(lines)
-        for name in ("monolith", "send", "verify", "devinbox", "dispatcher", "monolith-events"):
+        for name in ("monolith", "send", "verify", "devinbox", "dispatcher", "events"):
             assert re.search(rf"{name}\s+started \(pid=\d+\)", output), output
         assert "(inbox page;" in output
         pids = [int(p) for p in re.findall(r"started \(pid=(\d+)\)", output)]

@@ -3,84 +3,112 @@ component fails fast with a message that says what went wrong."""
 
 from __future__ import annotations
 
-import os
 import sys
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from devtools.components import TEST_PROFILE, Component, components, free_ports
-from devtools.stack import Stack, StackError
+from devtools.components import TEST_PROFILE, components, free_ports, redis_spec
+from devtools.processes import HttpReady, ProcessSpec, Stack, StartError
+from devtools.redis_server import free_port
+from infra.components import ALL_COMPONENTS
 
 
-def group_alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def processes_in_group(pgid: int) -> list[int]:
+    """Every live process whose process group is `pgid` (gunicorn's workers included)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        # The command name (field 2) may hold spaces; state, ppid, pgrp follow its closing ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.mark.slow
 def test_every_component_becomes_ready_and_sigterm_stops_them_all() -> None:
-    parts = components(free_ports(), external_redis=None, workers=1, profile=TEST_PROFILE)
-    names = {p.name for p in parts}
-    assert {"redis", "devinbox", "monolith", "monolith-events", "dispatcher", "send",
-            "verify"} <= names
-    with Stack(parts, ready_timeout=60) as stack:
-        for part in parts:
-            assert stack.processes[part.name].poll() is None, f"{part.name} is not running"
-            if part.ready and part.ready.startswith("http"):
-                assert httpx.get(part.ready, timeout=5).status_code == 200, part.name
-        pids = {name: p.pid for name, p in stack.processes.items()}
-    # Every process (and its process group, e.g. gunicorn's workers) is gone, without SIGKILL.
-    assert all(not group_alive(pid) for pid in pids.values()), stack.exit_codes
+    specs = components(free_ports(), external_redis=None, workers=2, profile=TEST_PROFILE)
+    assert {s.name for s in specs} == {c.name for c in ALL_COMPONENTS}
+    with Stack(specs, ready_timeout=60) as stack:
+        for spec in specs:
+            assert stack.processes[spec.name].alive, f"{spec.name} is not running"
+            if isinstance(spec.ready, HttpReady):
+                assert httpx.get(spec.ready.url, timeout=5).status_code == 200, spec.name
+        groups = {name: p.pid for name, p in stack.processes.items()}
+        assert len(processes_in_group(groups["monolith"])) == 3  # master and two workers
+    # Every process and everything it started (its whole group) is gone, without SIGKILL.
+    left = {name: processes_in_group(pgid) for name, pgid in groups.items()}
+    assert not any(left.values()), left
     killed = {name: code for name, code in stack.exit_codes.items() if code == -9}
     assert not killed, f"needed SIGKILL: {killed}"
-    for part in parts:
-        if part.port:
+    for spec in specs:
+        if spec.url:
             with pytest.raises(httpx.ConnectError):
-                httpx.get(f"http://127.0.0.1:{part.port}/healthz", timeout=2)
+                httpx.get(f"{spec.url}/healthz", timeout=2)
+
+
+def test_a_child_that_ignores_sigterm_is_killed_with_its_group() -> None:
+    # A leader that exits on SIGTERM, leaving a child that ignores it: stop() leaves nothing.
+    script = ("import signal, subprocess, sys, time; "
+              "subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+              "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)']); "
+              "time.sleep(600)")
+    stack = Stack([ProcessSpec("parent", (sys.executable, "-c", script))], ready_timeout=10)
+    with stack:
+        pgid = stack.processes["parent"].pid
+        for _ in range(50):
+            if len(processes_in_group(pgid)) == 2:
+                break
+            time.sleep(0.1)
+        assert len(processes_in_group(pgid)) == 2
+    assert processes_in_group(pgid) == []
 
 
 def test_a_missing_binary_is_a_clear_error() -> None:
-    ghost = Component("ghost", ("/nonexistent/bin/ghost-server", "--port", "1"))
-    with pytest.raises(StackError, match=r"ghost: cannot start '/nonexistent/bin/ghost-server': "
+    ghost = ProcessSpec("ghost", ("/nonexistent/bin/ghost-server", "--port", "1"))
+    with pytest.raises(StartError, match=r"ghost: cannot start '/nonexistent/bin/ghost-server': "
                                          r"not found"):
         Stack([ghost]).start()
 
 
 def test_a_component_that_dies_at_start_shows_its_last_output() -> None:
     script = "import sys; print('bad setting FOO', file=sys.stderr); sys.exit(3)"
-    dying = Component("dying", (sys.executable, "-c", script), port=free_ports().monolith,
-                      ready="http://127.0.0.1:1/readyz")
-    with (pytest.raises(StackError, match=r"(?s)dying exited with code 3.*bad setting FOO"),
+    dying = ProcessSpec("dying", (sys.executable, "-c", script),
+                        ready=HttpReady("http://127.0.0.1:1/readyz"))
+    with (pytest.raises(StartError, match=r"(?s)dying exited with code 3.*bad setting FOO"),
           Stack([dying], ready_timeout=10)):
         pass
 
 
 def test_a_component_that_never_gets_ready_times_out_and_is_stopped() -> None:
-    port = free_ports().monolith
-    server = Component("static", (sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
-                                  str(port)), port=port, ready=f"http://127.0.0.1:{port}/readyz")
+    port = free_port()
+    server = ProcessSpec("static", (sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                                    str(port)), ready=HttpReady(f"http://127.0.0.1:{port}/readyz"))
     stack = Stack([server], ready_timeout=1.5)
-    with pytest.raises(StackError, match=r"static was not ready within 2s \(waiting for http://"), \
+    with pytest.raises(StartError, match=r"static was not ready within 2s \(waiting for http://"), \
             stack:
         pass
-    assert stack.processes["static"].poll() is not None
+    assert not stack.processes["static"].alive
 
 
-def test_one_component_can_be_stopped_and_restarted() -> None:
+def test_one_component_can_be_stopped_and_restarted(tmp_path: Path) -> None:
     import redis
 
-    parts = [p for p in components(free_ports(), external_redis=None) if p.name == "redis"]
-    with Stack(parts, ready_timeout=20) as stack:
-        assert parts[0].ready is not None
-        client = redis.Redis.from_url(parts[0].ready, socket_connect_timeout=0.5)
+    spec = redis_spec(free_port(), str(tmp_path))
+    with Stack([spec], ready_timeout=20) as stack:
+        client = redis.Redis.from_url(str(spec.ready), socket_connect_timeout=0.5)
         assert client.ping()
-        stack.stop_component("redis")
+        stack.processes["redis"].stop()
         with pytest.raises(redis.ConnectionError):
             client.ping()
-        stack.restart_component("redis")
+        stack.restart("redis")
         assert client.ping()
         client.close()

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from devinbox.testing import RunningInbox, running_devinbox
+from tests.support.devinbox import RunningInbox, running_devinbox
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +83,9 @@ def test_capacity_bound_and_clean_sigterm() -> None:
             small.request("POST", "/sms", {"to": "+14155550100", "body": f"m{index}"})
         assert [m["body"] for m in small.messages()] == ["m4", "m3", "m2"]
         process = small.process
-        process.send_signal(signal.SIGTERM)
+        process.signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
-        output = process.stdout.read() if process.stdout else ""
+        output = process.tail(50)
     assert f"SMTP on 127.0.0.1:{small.smtp_port}" in output
     assert f"http://127.0.0.1:{small.http_port}/" in output
     assert "devinbox: stopped" in output

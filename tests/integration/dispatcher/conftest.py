@@ -9,9 +9,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import pytest
 
-from devinbox.testing import RunningInbox, running_devinbox
 from services.dispatcher.app import serve
 from services.dispatcher.settings import DispatcherSettings
+from tests.support.devinbox import RunningInbox, running_devinbox
 
 
 @pytest.fixture(scope="module")

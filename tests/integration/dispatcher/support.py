@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import redis
 from redis.typing import EncodableT, FieldT
 
-from devinbox.testing import RunningInbox, free_port
+from devtools.components import local_spec
+from devtools.processes import Process, start_one
+from devtools.redis_server import free_port
+from infra.components import by_name
 from services.dispatcher.settings import DispatcherSettings
 from services.verification import keys
 from services.verification.crypto import seal_code
+from tests.support.devinbox import RunningInbox
 
 PEPPER = "dispatcher-test-pepper"
 CODE_TTL_MS = 600_000
@@ -121,3 +125,9 @@ def dead_letters(client: redis.Redis) -> list[dict[str, str]]:
         keys.DEAD_LETTER_STREAM
     )
     return [fields for _id, fields in entries]
+
+
+def start_dispatcher(env: Mapping[str, str]) -> Process:
+    """`python -m services.dispatcher` as declared, with `env`; up once it has stayed running."""
+    spec = local_spec(by_name("dispatcher"), {}, {**env, "PYTHONUNBUFFERED": "1"})
+    return start_one(spec, timeout=10)

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import redis
 
-from devinbox.testing import RunningInbox, free_port
+from devtools.redis_server import free_port
 from services.verification import keys
 from tests.integration.dispatcher.conftest import RunDispatcher
 from tests.integration.dispatcher.support import (
@@ -18,6 +18,7 @@ from tests.integration.dispatcher.support import (
     outbox_is_empty,
     write_job,
 )
+from tests.support.devinbox import RunningInbox
 
 CODE_IN_TEXT = re.compile(r"code is (\d{4,10})")
 

@@ -8,7 +8,6 @@ import logging
 import pytest
 import redis
 
-from devinbox.testing import RunningInbox
 from services.verification import keys
 from tests.integration.dispatcher.conftest import RunDispatcher
 from tests.integration.dispatcher.support import (
@@ -19,6 +18,7 @@ from tests.integration.dispatcher.support import (
     outbox_is_empty,
     write_job,
 )
+from tests.support.devinbox import RunningInbox
 
 BASE = 0.05
 

@@ -3,29 +3,23 @@ repeat at most the one in flight; SIGTERM stops it cleanly; codes never reach it
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 
 import redis
 
-from devinbox.testing import RunningInbox
 from services.verification import keys
-from tests.integration.dispatcher.support import dispatcher_env, outbox_is_empty, write_job
+from tests.integration.dispatcher.support import (
+    dispatcher_env,
+    outbox_is_empty,
+    start_dispatcher,
+    write_job,
+)
+from tests.support.devinbox import RunningInbox
 
 JOBS = 150
-
-
-def start_dispatcher(env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "services.dispatcher"],
-        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
 
 
 def wait_for(condition: object, timeout: float = 20.0) -> None:
@@ -45,7 +39,7 @@ def test_sigkill_then_restart_delivers_every_job_once(
 
     first = start_dispatcher(env)
     wait_for(lambda: len(clean_inbox.messages()) >= JOBS // 3)
-    first.send_signal(signal.SIGKILL)
+    first.signal(signal.SIGKILL)
     first.wait(timeout=10)
     delivered_before_restart = len(clean_inbox.messages())
     assert delivered_before_restart < JOBS, "the kill came too late to test anything"
@@ -54,11 +48,8 @@ def test_sigkill_then_restart_delivers_every_job_once(
     try:
         wait_for(lambda: outbox_is_empty(redis_client))
     finally:
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(timeout=10) == 0
-    output = (first.stdout.read() if first.stdout else "") + (
-        second.stdout.read() if second.stdout else ""
-    )
+        assert second.stop(timeout=10) == 0
+    output = first.tail(10_000) + second.tail(10_000)
 
     received = Counter(message["to"] for message in clean_inbox.messages())
     assert set(received) == {job.to for job in jobs}  # none lost

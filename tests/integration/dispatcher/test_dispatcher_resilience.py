@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,8 +14,7 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 
-from devinbox.testing import RunningInbox, free_port
-from devtools.redis_server import start_embedded
+from devtools.redis_server import free_port, start_embedded
 from services.verification import keys
 from tests.integration.dispatcher.conftest import RunDispatcher
 from tests.integration.dispatcher.support import (
@@ -26,8 +22,10 @@ from tests.integration.dispatcher.support import (
     dispatcher_settings,
     eventually,
     outbox_is_empty,
+    start_dispatcher,
     write_job,
 )
+from tests.support.devinbox import RunningInbox
 
 
 async def test_redis_outage_is_survived_and_recovered_from(
@@ -92,19 +90,15 @@ def test_sigterm_finishes_the_delivery_in_flight(
     handler, port = slow_smtp
     job = write_job(redis_client, "email", "ada@example.com")
     env = dispatcher_env(redis_url, clean_inbox, SMTP_PORT=str(port))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.dispatcher"], env={**os.environ, **env},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    process = start_dispatcher(env)
     try:
         assert handler.receiving.wait(timeout=15), "the dispatcher never started the delivery"
-        process.send_signal(signal.SIGTERM)
+        process.signal(signal.SIGTERM)
         started = time.monotonic()
         process.wait(timeout=10)
     finally:
-        if process.poll() is None:
-            process.kill()
-    output = process.stdout.read() if process.stdout else ""
+        process.stop()
+    output = process.tail(10_000)
     assert process.returncode == 0, output
     assert time.monotonic() - started < 5
     assert len(handler.accepted) == 1 and job.code.encode() in handler.accepted[0]

@@ -12,7 +12,6 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from devinbox.testing import RunningInbox
 from tests.integration.dispatcher.conftest import RunDispatcher
 from tests.integration.dispatcher.support import (
     dispatcher_settings,
@@ -20,6 +19,7 @@ from tests.integration.dispatcher.support import (
     outbox_is_empty,
     write_job,
 )
+from tests.support.devinbox import RunningInbox
 
 REGION = "eu-central-1"
 

@@ -8,16 +8,17 @@ The same deploy runs twice: the first creates the four stacks, the second must c
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+
+from devtools.processes import HttpReady, ProcessSpec, running
+from devtools.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
@@ -28,33 +29,16 @@ STACKS = [f"{STACK}-{name}" for name in ("network", "cache", "platform", "servic
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.infra.moto_cfn_server",
-         "-H", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("moto server did not start") from None
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    url = f"http://127.0.0.1:{port}"
+    spec = ProcessSpec("moto", (sys.executable, "-m", "tests.integration.infra.moto_cfn_server",
+                                "-H", "127.0.0.1", "-p", str(port)),
+                       env={"PYTHONPATH": str(ROOT)}, port=port,
+                       ready=HttpReady(f"{url}/moto-api/", lambda status: status < 500))
+    with running(spec, timeout=30):
+        yield url
 
 
 def aws_env(tmp_path: Path, endpoint: str | None) -> dict[str, str]:

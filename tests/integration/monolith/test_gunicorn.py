@@ -2,48 +2,29 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
+import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
+from devtools.components import local_spec
+from devtools.processes import HttpReady, running
 from devtools.redis_server import free_port
-
-ROOT = Path(__file__).resolve().parents[3]
-GUNICORN = Path(sys.executable).parent / "gunicorn"
+from infra.components import by_name
 
 
 @pytest.fixture
 def gunicorn_url(redis_url: str, redis_client: redis.Redis) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    env |= {"REDIS_URL": redis_url, "VERIFY_RESEND_COOLDOWN_SECONDS": "0"}
-    process = subprocess.Popen(
-        [str(GUNICORN), "--config", "python:monolith.gunicorn_conf", "--bind",
-         f"127.0.0.1:{port}", "--workers", "2", "monolith:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"gunicorn did not start: {process.communicate()[1][-2000:]}")
-        time.sleep(0.1)
-    yield url
-    process.terminate()
-    assert process.wait(timeout=15) == 0
+    """The declared monolith command (as ./dev run starts it) with two workers."""
+    env = {"REDIS_URL": redis_url, "VERIFY_RESEND_COOLDOWN_SECONDS": "0",
+           "PROMETHEUS_MULTIPROC_DIR": ""}  # gunicorn_conf makes its own
+    spec = local_spec(by_name("monolith"), {"monolith": free_port()}, env, workers=2)
+    spec = dataclasses.replace(spec, ready=HttpReady(f"{spec.url}/healthz"))
+    with running(spec, timeout=20) as process:
+        yield str(spec.url)
+        assert process.stop(timeout=15) == 0
 
 
 def test_gunicorn_serves_and_aggregates_metrics_over_workers(gunicorn_url: str) -> None:

@@ -12,7 +12,10 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
+from devtools.components import local_spec
+from devtools.processes import running
 from devtools.redis_server import free_port, start_embedded
+from infra.components import by_name
 from monolith.crypto import Keyring
 from monolith.events import EventsConsumer
 from monolith.extensions import build_redis
@@ -177,25 +180,18 @@ def test_the_consumer_survives_a_redis_outage(
 def test_python_m_monolith_events_stops_on_sigterm(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
-    import os
     import signal
-    import subprocess
-    import sys
 
-    env = {**os.environ, "REDIS_URL": redis_url}
-    process = subprocess.Popen([sys.executable, "-m", "monolith.events"], env=env,
-                               stderr=subprocess.PIPE, text=True)
+    spec = local_spec(by_name("events"), {}, {"REDIS_URL": redis_url})
     direct = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        wait_for(lambda: any(g["name"] == "monolith-users"
-                             for g in _groups(direct)), 10.0)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=5) == 0
-        assert "stopped after" in (process.stderr.read() if process.stderr else "")
+        with running(spec) as process:
+            wait_for(lambda: any(g["name"] == "monolith-users"
+                                 for g in _groups(direct)), 10.0)
+            process.signal(signal.SIGTERM)
+            assert process.wait(timeout=5) == 0
+            assert "stopped after" in process.tail()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         direct.close()
 
 

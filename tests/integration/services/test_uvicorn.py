@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,63 +15,36 @@ import httpx
 import pytest
 import redis
 
-from devtools.components import uvicorn_component
+from devtools.components import local_spec
+from devtools.processes import HttpReady, Process, ProcessSpec, running
 from devtools.redis_server import free_port
+from infra.components import by_name
 from tests.integration.services.support import PHONE, learn_code
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-Service = tuple[str, subprocess.Popen[str]]
-
-
-def start_service(module: str, redis_url: str, **extra_env: str) -> Service:
-    port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "CODE_PEPPER": "e2e-pepper",
-           "APP_ENV": "production", "VERIFY_CODE_LENGTH": "8"}
-    # The command line exactly as ./dev run and the contract stack start the service.
-    argv = uvicorn_component(module, f"services.{module}.app:create_app", port, {}).argv
-    process = subprocess.Popen(
-        argv, cwd=ROOT, env={**env, **extra_env}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
-    )
-    return f"http://127.0.0.1:{port}", process
-
-
-def wait_ready(service: Service, timeout: float = 20) -> None:
-    base, process = service
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            output = process.communicate()[0]
-            raise RuntimeError(f"service at {base} did not start:\n{output}")
-        time.sleep(0.1)
+def service_spec(name: str, redis_url: str, **extra_env: str) -> ProcessSpec:
+    """The declared component (its command line exactly as ./dev run and the contract stack
+    start it), in production mode, on a free port."""
+    env = {"REDIS_URL": redis_url, "CODE_PEPPER": "e2e-pepper", "APP_ENV": "production",
+           "VERIFY_CODE_LENGTH": "8", **extra_env}
+    spec = local_spec(by_name(name), {name: free_port()}, env)
+    return dataclasses.replace(spec, ready=HttpReady(f"{spec.url}/healthz"))
 
 
 @pytest.fixture
-def services(redis_url: str, redis_client: redis.Redis) -> Iterator[tuple[Service, Service]]:
-    started = (start_service("send", redis_url), start_service("verify", redis_url))
-    try:
-        for service in started:
-            wait_ready(service)
-        yield started
-    finally:
-        for _, process in started:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+def services(redis_url: str, redis_client: redis.Redis) -> Iterator[tuple[Process, Process]]:
+    with running(service_spec("send", redis_url)) as send, \
+            running(service_spec("verify", redis_url)) as verify:
+        yield send, verify
 
 
 def test_real_servers_flow_and_clean_shutdown(
-    services: tuple[Service, Service], redis_client: redis.Redis
+    services: tuple[Process, Process], redis_client: redis.Redis
 ) -> None:
-    (send_base, send_process), (verify_base, verify_process) = services
+    send_process, verify_process = services
+    send_base, verify_base = str(send_process.spec.url), str(verify_process.spec.url)
     with httpx.Client(timeout=5) as client:
         created = client.post(
             f"{send_base}/api/verifications", json={"to": PHONE, "channel": "sms"}
@@ -99,10 +72,10 @@ def test_real_servers_flow_and_clean_shutdown(
                          metrics.text)
     outputs = []
     for process in (send_process, verify_process):
-        process.send_signal(signal.SIGTERM)
-        outputs.append(process.communicate(timeout=10)[0])
+        process.signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal: exit by SIGTERM is the norm.
-        assert process.returncode in (0, -signal.SIGTERM)
+        assert process.wait(timeout=10) in (0, -signal.SIGTERM)
+        outputs.append(process.tail(200))
     assert all("Application shutdown complete" in output for output in outputs)
     assert all(code not in output for output in outputs)
 
@@ -124,10 +97,9 @@ def test_a_loopback_client_cannot_choose_its_ip_with_x_forwarded_for(
 ) -> None:
     """With no trusted proxy, the peer is the client, whatever X-Forwarded-For says (uvicorn's
     own proxy-header handling would believe loopback peers; the command line turns it off)."""
-    service = start_service("send", redis_url, TRUSTED_PROXIES="", VERIFY_IP_LIMIT="2")
-    try:
-        wait_ready(service)
-        base = service[0]
+    with running(service_spec("send", redis_url, TRUSTED_PROXIES="",
+                              VERIFY_IP_LIMIT="2")) as service:
+        base = str(service.spec.url)
         statuses = [
             httpx.post(f"{base}/api/verifications",
                        json={"to": f"+1555010{index:04d}", "channel": "sms"},
@@ -135,6 +107,3 @@ def test_a_loopback_client_cannot_choose_its_ip_with_x_forwarded_for(
             for index in range(3)
         ]
         assert statuses == [201, 201, 429], statuses
-    finally:
-        service[1].send_signal(signal.SIGTERM)
-        service[1].wait(timeout=10)

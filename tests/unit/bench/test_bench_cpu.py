@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from bench import cpu
+from devtools.processes import ProcessSpec, StaysUp, running
 
 
 def test_stat_line_with_spaces_and_parens_in_the_name() -> None:
@@ -30,8 +31,9 @@ def test_tree_sums_descendants_but_not_siblings() -> None:
 def test_a_busy_child_is_counted_in_its_parents_tree() -> None:
     burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
     # A shell parent that waits for a python child: the child's CPU must show under the parent.
-    parent = subprocess.Popen(["sh", "-c", f'{sys.executable} -c "{burn}"; sleep 5'])
-    try:
+    spec = ProcessSpec("burner", ("sh", "-c", f'{sys.executable} -c "{burn}"; sleep 5'),
+                       ready=StaysUp(0))
+    with running(spec) as parent:
         before = cpu.tree_seconds([parent.pid])
         burned_s = 0.25
         for _ in range(100):
@@ -39,6 +41,3 @@ def test_a_busy_child_is_counted_in_its_parents_tree() -> None:
                 break
             subprocess.run(["sleep", "0.05"], check=True)
         assert cpu.tree_seconds([parent.pid]) - before >= burned_s
-    finally:
-        parent.kill()
-        parent.wait()

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]  # (no stubs in the dev dependencies)
 
-from infra.components import COMPONENTS, HEALTH_CHECK_PATH, Component
+from infra.components import COMPONENTS, IMAGE_COMPONENTS, Component, by_name
+from infra.compose import render
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = (ROOT / "infra" / "docker" / "Dockerfile").read_text(encoding="utf-8")
@@ -49,32 +50,47 @@ def test_runtime_runs_as_a_numeric_non_root_user() -> None:
     assert re.fullmatch(r"[1-9]\d+:[1-9]\d+", user)
 
 
-@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+@pytest.mark.parametrize("component", IMAGE_COMPONENTS, ids=lambda c: c.name)
 def test_each_process_has_a_target_with_its_command_and_healthcheck(component: Component) -> None:
-    assert json.loads(instruction(component.name, "CMD")) == list(component.command)
+    assert json.loads(instruction(component.name, "CMD")) == list(component.argv())
     health = instruction(component.name, "HEALTHCHECK")
-    probe = f"http://127.0.0.1:{component.port}{HEALTH_CHECK_PATH}" if component.is_web \
+    probe = f"http://127.0.0.1:{component.port}{component.readiness}" if component.is_web \
         else "redis"
     assert health.endswith(json.dumps(["python", "/app/healthcheck.py", probe]))
     expose = [ln for ln in stages()[component.name].splitlines() if ln.startswith("EXPOSE")]
-    assert expose == ([f"EXPOSE {component.port}"] if component.is_web else [])
+    ports = [component.port, *component.extra_ports.values()] if component.is_web else []
+    assert expose == ([f"EXPOSE {' '.join(map(str, ports))}"] if ports else [])
+
+
+def test_every_image_target_is_a_declared_component() -> None:
+    images = set(stages()) - {"builder", "runtime"}
+    assert images == {c.name for c in IMAGE_COMPONENTS}
 
 
 def test_one_process_per_container_no_cluster() -> None:
-    monolith = next(c for c in COMPONENTS if c.name == "monolith")
-    assert monolith.command[monolith.command.index("--workers") + 1] == "1"
-    assert all("--workers" not in c.command for c in COMPONENTS if c.name != "monolith")
+    monolith = by_name("monolith").argv()
+    assert monolith[monolith.index("--workers") + 1] == "1"
+    assert all("--workers" not in c.command for c in IMAGE_COMPONENTS if c.name != "monolith")
+    assert by_name("send").argv()[by_name("send").argv().index("--host") + 1] == "0.0.0.0"
+
+
+def test_the_committed_compose_file_is_the_generated_one() -> None:
+    assert (ROOT / "infra" / "compose.yaml").read_text() == render(), \
+        "regenerate it: python -m infra compose > infra/compose.yaml"
 
 
 def test_compose_runs_every_process_with_redis_and_the_dev_inbox() -> None:
     services = compose()["services"]
-    assert set(services) == {c.name for c in COMPONENTS} | {"redis", "devinbox"}
+    assert set(services) == {c.name for c in IMAGE_COMPONENTS} | {"redis"}
     for component in COMPONENTS:
         service = services[component.name]
         assert service["build"]["target"] == component.name
         assert service["build"]["dockerfile"] == "infra/docker/Dockerfile"
         assert service["environment"]["REDIS_URL"] == "redis://redis:6379/0"
         assert set(service["depends_on"]) == {"redis", "devinbox"}
+        if component.is_web:
+            assert service["ports"] == [f"127.0.0.1:{component.port}:{component.port}"]
     assert services["dispatcher"]["environment"]["DEVINBOX_URL"] == "http://devinbox:8025"
+    assert services["dispatcher"]["environment"]["SMTP_HOST"] == "devinbox"
     assert services["devinbox"]["build"]["target"] == "devinbox"
     assert json.loads(instruction("devinbox", "CMD"))[:3] == ["python", "-m", "devinbox"]

@@ -1,4 +1,4 @@
-"""Run a real dev inbox in a subprocess on free loopback ports (for tests and scripts).
+"""A real dev inbox in a subprocess on free loopback ports, for tests.
 
     with running_devinbox() as inbox:
         ...send mail to inbox.smtp_host:inbox.smtp_port...
@@ -7,12 +7,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,18 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from devtools.components import local_spec
+from devtools.processes import Process, running
+from devtools.redis_server import free_port
+from infra.components import by_name
+
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
 class RunningInbox:
-    process: subprocess.Popen[str]
+    process: Process
     smtp_host: str
     smtp_port: int
     http_port: int
@@ -73,41 +68,14 @@ class RunningInbox:
         assert status == 204
 
 
-def _wait_until_healthy(inbox: RunningInbox, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if inbox.process.poll() is not None:
-            raise RuntimeError(f"devinbox exited at start with {inbox.process.returncode}")
-        try:
-            if inbox.request("GET", "/healthz")[0] == 200:
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"devinbox did not answer at {inbox.url} within {timeout:.0f}s")
-        time.sleep(0.05)
-
-
 @contextmanager
 def running_devinbox(max_messages: int | None = None, timeout: float = 10.0) -> Iterator[
     RunningInbox
 ]:
-    http_port, smtp_port = free_port(), free_port()
-    argv = [sys.executable, "-m", "devinbox", "--host", HOST,
-            "--http-port", str(http_port), "--smtp-port", str(smtp_port)]
+    """The declared devinbox component on free ports, stopped on the way out."""
+    ports = {"devinbox": free_port(), "devinbox.smtp_port": free_port()}
+    spec = local_spec(by_name("devinbox"), ports, {"PYTHONUNBUFFERED": "1"})
     if max_messages is not None:
-        argv += ["--max-messages", str(max_messages)]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    inbox = RunningInbox(process, HOST, smtp_port, http_port)
-    try:
-        _wait_until_healthy(inbox, timeout)
-        yield inbox
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        spec = dataclasses.replace(spec, argv=(*spec.argv, "--max-messages", str(max_messages)))
+    with running(spec, timeout=timeout) as process:
+        yield RunningInbox(process, HOST, ports["devinbox.smtp_port"], ports["devinbox"])
