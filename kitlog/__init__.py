@@ -12,7 +12,6 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import TextIO
 
 # The request's X-Amzn-Trace-Id (the ALB and the local gateway set it), set at each request edge.
 TRACE_ID: ContextVar[str | None] = ContextVar("trace_id", default=None)
@@ -47,14 +46,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-class _JsonHandler(logging.StreamHandler[TextIO]):
-    """Ours, so that configuring again replaces it instead of adding a second one."""
+class _JsonHandler(logging.Handler):
+    """JSON lines on stderr; ours, so that configuring again replaces it instead of adding one.
+    Writes to sys.stderr of the moment (as logging.lastResort does), wherever it was redirected."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
 
 
 def configure(level: str) -> None:
     """Every log record of the process, uvicorn's too, as JSON lines on stderr from `level` up."""
-    handler = _JsonHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler = _JsonHandler()
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _JsonHandler)]:
         root.removeHandler(old)

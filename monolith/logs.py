@@ -13,7 +13,6 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import TextIO
 
 from flask import Flask, request
 
@@ -42,12 +41,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-class JsonHandler(logging.StreamHandler[TextIO]):
-    """JSON lines on stderr; ours, so that configuring again replaces it instead of adding one."""
+class JsonHandler(logging.Handler):
+    """JSON lines on stderr; ours, so that configuring again replaces it instead of adding one.
+    Writes to sys.stderr of the moment (as logging.lastResort does), wherever it was redirected."""
 
     def __init__(self) -> None:
-        super().__init__(sys.stderr)
+        super().__init__()
         self.setFormatter(JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
 
 
 def configure(level: str) -> None:
