@@ -41,8 +41,6 @@ class JsonFormatter(logging.Formatter):
             entry["trace_id"] = trace_id
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
-        if record.stack_info:
-            entry["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
