@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 
+import kitlog
 from devinbox.server import InboxConfig, serve
 from devinbox.store import DEFAULT_CAPACITY
 
@@ -35,7 +36,7 @@ def parse_args(argv: list[str], environ: dict[str, str]) -> InboxConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    kitlog.configure(os.environ.get("LOG_LEVEL", "INFO"))
     logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every SMTP command
     config = parse_args(sys.argv[1:] if argv is None else argv, dict(os.environ))
     try:

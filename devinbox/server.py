@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ from aiohttp import web
 from devinbox.http_api import create_app
 from devinbox.smtp import start_smtp
 from devinbox.store import MessageStore
+
+log = logging.getLogger("devinbox")
 
 
 @dataclass(frozen=True)
@@ -31,19 +34,16 @@ async def serve(config: InboxConfig, stop: asyncio.Event | None = None) -> None:
     try:
         await web.TCPSite(runner, config.host, config.http_port).start()
         smtp_server = await start_smtp(store, config.host, config.smtp_port)
-        print(
-            f"devinbox: SMTP on {config.host}:{config.smtp_port}, "
-            f"HTTP on http://{config.host}:{config.http_port}/ "
-            f"(keeps the last {config.capacity} messages; Ctrl-C to stop)",
-            flush=True,
-        )
+        log.info("SMTP on %s:%d, HTTP on http://%s:%d/ (keeps the last %d messages; "
+                 "Ctrl-C to stop)", config.host, config.smtp_port, config.host, config.http_port,
+                 config.capacity)
         await stop.wait()
     finally:
         if smtp_server is not None:
             smtp_server.close()
             await smtp_server.wait_closed()
         await runner.cleanup()
-        print("devinbox: stopped", flush=True)
+        log.info("stopped")
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -11,11 +11,12 @@ from monolith.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from monolith import checks, errors, ops, users, verifications
+    from monolith import checks, errors, logs, ops, users, verifications
     from monolith.extensions import RedisExtension
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    logs.init_app(app)
     # Our own limit, not werkzeug's MAX_CONTENT_LENGTH: werkzeug cuts a chunked body short at the
     # limit without saying so, which would read as malformed JSON instead of 413.
     app.config["MAX_BODY_BYTES"] = settings.max_body_bytes

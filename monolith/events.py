@@ -21,7 +21,7 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
-from monolith import keys
+from monolith import keys, logs
 from monolith.extensions import build_redis
 from monolith.settings import Settings
 from monolith.store import Scripts
@@ -130,7 +130,7 @@ def build_consumer(settings: Settings) -> EventsConsumer:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
     consumer = build_consumer(Settings.from_env())
     stop = threading.Event()
 

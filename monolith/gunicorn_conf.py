@@ -3,6 +3,10 @@
 Metrics are aggregated across workers through prometheus_client's multiprocess mode, which must be
 configured before prometheus_client is first imported: hence the environment is set right here,
 and prometheus_client is imported only inside the hooks.
+
+Logs: gunicorn's error log and the app's loggers, as the JSON lines of monolith.logs on stderr.
+Through a logger class rather than `logconfig_dict`: any log config switches gunicorn's access-log
+path on (about 14 µs of formatting work per request even with no handler to write it).
 """
 
 from __future__ import annotations
@@ -11,6 +15,10 @@ import os
 import shutil
 import tempfile
 from typing import Any
+
+from gunicorn.glogging import Logger
+
+from monolith import logs
 
 OWN_METRICS_DIR: str | None = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -25,6 +33,17 @@ keepalive = 2
 accesslog = None  # off: bodies are never logged, and per-request lines are in /metrics
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+
+
+class JsonLogger(Logger):  # type: ignore[misc]  # gunicorn has no type hints
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)  # also on a reload (SIGHUP): it re-adds its own handler, dropped below
+        logs.configure(cfg.loglevel)
+        self.error_log.handlers = []
+        self.error_log.propagate = True  # to the root's JSON handler, at gunicorn's own level
+
+
+logger_class = JsonLogger
 # one fixed control socket path per user would clash between several gunicorns on one host
 control_socket_disable = True
 

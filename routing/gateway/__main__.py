@@ -14,9 +14,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+import kitlog
 from routing.gateway.app import create_app
 from routing.gateway.settings import GatewaySettings
 from routing.problems import TableError
+
+log = logging.getLogger("routing.gateway")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,8 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("ROUTING_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    kitlog.configure(os.environ.get("ROUTING_LOG_LEVEL", "INFO"))
     try:
         import uvloop  # a faster event loop when installed (uvicorn[standard] brings it)
 
@@ -44,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"gateway: cannot read the table: {error}", file=sys.stderr)
         return 2
-    print(f"gateway: listening on http://{args.host}:{args.port}, status page "
-          f"http://{args.host}:{args.port}/__gateway/", flush=True)
+    log.info("listening on http://%s:%d, status page http://%s:%d/__gateway/",
+             args.host, args.port, args.host, args.port)
     # run_app stops cleanly on SIGINT and SIGTERM.
     web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
     return 0

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 import sys
 
+import kitlog
 from services.dispatcher.app import serve
 from services.dispatcher.settings import DispatcherSettings
 from services.verification.settings import SettingsError
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    kitlog.configure(os.environ.get("LOG_LEVEL", "INFO"))
     try:
         settings = DispatcherSettings.from_env()
     except SettingsError as exc:

@@ -1,4 +1,5 @@
-"""The one pure ASGI middleware in front of the routes: request metrics and the body limit.
+"""The one pure ASGI middleware in front of the routes: request metrics, the body limit, and the
+trace id on the request's log lines.
 
 One layer instead of two (each ASGI layer costs a call and a wrapped `send` per request).
 The body limit refuses bodies over MAX_BODY_BYTES before any parsing, Content-Length or chunked
@@ -12,6 +13,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import kitlog
 from services.web.ops import Metrics
 from services.web.problems import problem_response
 
@@ -28,6 +30,9 @@ class EdgeMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        # Not reset afterwards: uvicorn runs each request in a task of its own, whose context ends
+        # with it, and the 500 handler (outside this layer) still logs with it.
+        kitlog.TRACE_ID.set(kitlog.bounded_trace_id(_header(scope, b"x-amzn-trace-id")))
 
         async def recording_send(message: Message) -> None:
             nonlocal status
@@ -61,6 +66,13 @@ class EdgeMiddleware:
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

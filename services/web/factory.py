@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+import kitlog
 from services.verification.service import VerificationService
 from services.verification.settings import Settings
 from services.verification.store import VerificationStore
@@ -50,7 +52,9 @@ def build_app(
     settings: Settings | None = None,
     redis_factory: RedisFactory | None = None,
 ) -> FastAPI:
-    settings = settings or Settings.from_env()
+    if settings is None:  # the process's own app (uvicorn calls the factory bare): its logs too
+        kitlog.configure(os.environ.get("LOG_LEVEL", "INFO"))
+        settings = Settings.from_env()
     make_redis = redis_factory or connect_redis
 
     @asynccontextmanager

@@ -88,4 +88,4 @@ def test_capacity_bound_and_clean_sigterm() -> None:
         output = process.tail(50)
     assert f"SMTP on 127.0.0.1:{small.smtp_port}" in output
     assert f"http://127.0.0.1:{small.http_port}/" in output
-    assert "devinbox: stopped" in output
+    assert '"logger": "devinbox", "message": "stopped"' in output

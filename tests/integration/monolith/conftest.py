@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from monolith import create_app
+from monolith import create_app, logs
 from monolith.crypto import Keyring
 from monolith.settings import Settings
 
@@ -108,3 +109,15 @@ def start(client: FlaskClient) -> Callable[..., Any]:
 
 def wrong_code(code: str) -> str:
     return "".join(str((int(digit) + 1) % 10) for digit in code)
+
+
+@pytest.fixture
+def json_logs(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    """The process's logging as gunicorn and the events consumer set it up (monolith.logs), its
+    JSON lines on the captured stderr; the logging of the test run put back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    logs.configure("DEBUG")
+    yield
+    root.handlers = handlers
+    root.setLevel(level)

@@ -47,16 +47,17 @@ def full_flow(client: FlaskClient, outbox_codes: Callable[[str], list[str]]) -> 
 
 def test_codes_never_reach_the_logs(
     caplog: pytest.LogCaptureFixture, client: FlaskClient,
-    outbox_codes: Callable[[str], list[str]], capfd: pytest.CaptureFixture[str],
+    outbox_codes: Callable[[str], list[str]], capfd: pytest.CaptureFixture[str], json_logs: None,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     codes = full_flow(client, outbox_codes)
-    logged = caplog.text + "".join(capfd.readouterr())
+    logged = caplog.text + "".join(capfd.readouterr())  # the JSON lines too, as written
     assert codes and all(code not in logged for code in codes)
 
 
 def test_an_unexpected_error_is_a_500_problem_logged_without_the_request(
     make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str], json_logs: None,
 ) -> None:
     app = make_app()
 
@@ -71,6 +72,8 @@ def test_an_unexpected_error_is_a_500_problem_logged_without_the_request(
     assert response.get_json()["code"] == "internal_error"
     assert response.mimetype == "application/problem+json"
     assert "RuntimeError" in caplog.text and "424242" not in caplog.text
+    written = capfd.readouterr().err
+    assert "RuntimeError" in written and "424242" not in written
 
 
 def test_every_key_has_a_ttl(

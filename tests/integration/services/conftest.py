@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
 
+import kitlog
 from tests.integration.services.support import Api, make_settings, running_api
 
 
@@ -14,3 +16,15 @@ from tests.integration.services.support import Api, make_settings, running_api
 async def api(redis_url: str, redis_client: redis.Redis) -> AsyncIterator[Api]:
     async with running_api(redis_client, make_settings(redis_url)) as running:
         yield running
+
+
+@pytest.fixture
+def json_logs(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    """The process's logging as the services' own factory call sets it up (kitlog), its JSON lines
+    on the captured stderr; the logging of the test run put back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    kitlog.configure("DEBUG")
+    yield
+    root.handlers = handlers
+    root.setLevel(level)

@@ -11,7 +11,8 @@ from tests.integration.services.support import PHONE, make_settings, running_api
 
 
 async def test_codes_not_in_logs_or_responses(
-    redis_url: str, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+    redis_url: str, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str], json_logs: None,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     settings = make_settings(redis_url, code_length=10, resend_cooldown_seconds=0)
@@ -27,5 +28,7 @@ async def test_codes_not_in_logs_or_responses(
         texts.append((await api.check(code, to=PHONE)).text)
         texts.append((await api.send.get("/metrics")).text)
     assert any("outcome=approved" in r.getMessage() for r in caplog.records)  # logging happened
-    for text in [*texts, caplog.text]:
+    written = capfd.readouterr().err  # the JSON lines, as written
+    assert "outcome=approved" in written
+    for text in [*texts, caplog.text, written]:
         assert code not in text
