@@ -219,7 +219,24 @@ class Process:
             self.signal(signal.SIGKILL)
             return self.wait(timeout)
         finally:
-            self.signal(signal.SIGKILL)  # a child that outlived its leader goes too
+            self._kill_what_is_left()
+
+    def _kill_what_is_left(self, timeout: float = 5.0) -> None:
+        """A child that outlived its leader (in its group) is killed, and gone when we return."""
+        deadline = time.monotonic() + timeout
+        while self._group_exists() and time.monotonic() < deadline:
+            self.signal(signal.SIGKILL)
+            time.sleep(0.02)
+
+    def _group_exists(self) -> bool:
+        assert self.popen is not None
+        try:
+            os.killpg(self.popen.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
     def tail(self, lines: int = 25) -> str:
         text = self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""

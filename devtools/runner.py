@@ -21,6 +21,7 @@ from types import FrameType
 
 from devtools.components import Ports, components, free_ports, run_ports
 from devtools.processes import ProcessSpec, Stack, StartError
+from kitlog import readable
 
 COLOURS = ("36", "33", "32", "35", "34", "31", "96", "93", "92")
 
@@ -42,15 +43,6 @@ class Console:
 
     def system(self, text: str) -> None:
         self.line("system", text) if "system" in self.prefix else print(text, flush=True)
-
-
-def readable(line: str) -> str:
-    """A JSON log line as `HH:MM:SS LEVEL logger: message`; anything else as it is."""
-    try:
-        from kitlog import readable as kitlog_readable  # type: ignore[import-not-found]
-    except ImportError:
-        return line
-    return str(kitlog_readable(line))
 
 
 def main(argv: Sequence[str]) -> int:

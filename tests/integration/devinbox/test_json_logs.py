@@ -6,7 +6,7 @@ import signal
 import smtplib
 from email.message import EmailMessage
 
-from devinbox.testing import running_devinbox
+from tests.support.devinbox import running_devinbox
 from tests.support.json_logs import json_log_lines
 
 
@@ -18,9 +18,9 @@ def test_the_dev_inbox_process_logs_json_lines() -> None:
         with smtplib.SMTP(inbox.smtp_host, inbox.smtp_port, timeout=5) as smtp:
             smtp.send_message(mail)
         assert inbox.wait_for_messages("b@example.com")
-        inbox.process.send_signal(signal.SIGTERM)
+        inbox.process.signal(signal.SIGTERM)
         assert inbox.process.wait(timeout=10) == 0
-        output = inbox.process.stdout.read() if inbox.process.stdout else ""  # stderr too
+        output = inbox.process.tail(100)  # stdout and stderr
     entries = json_log_lines(output)
     assert [(e["level"], e["logger"]) for e in entries] == [("INFO", "devinbox")] * 2
     assert entries[0]["message"].startswith(f"SMTP on 127.0.0.1:{inbox.smtp_port}, HTTP on ")

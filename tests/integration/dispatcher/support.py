@@ -4,6 +4,7 @@ with small backoffs, and polling that does not block the event loop the dispatch
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import redis
 from redis.typing import EncodableT, FieldT
 
 from devtools.components import local_spec
-from devtools.processes import Process, start_one
+from devtools.processes import Process, StaysUp, start_one
 from devtools.redis_server import free_port
 from infra.components import by_name
 from services.dispatcher.settings import DispatcherSettings
@@ -128,6 +129,7 @@ def dead_letters(client: redis.Redis) -> list[dict[str, str]]:
 
 
 def start_dispatcher(env: Mapping[str, str]) -> Process:
-    """`python -m services.dispatcher` as declared, with `env`; up once it has stayed running."""
+    """`python -m services.dispatcher` as declared, with `env`, returned as soon as it runs (it
+    starts delivering within a second: a test may need to catch it mid-stream)."""
     spec = local_spec(by_name("dispatcher"), {}, {**env, "PYTHONUNBUFFERED": "1"})
-    return start_one(spec, timeout=10)
+    return start_one(dataclasses.replace(spec, ready=StaysUp(0)), timeout=10)

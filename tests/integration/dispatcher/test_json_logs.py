@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import redis
 
-from devinbox.testing import RunningInbox
-from tests.integration.dispatcher.support import dispatcher_env, write_job
+from tests.integration.dispatcher.support import dispatcher_env, start_dispatcher, write_job
+from tests.support.devinbox import RunningInbox
 from tests.support.json_logs import json_log_lines
 
 
@@ -19,25 +15,21 @@ def test_the_dispatcher_process_logs_json_lines(
     redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox
 ) -> None:
     job = write_job(redis_client, "sms", "+14155550100")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.dispatcher"],
-        env={**os.environ, **dispatcher_env(redis_url, clean_inbox), "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    process = start_dispatcher(dispatcher_env(redis_url, clean_inbox))
     try:
         deadline = time.monotonic() + 20
         while not clean_inbox.messages(job.to):
-            assert process.poll() is None and time.monotonic() < deadline, "nothing delivered"
+            assert process.alive and time.monotonic() < deadline, "nothing delivered"
             time.sleep(0.05)
     finally:
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=15)
-    assert process.returncode == 0
-    entries = json_log_lines(stdout + stderr)
+        code = process.stop(timeout=15)
+    assert code == 0
+    output = process.tail(10_000)
+    entries = json_log_lines(output)
     messages = [e["message"] for e in entries]
     assert messages[0].startswith("delivering SMS via the dev inbox")
     assert f"job {job.entry_id} for {job.verification_id} delivered by sms (attempt 1)" in messages
     assert messages[-1].endswith("stopped")
     assert {e["logger"] for e in entries} >= {"services.dispatcher.app",
                                               "services.dispatcher.delivery"}
-    assert job.code not in stdout + stderr
+    assert job.code not in output

@@ -4,14 +4,9 @@ events consumer, as each runs."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,11 +14,12 @@ import pytest
 import redis
 from flask import Flask
 
+from devtools.components import local_spec
+from devtools.processes import HttpReady, running
 from devtools.redis_server import free_port
+from infra.components import by_name
 from tests.support.json_logs import json_log_lines
 
-ROOT = Path(__file__).resolve().parents[3]
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 TRACE = "Self=1-67891234-aaaaaaaaaaaaaaaaaaaaaaaa;Root=1-67891233-abcdef012345678912345678"
 
 
@@ -57,34 +53,17 @@ def test_the_lines_logged_while_handling_a_request_carry_its_trace_id(
 
 
 def test_gunicorn_and_the_app_under_it_log_json_lines_without_an_access_log() -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    env |= {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}  # nothing listens: 503s, logged
-    process = subprocess.Popen(
-        [str(GUNICORN), "--config", "python:monolith.gunicorn_conf", "--bind",
-         f"127.0.0.1:{port}", "--workers", "1", "monolith:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.1)
-        response = httpx.post(f"{url}/api/verifications", timeout=5,
+    env = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens: 503s, logged
+           "PROMETHEUS_MULTIPROC_DIR": ""}  # gunicorn_conf makes its own
+    spec = local_spec(by_name("monolith"), {"monolith": free_port()}, env, workers=1)
+    spec = dataclasses.replace(spec, ready=HttpReady(f"{spec.url}/healthz"))
+    with running(spec, timeout=20) as process:
+        response = httpx.post(f"{spec.url}/api/verifications", timeout=5,
                               json={"to": "+14155550100", "channel": "sms"},
                               headers={"X-Amzn-Trace-Id": TRACE})
         assert response.status_code == 503
-    finally:
-        process.terminate()
-        stdout, stderr = process.communicate(timeout=15)
-    assert process.returncode == 0
-    entries = json_log_lines(stdout + stderr)
+        assert process.stop(timeout=15) == 0
+    entries = json_log_lines(process.tail(10_000))
     loggers = {e["logger"] for e in entries}
     assert "gunicorn.error" in loggers and "gunicorn.access" not in loggers
     assert any(e["message"].startswith("Booting worker") for e in entries)
@@ -94,19 +73,10 @@ def test_gunicorn_and_the_app_under_it_log_json_lines_without_an_access_log() ->
 
 
 def test_the_events_consumer_logs_json_lines(redis_url: str, redis_client: redis.Redis) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "monolith.events"], cwd=ROOT, text=True,
-        env={**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        assert process.stderr is not None
-        first = process.stderr.readline()  # blocks until it consumes (or exits: "")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        stdout, rest = process.communicate(timeout=15)
-    assert process.returncode == 0
-    entries = json_log_lines(stdout + first + rest)
+    spec = local_spec(by_name("events"), {}, {"REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"})
+    with running(spec) as process:  # up for a second: it has said it consumes
+        assert process.stop(timeout=15) == 0
+    entries = json_log_lines(process.tail(10_000))
     assert entries[0]["logger"] == "monolith.events"
     assert entries[0]["message"].startswith("consuming vfy:events")
     assert entries[-1]["message"] == "stopped after 0 event(s)"

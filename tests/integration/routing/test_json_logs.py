@@ -2,48 +2,34 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
+import dataclasses
 from pathlib import Path
 
 import httpx
 
+from devtools.components import local_spec
+from devtools.processes import HttpReady, running
 from devtools.redis_server import free_port
+from infra.components import by_name
 from tests.support.json_logs import json_log_lines
 
+# The shipped table's shape; its weights do not matter here (every target is down).
+FIXTURE_TABLE = Path(__file__).resolve().parents[3] / "routing" / "routes.toml"
 
-def test_the_gateway_process_logs_json_lines(tmp_path: Path) -> None:
-    table = tmp_path / "routes.toml"
-    shutil.copy("routing/routes.toml", table)
+
+def test_the_gateway_process_logs_json_lines() -> None:
     port = free_port()
-    env = {**os.environ, "ROUTING_HEALTH_INTERVAL_S": "0.2",  # targets with nothing listening
+    env = {"ROUTING_HEALTH_INTERVAL_S": "0.2",  # targets with nothing listening
            **{f"ROUTING_TARGET_{group}_URL": f"http://127.0.0.1:{free_port()}"
               for group in ("MONOLITH", "SEND", "VERIFY")}}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "routing.gateway", "--table", str(table), "--host", "127.0.0.1",
-         "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                status = httpx.get(f"http://127.0.0.1:{port}/__gateway/status.json", timeout=1)
-                if status.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "no gateway"
-            time.sleep(0.1)
-        answer = httpx.post(f"http://127.0.0.1:{port}/api/verifications", json={}, timeout=5)
+    spec = local_spec(by_name("gateway"), {"gateway": port}, env,
+                      fill={"table": str(FIXTURE_TABLE)})
+    spec = dataclasses.replace(spec, ready=HttpReady(f"{spec.url}/__gateway/status.json"))
+    with running(spec, timeout=20) as process:
+        answer = httpx.post(f"{spec.url}/api/verifications", json={}, timeout=5)
         assert answer.status_code >= 500  # no target answers
-    finally:
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=15)
-    assert process.returncode == 0
-    entries = json_log_lines(stdout + stderr)
+        assert process.stop(timeout=15) == 0
+    entries = json_log_lines(process.tail(10_000))
     messages = [e["message"] for e in entries]
     assert any(m.startswith(f"listening on http://127.0.0.1:{port},") for m in messages), messages
     assert any(e["logger"] == "routing.gateway.proxy" and e["level"] == "WARNING"

@@ -3,22 +3,19 @@ carried one is handled), in-process and as uvicorn runs them, uvicorn's own line
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
-from pathlib import Path
+import dataclasses
 
 import httpx
 import pytest
 import redis
 
-from devtools.components import uvicorn_component
+from devtools.components import local_spec
+from devtools.processes import HttpReady, running
 from devtools.redis_server import free_port
+from infra.components import by_name
 from tests.integration.services.support import make_settings, running_api
 from tests.support.json_logs import json_log_lines
 
-ROOT = Path(__file__).resolve().parents[3]
 TRACE = "Self=1-67891234-aaaaaaaaaaaaaaaaaaaaaaaa;Root=1-67891233-abcdef012345678912345678"
 
 
@@ -36,30 +33,16 @@ async def test_the_lines_logged_while_handling_a_request_carry_its_trace_id(
 
 
 def test_uvicorn_and_the_app_under_it_log_json_lines_without_an_access_log() -> None:
-    port = free_port()
-    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}  # nothing listens
-    argv = uvicorn_component("send", "services.send.app:create_app", port, {}).argv
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.1)
-        response = httpx.post(f"{url}/api/verifications", timeout=5,
+    env = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}  # nothing listens
+    spec = local_spec(by_name("send"), {"send": free_port()}, env)
+    spec = dataclasses.replace(spec, ready=HttpReady(f"{spec.url}/healthz"))
+    with running(spec, timeout=20) as process:
+        response = httpx.post(f"{spec.url}/api/verifications", timeout=5,
                               json={"to": "+14155550100", "channel": "sms"},
                               headers={"X-Amzn-Trace-Id": TRACE})
         assert response.status_code == 503
-    finally:
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=15)
-    entries = json_log_lines(stdout + stderr)
+        process.stop(timeout=15)
+    entries = json_log_lines(process.tail(10_000))
     loggers = {e["logger"] for e in entries}
     assert "uvicorn.error" in loggers and "uvicorn.access" not in loggers
     assert any(e["message"] == "Application shutdown complete." for e in entries)
