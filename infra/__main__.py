@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from infra import routes, stacks
-from routing.problems import TableError
+from routing.table.problems import TableError
 
 
 def main(argv: list[str] | None = None) -> int:

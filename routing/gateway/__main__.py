@@ -16,7 +16,7 @@ from aiohttp import web
 
 from routing.gateway.app import create_app
 from routing.gateway.settings import GatewaySettings
-from routing.problems import TableError
+from routing.table.problems import TableError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,12 +11,13 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from routing.conditions.base import RequestView
 from routing.gateway.headers import downstream_headers, upstream_headers
+from routing.gateway.matcher import choose_group, match
 from routing.gateway.redirect import listen_port, redirect
 from routing.gateway.state import GatewayState
 from routing.gateway.stats import NO_GROUP
-from routing.matcher import RequestView, choose_group, match
-from routing.model import FixedResponse, Forward, Redirect, RouteTable
+from routing.table.model import FixedResponse, Forward, Redirect, RouteTable
 
 log = logging.getLogger("routing.gateway.proxy")
 STATE: web.AppKey[GatewayState] = web.AppKey("routing_state", GatewayState)

@@ -10,8 +10,7 @@ import pytest
 
 from infra import stacks
 
-GOLDEN_DIR = Path(__file__).parent / "golden"
-FROZEN_ROUTES = GOLDEN_DIR / "routes.toml"
+FROZEN_ROUTES = Path(__file__).parents[1] / "routing" / "tables" / "shipped.toml"
 
 
 @pytest.fixture(scope="session")
