@@ -1,4 +1,4 @@
-"""`python -m infra build [-o build/cfn] [--routes routing/routes.toml]`: write the templates."""
+"""`python -m infra build [-o build/cfn] [--routes TABLE]`: write the templates."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="write the CloudFormation templates as JSON")
     build.add_argument("-o", "--output", type=Path, default=Path("build/cfn"))
-    build.add_argument("--routes", type=Path, default=routes.ROUTE_TABLE,
-                       help="route table rendered into listener rules")
+    build.add_argument("--routes", type=Path, default=routes.table_path(),
+                       help="route table rendered into listener rules (default: "
+                       "$ROUTING_TABLE or routing/routes.toml)")
     args = parser.parse_args(argv)
     try:
         written = stacks.write_all(args.output, args.routes)

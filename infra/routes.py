@@ -7,6 +7,7 @@ listener's default action; here each weighted forward rule's weights become stac
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,12 @@ from routing.table.model import RouteTable
 
 ROUTE_TABLE = Path(__file__).resolve().parent.parent / "routing" / "routes.toml"
 MAX_WEIGHT = 999  # ALB's ceiling for a target group's weight in a forward action
+
+
+def table_path() -> Path:
+    """The table `python -m infra build` renders without --routes: $ROUTING_TABLE (as for the
+    routing CLI; tests point it at a fixture), else the repository's routing/routes.toml."""
+    return Path(os.environ.get("ROUTING_TABLE") or ROUTE_TABLE)
 
 
 def load(path: Path = ROUTE_TABLE) -> RouteTable:

@@ -1,4 +1,4 @@
-"""Templates rendered once per session from the frozen route table beside the goldens."""
+"""Templates rendered once per session from the frozen shipped route table (a test fixture)."""
 
 from __future__ import annotations
 
