@@ -72,9 +72,9 @@ def gateway_targets(urls: Mapping[str, str]) -> list[Target]:
 def shifted_tables(table_dir: Path) -> dict[int, Path]:
     """A copy of the live table per step, the service rules shifted the way
     `python -m routing shift RULE --to SERVICE PERCENT` shifts them."""
-    from routing.loader import load_table
-    from routing.store import save_table, weights_of
-    from routing.weights import shifted, with_weights
+    from routing.table.loader import load_table
+    from routing.table.store import save_table
+    from routing.table.weights import shifted, weights_of, with_weights
 
     tables = {}
     for percent in SHIFT_PERCENTS:

@@ -1,4 +1,4 @@
-"""`python -m infra build [-o build/cfn] [--routes routing/routes.toml]`: write the templates.
+"""`python -m infra build [-o build/cfn] [--routes TABLE]`: write the templates.
 `python -m infra components [--where ecs|image|local]`: the declared processes' names, one a line.
 `python -m infra compose`: the compose file (infra/compose.yaml) generated from them."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from infra import compose, routes, stacks
 from infra.components import ALL_COMPONENTS, IMAGE_COMPONENTS, Where
-from routing.problems import TableError
+from routing.table.problems import TableError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,8 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="write the CloudFormation templates as JSON")
     build.add_argument("-o", "--output", type=Path, default=Path("build/cfn"))
-    build.add_argument("--routes", type=Path, default=routes.ROUTE_TABLE,
-                       help="route table rendered into listener rules")
+    build.add_argument("--routes", type=Path, default=routes.table_path(),
+                       help="route table rendered into listener rules (default: "
+                       "$ROUTING_TABLE or routing/routes.toml)")
     listing = commands.add_parser("components", help="the declared processes, one a line")
     listing.add_argument("--where", choices=[w.value for w in Where],
                          help="only those running there (ecs: deployed; image: built)")

@@ -8,7 +8,7 @@ from infra import routes
 from infra.base import new_template
 from infra.cluster import add_cluster
 from infra.loadbalancer import SERVING_LISTENER, add_load_balancer, target_group_arns
-from routing.model import RouteTable
+from routing.table.model import RouteTable
 
 
 def build(table: RouteTable) -> Template:

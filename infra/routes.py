@@ -1,12 +1,13 @@
 """The route table (routing/routes.toml) as the platform stack's listener rules.
 
-This module is the one place infra calls into routing: routing.alb renders the rules and the
+This module is the one place infra calls into routing: routing.alb.render renders the rules and the
 listener's default action; here each weighted forward rule's weights become stack parameters
 (defaulting to the table's), so a deploy can shift traffic without editing the table.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,12 +16,18 @@ from troposphere import Ref, Template
 from troposphere import elasticloadbalancingv2 as elb
 
 from infra.base import add_parameter
-from routing.alb import render_default_actions, render_listener_rules
-from routing.loader import load_table
-from routing.model import RouteTable
+from routing.alb.render import render_default_actions, render_listener_rules
+from routing.table.loader import load_table
+from routing.table.model import RouteTable
 
 ROUTE_TABLE = Path(__file__).resolve().parent.parent / "routing" / "routes.toml"
 MAX_WEIGHT = 999  # ALB's ceiling for a target group's weight in a forward action
+
+
+def table_path() -> Path:
+    """The table `python -m infra build` renders without --routes: $ROUTING_TABLE (as for the
+    routing CLI; tests point it at a fixture), else the repository's routing/routes.toml."""
+    return Path(os.environ.get("ROUTING_TABLE") or ROUTE_TABLE)
 
 
 def load(path: Path = ROUTE_TABLE) -> RouteTable:

@@ -1,7 +1,7 @@
-"""`python -m routing ...`: see routing/cli.py."""
+"""`python -m routing ...`: see routing/cli/main.py."""
 
 import sys
 
-from routing.cli import main
+from routing.cli.main import main
 
 sys.exit(main())

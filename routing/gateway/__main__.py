@@ -17,7 +17,7 @@ from aiohttp import web
 import kitlog
 from routing.gateway.app import create_app
 from routing.gateway.settings import GatewaySettings
-from routing.problems import TableError
+from routing.table.problems import TableError
 
 log = logging.getLogger("routing.gateway")
 

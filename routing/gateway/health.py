@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from routing.gateway.settings import GatewaySettings
-from routing.model import TargetGroup
+from routing.table.model import TargetGroup
 
 log = logging.getLogger("routing.gateway.health")
 

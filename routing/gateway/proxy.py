@@ -11,26 +11,33 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from routing.conditions.base import RequestView
 from routing.gateway.headers import downstream_headers, upstream_headers
+from routing.gateway.matcher import choose_group, match
 from routing.gateway.redirect import listen_port, redirect
 from routing.gateway.state import GatewayState
 from routing.gateway.stats import NO_GROUP
-from routing.matcher import RequestView, choose_group, match
-from routing.model import FixedResponse, Forward, Redirect, RouteTable
+from routing.table.model import FixedResponse, Forward, Redirect, RouteTable
 
 log = logging.getLogger("routing.gateway.proxy")
 STATE: web.AppKey[GatewayState] = web.AppKey("routing_state", GatewayState)
 STICKY_COOKIE = "AWSALBTG"
 WHOLE_BODY_LIMIT = 64 * 1024
 _rng = random.Random()  # noqa: S311 -- traffic splitting, not security
-_PROBLEMS = {502: ("bad_gateway", "Bad Gateway"), 503: ("service_unavailable",
-             "Service Unavailable"), 504: ("gateway_timeout", "Gateway Timeout")}
+PROBLEMS = {  # the gateway's own errors: code -> (status, title); never the API's
+    "invalid_header_value": (400, "Invalid header value"),
+    "bad_gateway": (502, "Bad Gateway"),
+    "service_unavailable": (503, "Service Unavailable"),
+    "gateway_timeout": (504, "Gateway Timeout"),
+}
 
 
-def problem(status: int, detail: str, group: str) -> web.Response:
-    code, title = _PROBLEMS[status]
+def problem(code: str, detail: str, **extra: str) -> web.Response:
+    """application/problem+json typed urn:problem:gateway:<code>, plus what it is about
+    (`target_group`, `header`)."""
+    status, title = PROBLEMS[code]
     body = {"type": f"urn:problem:gateway:{code}", "title": title, "status": status,
-            "detail": detail, "code": code, "target_group": group}
+            "detail": detail, "code": code, **extra}
     # A 503 is worth retrying soon: health checks run every few seconds.
     headers = {"Retry-After": "1"} if status == 503 else None
     return web.Response(status=status, text=json.dumps(body), headers=headers,
@@ -48,13 +55,6 @@ def _undecodable_header(request: web.Request) -> str | None:
     return None
 
 
-def invalid_header(name: str) -> web.Response:
-    body = {"type": "urn:problem:verify:invalid_parameter", "title": "Invalid parameter",
-            "status": 400, "detail": f"The parameter '{name}' is missing or invalid.",
-            "code": "invalid_parameter", "field": name}
-    return web.Response(status=400, text=json.dumps(body), content_type="application/problem+json")
-
-
 def _view(request: web.Request) -> RequestView:
     return RequestView(method=request.method, path=request.raw_path.split("?", 1)[0],
                        headers=tuple(request.headers.items()),
@@ -67,7 +67,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     bad_header = _undecodable_header(request)
     if bad_header is not None:
-        return invalid_header(bad_header)
+        return problem("invalid_header_value", f"The value of header {bad_header!r} is not "
+                       "UTF-8; the gateway does not forward it.", header=bad_header)
     found = match(table, _view(request))
     action = found.action
     if isinstance(action, FixedResponse):
@@ -94,7 +95,8 @@ async def _forward(request: web.Request, state: GatewayState, table: RouteTable,
 
     if not usable[group_name]:
         finish(503, "unavailable")
-        return problem(503, "The target group has no healthy target.", group_name)
+        return problem("service_unavailable", "The target group has no healthy target.",
+                       target_group=group_name)
     peer = request.remote or ""
     headers = upstream_headers(request.headers, peer, request.scheme, listen_port(request))
     url = URL(group.url.rstrip("/") + request.raw_path, encoded=True)
@@ -105,12 +107,13 @@ async def _forward(request: web.Request, state: GatewayState, table: RouteTable,
             data=request.content if request.body_exists else None)
     except TimeoutError:
         finish(504, "timeout")
-        return problem(504, "The target did not answer in time.", group_name)
+        return problem("gateway_timeout", "The target did not answer in time.",
+                       target_group=group_name)
     except (aiohttp.ClientError, ValueError) as error:
         finish(502, "bad_gateway")
         log.warning("%s %s -> %s: %s", request.method, request.path, group_name, error)
-        return problem(502, "The target closed the connection or answered something that is "
-                            "not HTTP.", group_name)
+        return problem("bad_gateway", "The target closed the connection or answered "
+                       "something that is not HTTP.", target_group=group_name)
     async with upstream:
         headers = downstream_headers(upstream.headers)
         if state.settings.served_by_header:
@@ -123,8 +126,8 @@ async def _forward(request: web.Request, state: GatewayState, table: RouteTable,
         except (aiohttp.ClientError, TimeoutError) as error:
             timed_out = isinstance(error, TimeoutError)
             finish(504 if timed_out else 502, "timeout" if timed_out else "bad_gateway")
-            return problem(504 if timed_out else 502, "The target's response body was cut "
-                           "short.", group_name)
+            return problem("gateway_timeout" if timed_out else "bad_gateway",
+                           "The target's response body was cut short.", target_group=group_name)
         response: web.StreamResponse
         if body is not None:
             headers.popall("Content-Length", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from routing.model import Redirect
+from routing.table.model import Redirect
 
 
 def listen_port(request: web.Request) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from routing.model import RouteTable
+from routing.table.model import RouteTable
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

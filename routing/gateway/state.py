@@ -12,10 +12,10 @@ import aiohttp
 from routing.gateway.health import HealthChecker
 from routing.gateway.settings import GatewaySettings, with_overrides
 from routing.gateway.stats import Stats
-from routing.loader import load_table
-from routing.model import RouteTable
-from routing.problems import TableError
-from routing.shadow import shadow_warnings
+from routing.table.loader import load_table
+from routing.table.model import RouteTable
+from routing.table.problems import TableError
+from routing.table.shadow import shadow_warnings
 
 log = logging.getLogger("routing.gateway")
 

@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from routing.describe import rules_json
 from routing.gateway.proxy import STATE
 from routing.gateway.state import GatewayState
+from routing.table.describe import rules_json
 
 PREFIX = "/__gateway"
 

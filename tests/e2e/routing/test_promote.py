@@ -12,9 +12,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from routing.cli import main
-from routing.loader import load_table
-from routing.store import weights_of
+from routing.cli.main import main
+from routing.table.loader import load_table
+from routing.table.weights import weights_of
 from tests.integration.routing.conftest import Backend, Gateway, StartGateway
 
 

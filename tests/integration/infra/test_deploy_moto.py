@@ -25,6 +25,7 @@ REGION = "us-east-1"
 STACK = "kit"
 IMAGE_TAG = "0123456789ab"
 STACKS = [f"{STACK}-{name}" for name in ("network", "cache", "platform", "services")]
+TABLE = ROOT / "tests" / "unit" / "routing" / "tables" / "shipped.toml"  # never the live one
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +48,7 @@ def aws_env(tmp_path: Path, endpoint: str | None) -> dict[str, str]:
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE=str(tmp_path / "no-config"),
                AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-               IMAGE_TAG=IMAGE_TAG, BUILD_DIR=str(tmp_path / "cfn"),
+               IMAGE_TAG=IMAGE_TAG, BUILD_DIR=str(tmp_path / "cfn"), ROUTING_TABLE=str(TABLE),
                PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint  # belt and braces: nothing may reach real AWS
@@ -93,7 +94,7 @@ def test_deploy_creates_the_stacks_then_a_rerun_changes_nothing(
     assert platform["AlbUrl"] == f"http://{balancer['DNSName']}"
     assert f"deployed: {platform['AlbUrl']}" in first.stdout
 
-    # Listener rules rendered from routing/routes.toml, weights from the table.
+    # Listener rules rendered from the fixture table, weights from the table.
     rules = elbv2.describe_rules(ListenerArn=platform["ListenerArn"])["Rules"]
     by_priority = {r["Priority"]: r for r in rules}
     assert set(by_priority) == {"1", "2", "3", "10", "20", "default"}

@@ -51,10 +51,14 @@ async def backends() -> AsyncIterator[dict[str, Backend]]:
         await backend.stop()
 
 
+SHIPPED_TABLE = Path(__file__).parents[2] / "unit" / "routing" / "tables" / "shipped.toml"
+
+
 @pytest.fixture
 def table_file(tmp_path: Path) -> Path:
+    """A copy of the frozen shipped table (never the live routing/routes.toml) to edit freely."""
     path = tmp_path / "routes.toml"
-    shutil.copy("routing/routes.toml", path)
+    shutil.copy(SHIPPED_TABLE, path)
     return path
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import aiohttp
 
-from routing.loader import load_table
-from routing.store import save_table
-from routing.weights import with_weights
+from routing.table.loader import load_table
+from routing.table.store import save_table
+from routing.table.weights import with_weights
 
 
 def set_weights(table: Path, rule: str, weights: dict[str, int]) -> None:

@@ -14,9 +14,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from routing.alb import render_default_actions, render_listener_rules
-from routing.cli import main
-from routing.loader import load_table
+from routing.alb.render import render_default_actions, render_listener_rules
+from routing.cli.main import main
+from routing.table.loader import load_table
 
 REGION = "us-east-1"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 
@@ -132,4 +133,8 @@ async def test_a_header_value_that_is_not_utf8_stops_at_the_gateway(
     writer.close()
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400"), head
-    assert b'"field": "Idempotency-Key"' in body
+    assert b"Content-Type: application/problem+json" in head
+    problem = json.loads(body)
+    assert problem["type"] == "urn:problem:gateway:invalid_header_value"
+    assert problem["code"] == "invalid_header_value" and problem["status"] == 400
+    assert problem["header"] == "Idempotency-Key"

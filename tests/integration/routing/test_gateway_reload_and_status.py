@@ -8,7 +8,7 @@ import logging
 import aiohttp
 import pytest
 
-from routing.cli import main
+from routing.cli.main import main
 
 from .conftest import StartGateway
 from .helpers import eventually, served_by, set_weights

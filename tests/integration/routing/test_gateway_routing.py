@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 
-from routing.loader import load_table
-from routing.model import Forward
-from routing.store import save_table
+from routing.table.loader import load_table
+from routing.table.model import Forward
+from routing.table.store import save_table
 
 from .conftest import Backend, Gateway, StartGateway
 from .helpers import served_by, set_weights

@@ -13,8 +13,8 @@ from devtools.redis_server import free_port
 from infra.components import by_name
 from tests.support.json_logs import json_log_lines
 
-# The shipped table's shape; its weights do not matter here (every target is down).
-FIXTURE_TABLE = Path(__file__).resolve().parents[3] / "routing" / "routes.toml"
+# A fixture table of the shipped shape (every target is down: its weights do not matter).
+FIXTURE_TABLE = Path(__file__).resolve().parents[2] / "unit" / "routing" / "tables" / "shipped.toml"
 
 
 def test_the_gateway_process_logs_json_lines() -> None:

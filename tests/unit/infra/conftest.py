@@ -1,4 +1,4 @@
-"""Templates rendered once per session from the frozen route table beside the goldens."""
+"""Templates rendered once per session from the frozen shipped route table (a test fixture)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 
 from infra import stacks
 
-GOLDEN_DIR = Path(__file__).parent / "golden"
-FROZEN_ROUTES = GOLDEN_DIR / "routes.toml"
+FROZEN_ROUTES = Path(__file__).parents[1] / "routing" / "tables" / "shipped.toml"
 
 
 @pytest.fixture(scope="session")

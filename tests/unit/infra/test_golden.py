@@ -13,6 +13,8 @@ import pytest
 
 from infra import stacks
 
+from .conftest import FROZEN_ROUTES
+
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -30,6 +32,6 @@ def test_template_matches_golden(name: str, rendered: dict[str, str]) -> None:
 
 
 def test_rendering_is_deterministic() -> None:
-    first = {n: stacks.render(t) for n, t in stacks.build_all(GOLDEN_DIR / "routes.toml").items()}
-    second = {n: stacks.render(t) for n, t in stacks.build_all(GOLDEN_DIR / "routes.toml").items()}
+    first = {n: stacks.render(t) for n, t in stacks.build_all(FROZEN_ROUTES).items()}
+    second = {n: stacks.render(t) for n, t in stacks.build_all(FROZEN_ROUTES).items()}
     assert first == second

@@ -14,6 +14,8 @@ import pytest
 
 from infra import stacks
 
+from .conftest import FROZEN_ROUTES
+
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 DOCKERFILES = sorted(p for p in (ROOT / "infra" / "docker").rglob("*Dockerfile*")
@@ -25,21 +27,16 @@ def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_cfn_lint_passes_on_every_template(tmp_path: Path, rendered: dict[str, str]) -> None:
-    """One cfn-lint run (it is slow, about 2 s a template) over: the templates `python -m infra
-    build` makes from routing/routes.toml as it is now, those of the frozen table (goldens) where
-    they differ, and a broken template that must be flagged (so a linter that passes everything
-    fails this test)."""
-    live = stacks.write_all(tmp_path / "live")
-    frozen = tmp_path / "frozen"
-    frozen.mkdir()
-    for name in stacks.STACK_ORDER:
-        if (tmp_path / "live" / f"{name}.json").read_text(encoding="utf-8") != rendered[name]:
-            (frozen / f"{name}.json").write_text(rendered[name], encoding="utf-8")
+    """One cfn-lint run (it is slow, about 2 s a template) over the templates `python -m infra
+    build` writes for the frozen shipped table, and a broken template that must be flagged (so a
+    linter that passes everything fails this test)."""
+    built = stacks.write_all(tmp_path / "built", FROZEN_ROUTES)
+    assert [p.read_text(encoding="utf-8") for p in built] == [
+        rendered[name] for name in stacks.STACK_ORDER]
     broken = tmp_path / "broken.json"
     broken.write_text('{"Resources": {"V": {"Type": "AWS::EC2::VPC", '
                       '"Properties": {"CidrBlock": "not-a-cidr"}}}}', encoding="utf-8")
-    paths = [*sorted(frozen.iterdir()), *live, broken]
-    result = run([str(BIN / "cfn-lint"), "--format", "parseable", *map(str, paths)])
+    result = run([str(BIN / "cfn-lint"), "--format", "parseable", *map(str, built), str(broken)])
     findings = [line for line in result.stdout.splitlines() if line.strip()]
     flagged = {line.split(":", 1)[0] for line in findings}
     assert flagged == {str(broken)}, result.stdout + result.stderr

@@ -1,7 +1,7 @@
 """A second, independent reading of ALB rules: straight from the rendered CloudFormation JSON.
 
-Written against the JSON (fnmatch, not routing.matcher), so a mistake in the renderer or in the
-matcher shows up as a disagreement.
+Written against the JSON (fnmatch, not routing.gateway.matcher), so a mistake in the renderer or
+in the matcher shows up as a disagreement.
 """
 
 from __future__ import annotations

@@ -16,15 +16,16 @@ from typing import Any
 import pytest
 from troposphere import ImportValue, Ref
 
-from routing.alb import render_listener_rules, render_template
-from routing.loader import load_table
-from routing.matcher import RequestView, match
-from routing.model import FixedResponse, Forward, RouteTable
+from routing.alb.render import render_listener_rules, render_template
+from routing.conditions.base import RequestView
+from routing.gateway.matcher import match
+from routing.table.loader import load_table
+from routing.table.model import FixedResponse, Forward, RouteTable
 
 from .cfn_evaluator import evaluate
 
 HERE = Path(__file__).parent
-TABLES = {"routes": Path("routing/routes.toml"), "full_table": HERE / "full_table.toml"}
+TABLES = {name: HERE / "tables" / f"{name}.toml" for name in ("shipped", "full_table")}
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
@@ -49,7 +50,7 @@ def test_rendered_templates_are_cfn_lint_clean(tmp_path: Path) -> None:
 
 
 def test_rules_embed_refs_and_import_values() -> None:
-    table = load_table(TABLES["routes"])
+    table = load_table(TABLES["shipped"])
     rules = render_listener_rules(table, ImportValue("alb-listener"), {
         "monolith": Ref("Monolith"), "send": ImportValue("send-tg"), "verify": "arn:aws:tg/v"})
     as_json = [r.to_dict()["Properties"] for r in rules]

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from routing import store
-from routing.loader import load_table
-from routing.problems import TableError
-from routing.weights import with_weights
+from routing.table import store
+from routing.table.loader import load_table
+from routing.table.problems import TableError
+from routing.table.weights import with_weights
 
-SHIPPED = Path("routing/routes.toml")
+SHIPPED = Path(__file__).parent / "tables" / "shipped.toml"
 
 
 def test_save_replaces_the_file_in_one_rename_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -53,6 +53,7 @@ def test_audit_entries_are_json_lines_with_who_when_rule_from_to(tmp_path: Path)
 
 def test_audit_path_defaults_next_to_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ROUTING_AUDIT_LOG", raising=False)
-    assert store.audit_path(SHIPPED) == Path("routing/audit.log")
+    assert store.audit_path(store.DEFAULT_TABLE) == Path("routing/audit.log")
+    assert store.audit_path(SHIPPED) == SHIPPED.with_name("audit.log")
     monkeypatch.setenv("ROUTING_AUDIT_LOG", "elsewhere/x.log")
     assert store.audit_path(SHIPPED) == Path("elsewhere/x.log")

@@ -11,9 +11,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from routing.model import Forward, RouteTable
-from routing.toml_writer import dumps
-from routing.validate import validate
+from routing.table.loader import load_table
+from routing.table.model import RouteTable
+from routing.table.toml_writer import dumps
+from routing.table.validate import validate
+from routing.table.weights import weights_of, with_weights
 
 DEFAULT_TABLE = Path("routing/routes.toml")
 
@@ -56,15 +58,6 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def weights_of(table: RouteTable, rule: str) -> dict[str, int]:
-    action = table.action_of(rule)
-    if action is None:
-        raise KeyError(f"no rule named {rule!r}; `python -m routing show` lists them")
-    if not isinstance(action, Forward):
-        raise KeyError(f"rule {rule!r} is a {action.type} rule; only forward rules have weights")
-    return action.weight_map()
-
-
 def append_audit(log: Path, rule: str, before: dict[str, int], after: dict[str, int],
                  command: str) -> dict[str, Any]:
     entry: dict[str, Any] = {
@@ -85,3 +78,12 @@ def last_change(log: Path, rule: str) -> dict[str, Any] | None:
     entries = [e for e in read_audit(log) if e.get("rule") == rule]
     return entries[-1] if entries else None
 
+
+def change_weights(table_file: Path, audit_log: Path, rule: str, weights: dict[str, int],
+                   command: str) -> dict[str, int]:
+    """Write the new weights (atomically) and log who changed what; returns the old weights."""
+    table = load_table(table_file)
+    before = weights_of(table, rule)
+    save_table(table_file, with_weights(table, rule, weights))
+    append_audit(audit_log, rule, before, weights, command)
+    return before

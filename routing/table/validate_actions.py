@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from routing.model import DEFAULT_RULE_NAME, Action, FixedResponse, Forward, Redirect
-from routing.problems import Problem
+from routing.conditions.base import MAX_VALUE_LENGTH
+from routing.table.model import DEFAULT_RULE_NAME, Action, FixedResponse, Forward, Redirect
+from routing.table.problems import Problem
 
 MAX_GROUPS_PER_FORWARD = 5
 MAX_STICKINESS_SECONDS = 604800
-MAX_VALUE_LENGTH = 128
 FIXED_CONTENT_TYPES = ("text/plain", "text/css", "text/html", "application/javascript",
                        "application/json")
 

@@ -2,76 +2,44 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from routing.model import DEFAULT_RULE_NAME, Condition, RouteTable, cloudformation_id
-from routing.problems import Problem, TableError
-from routing.validate_actions import MAX_VALUE_LENGTH, action_problems
+from routing.conditions.base import Condition
+from routing.conditions.registry import FIELDS
+from routing.table.model import DEFAULT_RULE_NAME, RouteTable, cloudformation_id
+from routing.table.problems import Problem, TableError
+from routing.table.validate_actions import action_problems
 
 MAX_RULES = 100
 MAX_TARGET_GROUPS = 100
 MAX_CONDITION_VALUES = 5
 MAX_WILDCARDS = 5
 MAX_PRIORITY = 50000
-SINGLE_USE_FIELDS = ("host-header", "http-request-method", "path-pattern", "source-ip")
-PATH_PATTERN = re.compile(r"[A-Za-z0-9_\-.$/~\"'@:+&*?]+")
-METHOD = re.compile(r"[A-Z_-]{1,40}")
-HEADER_NAME = re.compile(r"[!#$%&'+.^_`|~0-9A-Za-z-]{1,40}")
 NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?")
 RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-def wildcards(condition: Condition) -> int:
-    texts = [*condition.values] + [p.value + (p.key or "") for p in condition.pairs]
-    if condition.field in ("source-ip", "http-request-method"):
-        return 0
-    return sum(t.count("*") + t.count("?") for t in texts)
-
-
 def _condition_problems(rule: str, index: int, cond: Condition) -> list[Problem]:
     where = f"conditions[{index}]"
-    found: list[Problem] = []
-    if cond.value_count() == 0:
-        found.append(Problem(rule, f"{where}.values", "needs at least one value"))
-    for i, value in enumerate(cond.values):
-        at = f"{where}.values[{i}]"
-        if cond.field != "source-ip" and not 0 < len(value) <= MAX_VALUE_LENGTH:
-            found.append(Problem(rule, at, f"must be 1..{MAX_VALUE_LENGTH} characters"))
-        elif cond.field == "path-pattern" and not PATH_PATTERN.fullmatch(value):
-            found.append(Problem(rule, at, f"{value!r} has characters ALB path patterns refuse "
-                                           "(allowed: A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & * ?)"))
-        elif cond.field == "http-request-method" and not METHOD.fullmatch(value):
-            found.append(Problem(rule, at, f"{value!r} is not a method (A-Z, _ and - only)"))
-        elif cond.field == "source-ip":
-            try:
-                ipaddress.ip_network(value, strict=True)
-            except ValueError:
-                found.append(Problem(rule, at, f"{value!r} is not a CIDR block like 10.0.0.0/8"))
-    if cond.field == "http-header" and not HEADER_NAME.fullmatch(cond.header_name or ""):
-        found.append(Problem(rule, f"{where}.name", f"{cond.header_name!r} is not a header name "
-                                                    "(1..40 token characters, no wildcards)"))
-    for i, pair in enumerate(cond.pairs):
-        if not 0 < len(pair.value) <= MAX_VALUE_LENGTH or len(pair.key or "") > MAX_VALUE_LENGTH:
-            found.append(Problem(rule, f"{where}.values[{i}]",
-                                 f"key and value must be at most {MAX_VALUE_LENGTH} characters"
-                                 " and the value not empty"))
-    return found
+    found = [Problem(rule, f"{where}.values", "needs at least one value")] \
+        if cond.value_count() == 0 else []
+    return found + [Problem(rule, f"{where}.{at}", message) for at, message in cond.problems()]
 
 
 def _conditions_problems(rule: str, conditions: tuple[Condition, ...]) -> list[Problem]:
     found = [p for i, c in enumerate(conditions) for p in _condition_problems(rule, i, c)]
     if not conditions:
         found.append(Problem(rule, "conditions", "a rule needs at least one condition"))
-    for kind in SINGLE_USE_FIELDS:
-        if sum(c.field == kind for c in conditions) > 1:
-            found.append(Problem(rule, "conditions", f"at most one {kind} condition per rule"))
+    for kind in FIELDS.values():
+        if kind.single_use and sum(c.field == kind.field for c in conditions) > 1:
+            found.append(Problem(rule, "conditions",
+                                 f"at most one {kind.field} condition per rule"))
     values = sum(c.value_count() for c in conditions)
     if values > MAX_CONDITION_VALUES:
         found.append(Problem(rule, "conditions", f"{values} condition values; ALB allows "
                                                  f"{MAX_CONDITION_VALUES} per rule"))
-    stars = sum(wildcards(c) for c in conditions)
+    stars = sum(c.wildcard_count() for c in conditions)
     if stars > MAX_WILDCARDS:
         found.append(Problem(rule, "conditions", f"{stars} wildcards; ALB allows "
                                                  f"{MAX_WILDCARDS} per rule"))

@@ -1,4 +1,4 @@
-"""The route table as typed, immutable values (no I/O here)."""
+"""The route table as typed, immutable values (no I/O here); conditions: routing/conditions/."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
+
+from routing.conditions.base import Condition
 
 DEFAULT_RULE_NAME = "default"
 """The name the CLI and the gateway's metrics use for the listener's default action."""
@@ -21,32 +23,6 @@ class TargetGroup:
     name: str
     url: str
     health_check_path: str = "/readyz"
-
-
-@dataclass(frozen=True)
-class QueryPair:
-    key: str | None  # None: any key
-    value: str
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One ALB condition; `values` are the alternatives (any one matching is enough)."""
-
-    field: Literal[
-        "path-pattern", "http-request-method", "http-header", "host-header", "query-string",
-        "source-ip",
-    ]
-    values: tuple[str, ...] = ()
-    header_name: str | None = None  # http-header only
-    pairs: tuple[QueryPair, ...] = ()  # query-string only
-
-    def value_count(self) -> int:
-        return len(self.pairs) if self.field == "query-string" else len(self.values)
-
-
-CONDITION_FIELDS = ("path-pattern", "http-request-method", "http-header", "host-header",
-                    "query-string", "source-ip")
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""The argparse tree of `python -m routing` (handlers live in cli.py, promote.py, aws.py)."""
+"""The argparse tree of `python -m routing` (handlers: commands.py, promote.py, aws.py)."""
 
 from __future__ import annotations
 
 import argparse
 
-from routing import aws, cli, promote
+from routing.cli import aws, commands, promote
 
 
 def _steps(text: str) -> list[int]:
@@ -30,16 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="rules, conditions and weights")
     show.add_argument("--live", metavar="URL", help="add live counts from this gateway")
-    show.set_defaults(handler=cli.cmd_show)
+    show.set_defaults(handler=commands.cmd_show)
 
     sub.add_parser("check", help="validate against ALB rules; warn about shadowed rules") \
-        .set_defaults(handler=cli.cmd_check)
+        .set_defaults(handler=commands.cmd_check)
 
     shift = sub.add_parser("shift", help="give GROUP PERCENT of a rule's traffic")
     shift.add_argument("rule", help="rule name ('default' for the default action)")
     shift.add_argument("--to", required=True, metavar="GROUP")
     shift.add_argument("percent", type=int)
-    shift.set_defaults(handler=cli.cmd_shift)
+    shift.set_defaults(handler=commands.cmd_shift)
 
     prom = sub.add_parser("promote", help="walk GROUP up in steps, gated on live error rates")
     prom.add_argument("rule")
@@ -55,11 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     back = sub.add_parser("rollback", help="restore a rule's weights before its last change")
     back.add_argument("rule")
-    back.set_defaults(handler=cli.cmd_rollback)
+    back.set_defaults(handler=commands.cmd_rollback)
 
     render = sub.add_parser("render", help="CloudFormation JSON of the listener rules")
     render.add_argument("-o", "--output", help="file to write (default: stdout)")
-    render.set_defaults(handler=cli.cmd_render)
+    render.set_defaults(handler=commands.cmd_render)
 
     for name, handler, text in (
             ("verify", aws.cmd_verify, "compare a live ALB listener with the table"),

@@ -1,4 +1,4 @@
-"""`python -m routing show|check|shift|promote|rollback|render|verify|apply`."""
+"""`show`, `check`, `shift`, `rollback` and `render`."""
 
 from __future__ import annotations
 
@@ -6,25 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from routing import store
-from routing.alb import render_template
-from routing.describe import action_text, condition_text
-from routing.loader import load_table
-from routing.model import RouteTable
-from routing.problems import TableError
-from routing.shadow import shadow_warnings
-from routing.status_client import fetch_status
-from routing.weights import shifted, with_weights
-
-
-def change_weights(table_file: Path, audit_log: Path, rule: str, weights: dict[str, int],
-                   command: str) -> dict[str, int]:
-    """Write the new weights (atomically) and log who changed what; returns the old weights."""
-    table = load_table(table_file)
-    before = store.weights_of(table, rule)
-    store.save_table(table_file, with_weights(table, rule, weights))
-    store.append_audit(audit_log, rule, before, weights, command)
-    return before
+from routing.alb.render import render_template
+from routing.cli.status_client import fetch_status
+from routing.table import store
+from routing.table.describe import action_text
+from routing.table.model import RouteTable
+from routing.table.shadow import shadow_warnings
+from routing.table.weights import shifted, weights_of
 
 
 def cmd_show(args: argparse.Namespace, table: RouteTable) -> int:
@@ -37,7 +25,7 @@ def cmd_show(args: argparse.Namespace, table: RouteTable) -> int:
                  else ""))
     for group in table.target_groups:
         print(f"target group {group.name:<12} {group.url}{group.health_check_path}")
-    rows = [(str(r.priority), r.name, " and ".join(condition_text(c) for c in r.conditions),
+    rows = [(str(r.priority), r.name, " and ".join(c.text() for c in r.conditions),
              r.action) for r in table.by_priority]
     rows.append(("-", "default", "(anything else)", table.default_action))
     for priority, name, conditions, action in rows:
@@ -57,8 +45,8 @@ def cmd_check(args: argparse.Namespace, table: RouteTable) -> int:
 
 
 def cmd_shift(args: argparse.Namespace, table: RouteTable) -> int:
-    weights = shifted(store.weights_of(table, args.rule), args.to, args.percent)
-    before = change_weights(args.table, args.audit_log, args.rule, weights, "shift")
+    weights = shifted(weights_of(table, args.rule), args.to, args.percent)
+    before = store.change_weights(args.table, args.audit_log, args.rule, weights, "shift")
     print(f"{args.rule}: {before} -> {weights}")
     return 0
 
@@ -70,7 +58,7 @@ def cmd_rollback(args: argparse.Namespace, table: RouteTable) -> int:
               file=sys.stderr)
         return 1
     previous = {str(k): int(v) for k, v in last["from"].items()}
-    before = change_weights(args.table, args.audit_log, args.rule, previous, "rollback")
+    before = store.change_weights(args.table, args.audit_log, args.rule, previous, "rollback")
     print(f"{args.rule}: {before} -> {previous} (undoing {last['command']} by {last['who']} "
           f"at {last['when']})")
     return 0
@@ -84,23 +72,3 @@ def cmd_render(args: argparse.Namespace, table: RouteTable) -> int:
     else:
         sys.stdout.write(text)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    from routing.cli_parser import build_parser
-
-    args = build_parser().parse_args(argv)
-    args.table = store.table_path(args.table)
-    args.audit_log = store.audit_path(args.table, args.audit_log)
-    try:
-        table = load_table(args.table)
-        return int(args.handler(args, table))
-    except TableError as error:
-        for problem in error.problems:
-            print(f"error: {args.table}: {problem}", file=sys.stderr)
-        return 1
-    except (KeyError, ValueError, OSError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
-        return 1
-

@@ -6,20 +6,20 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from routing.model import (
-    CONDITION_FIELDS,
+from routing.conditions.base import Condition
+from routing.conditions.registry import FIELDS
+from routing.table.model import (
     DEFAULT_RULE_NAME,
     Action,
-    Condition,
     FixedResponse,
     Forward,
-    QueryPair,
     Redirect,
     RouteTable,
     Rule,
     TargetGroup,
 )
-from routing.problems import Problem, TableError
+from routing.table.problems import Problem, TableError
+from routing.table.validate import validate
 
 
 class _Reader:
@@ -45,39 +45,16 @@ class _Reader:
             return 0
         return value
 
-    def strings(self, value: object, rule: str, where: str) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(rule, where, "must be a list of strings")
-            return ()
-        return tuple(value)
-
     def condition(self, raw: object, rule: str, where: str) -> Condition | None:
         if not isinstance(raw, dict):
             self.fail(rule, where, "must be a table like { field = ..., values = [...] }")
             return None
-        kind = raw.get("field")
-        if kind not in CONDITION_FIELDS:
-            self.fail(rule, f"{where}.field", f"must be one of {', '.join(CONDITION_FIELDS)}")
+        name = raw.get("field")
+        kind = FIELDS.get(name) if isinstance(name, str) else None
+        if kind is None:
+            self.fail(rule, f"{where}.field", f"must be one of {', '.join(FIELDS)}")
             return None
-        if kind == "query-string":
-            pairs: list[QueryPair] = []
-            items = raw.get("values")
-            if not isinstance(items, list):
-                self.fail(rule, f"{where}.values", "must be a list of { key, value } tables")
-                return None
-            for i, item in enumerate(items):
-                key, value = (item.get("key"), item.get("value")) if isinstance(item, dict) \
-                    else (None, None)
-                if not isinstance(value, str) or not (key is None or isinstance(key, str)):
-                    self.fail(rule, f"{where}.values[{i}]", "needs a string value and optional key")
-                    continue
-                pairs.append(QueryPair(key, value))
-            return Condition(field=kind, pairs=tuple(pairs))
-        header = None
-        if kind == "http-header":
-            header = self.string(raw, "name", rule, f"{where}.")
-        return Condition(field=kind, values=self.strings(raw.get("values"), rule,
-                                                         f"{where}.values"), header_name=header)
+        return kind.from_toml(raw, lambda at, message: self.fail(rule, f"{where}.{at}", message))
 
     def action(self, raw: object, rule: str, where: str) -> Action | None:
         if not isinstance(raw, dict):
@@ -151,8 +128,6 @@ def parse_table(raw: dict[str, Any]) -> RouteTable:
 
 def load_table(path: Path) -> RouteTable:
     """Read and validate; raise TableError (shape or ALB rules) or OSError."""
-    from routing.validate import validate
-
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from routing.model import DEFAULT_RULE_NAME, Forward, RouteTable
+from routing.table.model import DEFAULT_RULE_NAME, Forward, RouteTable
 
 
 def shifted(weights: dict[str, int], to: str, percent: int) -> dict[str, int]:
@@ -59,3 +59,12 @@ def with_weights(table: RouteTable, rule: str, weights: dict[str, int]) -> Route
 def percentages(weights: dict[str, int]) -> dict[str, float]:
     total = sum(weights.values())
     return {n: (100.0 * w / total if total else 0.0) for n, w in weights.items()}
+
+
+def weights_of(table: RouteTable, rule: str) -> dict[str, int]:
+    action = table.action_of(rule)
+    if action is None:
+        raise KeyError(f"no rule named {rule!r}; `python -m routing show` lists them")
+    if not isinstance(action, Forward):
+        raise KeyError(f"rule {rule!r} is a {action.type} rule; only forward rules have weights")
+    return action.weight_map()

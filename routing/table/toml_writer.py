@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import re
 
-from routing.model import Action, Condition, FixedResponse, Forward, Redirect, RouteTable
+from routing.conditions.base import Condition, TomlValue
+from routing.table.model import Action, FixedResponse, Forward, Redirect, RouteTable
 
 HEADER = """\
 # Route table: read by the gateway (python -m routing.gateway) and rendered to ALB listener rules
@@ -31,21 +32,18 @@ def _inline(items: list[tuple[str, str]]) -> str:
     return "{ " + ", ".join(f"{key(k)} = {v}" for k, v in items) + " }" if items else "{}"
 
 
-def _strings(values: tuple[str, ...]) -> str:
-    return "[" + ", ".join(string(v) for v in values) + "]"
+def value(item: TomlValue) -> str:
+    if isinstance(item, str):
+        return string(item)
+    if isinstance(item, list):
+        return "[" + ", ".join(value(v) for v in item) + "]"
+    if isinstance(item, dict):
+        return _inline([(k, value(v)) for k, v in item.items()])
+    return str(item)
 
 
 def condition(cond: Condition) -> str:
-    items = [("field", string(cond.field))]
-    if cond.field == "http-header":
-        items.append(("name", string(cond.header_name or "")))
-    if cond.field == "query-string":
-        pairs = [_inline(([("key", string(p.key))] if p.key is not None else [])
-                         + [("value", string(p.value))]) for p in cond.pairs]
-        items.append(("values", "[" + ", ".join(pairs) + "]"))
-    else:
-        items.append(("values", _strings(cond.values)))
-    return _inline(items)
+    return value({"field": cond.field, **cond.to_toml()})
 
 
 def action(act: Action) -> str:

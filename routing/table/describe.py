@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing.model import Action, Condition, FixedResponse, Forward, RouteTable
-from routing.weights import percentages
-
-
-def condition_text(cond: Condition) -> str:
-    if cond.field == "query-string":
-        pairs = " or ".join(f"{p.key}={p.value}" if p.key else f"*={p.value}" for p in cond.pairs)
-        return f"query {pairs}"
-    values = " or ".join(cond.values)
-    if cond.field == "http-header":
-        return f"header {cond.header_name}: {values}"
-    return f"{cond.field.replace('http-request-', '').replace('-pattern', '')} {values}"
+from routing.table.model import Action, FixedResponse, Forward, RouteTable
+from routing.table.weights import percentages
 
 
 def action_text(action: Action) -> str:
@@ -40,7 +30,7 @@ def action_json(action: Action) -> dict[str, Any]:
 
 def rules_json(table: RouteTable) -> list[dict[str, Any]]:
     rows = [{"name": r.name, "priority": r.priority,
-             "conditions": [condition_text(c) for c in r.conditions],
+             "conditions": [c.text() for c in r.conditions],
              "action": action_json(r.action)} for r in table.by_priority]
     rows.append({"name": "default", "priority": None, "conditions": [],
                  "action": action_json(table.default_action)})

@@ -6,12 +6,11 @@ import argparse
 import sys
 import time
 
-from routing import store
-from routing.cli import change_weights
-from routing.loader import load_table
-from routing.model import RouteTable
-from routing.status_client import fetch_status, rule_counts
-from routing.weights import shifted
+from routing.cli.status_client import fetch_status, rule_counts
+from routing.table.loader import load_table
+from routing.table.model import RouteTable
+from routing.table.store import change_weights
+from routing.table.weights import shifted, weights_of
 
 WAIT_FOR_RELOAD_S = 15.0
 
@@ -58,9 +57,9 @@ def _sleep_with_progress(seconds: float) -> None:
 
 
 def cmd_promote(args: argparse.Namespace, table: RouteTable) -> int:
-    original = store.weights_of(table, args.rule)
+    original = weights_of(table, args.rule)
     for number, percent in enumerate(args.steps, start=1):
-        current = store.weights_of(load_table(args.table), args.rule)
+        current = weights_of(load_table(args.table), args.rule)
         weights = shifted(current, args.to, percent)
         change_weights(args.table, args.audit_log, args.rule, weights, "promote")
         print(f"[{number}/{len(args.steps)}] {args.rule}: {args.to} at {percent}% -> {weights}",

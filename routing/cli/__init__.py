@@ -1,0 +1,1 @@
+"""`python -m routing ...`: main.py, the argparse tree (parser.py), one module per command group."""

@@ -1,0 +1,1 @@
+"""ALB listener-rule conditions: one module per field, listed in registry.py."""

@@ -1,0 +1,1 @@
+"""The route table: typed model, TOML loading and writing, ALB validation, weights, storage."""
