@@ -41,6 +41,7 @@ class Component:
     phase: int = 1  # phase 0 is up before phase 1 starts, phase 1 before phase 2
     where: Where = Where.ECS
     delivers_messages: bool = False  # SMS through SNS (only it may sns:Publish), email by SMTP
+    desired_count: int = 2  # ECS tasks by default (the stack's <Title>DesiredCount parameter)
     cpu: int = 256
     memory: int = 512
 
@@ -84,10 +85,11 @@ ALL_COMPONENTS: tuple[Component, ...] = (
         command=("{python}", "-m", "gunicorn", "--config", "python:monolith.gunicorn_conf",
                  "--bind", "{host}:{port}", "--workers", "{workers}", "monolith:create_app()"),
     ),
+    # One consumer each is enough; more share the stream through their consumer groups.
     Component(name="events", title="Events", command=("{python}", "-m", "monolith.events"),
-              readiness=None),
+              readiness=None, desired_count=1),
     Component(name="dispatcher", title="Dispatcher", readiness=None, delivers_messages=True,
-              command=("{python}", "-m", "services.dispatcher")),
+              desired_count=1, command=("{python}", "-m", "services.dispatcher")),
     Component(name="send", title="Send", port=8002,
               command=_uvicorn("services.send.app:create_app")),
     Component(name="verify", title="Verify", port=8003,

@@ -18,7 +18,6 @@ STACK_INPUTS = {
     "CachePort": "cache: CachePort", "CodePepperSecretArn": "cache: CodePepperSecretArn",
     "CacheAuthTokenSecretArn": "cache: CacheAuthTokenSecretArn",
 }
-DEFAULT_DESIRED = {"monolith": 2, "send": 2, "verify": 2, "dispatcher": 1, "events": 1}
 HEALTHCHECK_SCRIPT = "/app/healthcheck.py"  # shipped in the image (infra/docker/healthcheck.py)
 SMTP_PARAMETERS = (  # email goes out over SMTP (e.g. Amazon SES's SMTP endpoint), with STARTTLS
     ("SmtpHost", "email-smtp.us-east-1.amazonaws.com", "dispatcher: SMTP relay host"),
@@ -46,7 +45,7 @@ def add_parameters(template: Template) -> None:
         add_parameter(template, f"{c.title}ImageTag", Type="String", Default="latest",
                       Description=f"image tag of {c.name} (deploy.sh passes the git SHA)")
         add_parameter(template, f"{c.title}DesiredCount", Type="Number", MinValue=0,
-                      Default=DEFAULT_DESIRED[c.name], Description=f"tasks of {c.name}")
+                      Default=c.desired_count, Description=f"tasks of {c.name}")
         add_parameter(template, f"{c.title}LogGroupName", Type="String",
                       Description=f"platform: {c.title}LogGroupName")
         if c.is_web:
