@@ -17,6 +17,7 @@ from aiohttp import web
 from routing.gateway.app import create_app
 from routing.gateway.settings import GatewaySettings
 from routing.problems import TableError
+from services.settings_base import SettingsError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     try:
-        app = create_app(GatewaySettings.from_env(Path(args.table)))
+        app = create_app(GatewaySettings.from_env(table_path=Path(args.table)))
+    except SettingsError as error:
+        print(f"gateway: {error}. Fix the environment and start again.", file=sys.stderr)
+        return 2
     except TableError as error:
         for problem in error.problems:
             print(f"gateway: {args.table}: {problem}", file=sys.stderr)

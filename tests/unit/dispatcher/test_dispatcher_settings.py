@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from services.dispatcher.settings import DispatcherSettings
-from services.verification.settings import SettingsError
+from services.settings_base import SettingsError
 
 
 def test_defaults_outside_production() -> None:

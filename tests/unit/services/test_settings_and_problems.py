@@ -6,7 +6,8 @@ import ipaddress
 
 import pytest
 
-from services.verification.settings import DEVELOPMENT_PEPPER, Settings, SettingsError
+from services.settings_base import SettingsError
+from services.verification.settings import DEVELOPMENT_PEPPER, Settings
 from services.web.problems import PROBLEMS, problem_body, retry_after_seconds
 
 
