@@ -1,7 +1,7 @@
 """The settings layer of the new side (services, dispatcher, gateway), on pydantic-settings.
 
-Each setting is one typed field: its default, its bounds and (as `validation_alias`) the one
-environment variable it is read from. `from_env()` reads them, strictly: a malformed or
+Each setting is one typed field: its default, its bounds and (`env_var(...)`, its validation_alias)
+the one environment variable it is read from. `from_env()` reads them, strictly: a malformed or
 out-of-range value raises SettingsError naming the variable, never a silent fallback. Keyword
 construction (`Settings(dest_limit=2)`) never reads the environment: tests say what they mean.
 """
