@@ -1,55 +1,72 @@
-"""The policy the servers under test run with, read from the same env vars (docs/api.md Settings).
+"""The policy the servers under test run with: docs/api.md "Settings", overridden by the env vars.
 
-The suite must know the limits to test them; reading the servers' own variable names keeps one
-source of truth when `./dev test` passes one environment to both.
+The suite must know the limits to test them. Their defaults are published once, in the docs'
+table (parsed here, so the suite stays HTTP-only and imports neither side); the servers' own
+variable names override them when `./dev test` passes one environment to both.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+API_DOC = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 # A test that would have to sleep longer than this is skipped, naming the setting to lower.
 DEFAULT_MAX_WAIT_SECONDS = 30.0
+_ROW = re.compile(r"\|\s*`(?P<name>[A-Z][A-Z0-9_]*)`\s*\|\s*(?P<default>[^|]*?)\s*\|")
+
+
+def documented_defaults(doc: Path = API_DOC) -> dict[str, str]:
+    """Each variable of the "Settings" table with its default as text (`empty` is "")."""
+    text = doc.read_text(encoding="utf-8")
+    section = text.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    defaults: dict[str, str] = {}
+    for line in section.splitlines():
+        if row := _ROW.match(line):
+            cell = row["default"]
+            defaults[row["name"]] = "" if cell == "empty" else cell.strip("`")
+    if not defaults:
+        raise ValueError(f"{doc}: no rows in the Settings table")
+    return defaults
 
 
 @dataclass(frozen=True)
 class Policy:
-    code_length: int = 6
-    code_ttl_seconds: int = 600
-    resend_cooldown_seconds: int = 30
-    max_sends: int = 5
-    max_checks: int = 5
-    dest_limit: int = 10
-    dest_window_seconds: int = 3600
-    ip_limit: int = 100
-    ip_window_seconds: int = 3600
-    max_body_bytes: int = 16384
+    code_length: int
+    code_ttl_seconds: int
+    resend_cooldown_seconds: int
+    max_sends: int
+    max_checks: int
+    dest_limit: int
+    dest_window_seconds: int
+    ip_limit: int
+    ip_window_seconds: int
+    max_body_bytes: int
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Policy:
-        def number(name: str, default: int) -> int:
-            raw = env.get(name, "").strip()
-            return int(raw) if raw else default
+        documented = documented_defaults()
 
-        base = cls()
+        def number(name: str) -> int:
+            return int(env.get(name, "").strip() or documented[name])
+
         return cls(
-            code_length=number("VERIFY_CODE_LENGTH", base.code_length),
-            code_ttl_seconds=number("VERIFY_CODE_TTL_SECONDS", base.code_ttl_seconds),
-            resend_cooldown_seconds=number(
-                "VERIFY_RESEND_COOLDOWN_SECONDS", base.resend_cooldown_seconds
-            ),
-            max_sends=number("VERIFY_MAX_SENDS", base.max_sends),
-            max_checks=number("VERIFY_MAX_CHECKS", base.max_checks),
-            dest_limit=number("VERIFY_DEST_LIMIT", base.dest_limit),
-            dest_window_seconds=number("VERIFY_DEST_WINDOW_SECONDS", base.dest_window_seconds),
-            ip_limit=number("VERIFY_IP_LIMIT", base.ip_limit),
-            ip_window_seconds=number("VERIFY_IP_WINDOW_SECONDS", base.ip_window_seconds),
-            max_body_bytes=number("MAX_BODY_BYTES", base.max_body_bytes),
+            code_length=number("VERIFY_CODE_LENGTH"),
+            code_ttl_seconds=number("VERIFY_CODE_TTL_SECONDS"),
+            resend_cooldown_seconds=number("VERIFY_RESEND_COOLDOWN_SECONDS"),
+            max_sends=number("VERIFY_MAX_SENDS"),
+            max_checks=number("VERIFY_MAX_CHECKS"),
+            dest_limit=number("VERIFY_DEST_LIMIT"),
+            dest_window_seconds=number("VERIFY_DEST_WINDOW_SECONDS"),
+            ip_limit=number("VERIFY_IP_LIMIT"),
+            ip_window_seconds=number("VERIFY_IP_WINDOW_SECONDS"),
+            max_body_bytes=number("MAX_BODY_BYTES"),
             max_wait_seconds=float(
                 env.get("CONTRACT_MAX_WAIT_SECONDS", "") or DEFAULT_MAX_WAIT_SECONDS
             ),

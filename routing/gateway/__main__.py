@@ -18,6 +18,7 @@ import kitlog
 from routing.gateway.app import create_app
 from routing.gateway.settings import GatewaySettings
 from routing.table.problems import TableError
+from services.settings_base import SettingsError
 
 log = logging.getLogger("routing.gateway")
 
@@ -37,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     try:
-        app = create_app(GatewaySettings.from_env(Path(args.table)))
+        app = create_app(GatewaySettings.from_env(table_path=Path(args.table)))
+    except SettingsError as error:
+        print(f"gateway: {error}. Fix the environment and start again.", file=sys.stderr)
+        return 2
     except TableError as error:
         for problem in error.problems:
             print(f"gateway: {args.table}: {problem}", file=sys.stderr)

@@ -9,7 +9,7 @@ import sys
 import kitlog
 from services.dispatcher.app import serve
 from services.dispatcher.settings import DispatcherSettings
-from services.verification.settings import SettingsError
+from services.settings_base import SettingsError
 
 
 def main() -> int:

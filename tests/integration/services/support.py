@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,7 +24,7 @@ EMAIL = "ada@example.com"
 
 
 def make_settings(redis_url: str, **overrides: Any) -> Settings:
-    return replace(Settings(redis_url=redis_url, code_pepper=PEPPER), **overrides)
+    return Settings(redis_url=redis_url, code_pepper=PEPPER, **overrides)
 
 
 @asynccontextmanager

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.dispatcher.__main__ import main as dispatcher_main
 from services.dispatcher.settings import DispatcherSettings
-from services.verification.settings import SettingsError
+from services.settings_base import SettingsError
 
 
 def test_defaults_outside_production() -> None:
@@ -59,3 +60,20 @@ def test_smtp_settings_from_env() -> None:
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         DispatcherSettings.from_env({name: value})
+
+
+def test_an_explicit_backend_wins_over_the_production_default_and_urls_lose_a_trailing_slash(
+) -> None:
+    settings = DispatcherSettings.from_env({
+        "APP_ENV": "production", "CODE_PEPPER": "s3cret", "SMS_BACKEND": "devinbox",
+        "DEVINBOX_URL": "http://inbox:8025/",
+    })
+    assert (settings.sms_backend, settings.devinbox_url) == ("devinbox", "http://inbox:8025")
+
+
+def test_a_bad_setting_stops_the_dispatcher_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("APP_ENV", "staging")
+    assert dispatcher_main() == 2
+    assert "APP_ENV='staging'" in capsys.readouterr().err

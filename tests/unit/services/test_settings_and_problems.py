@@ -6,7 +6,8 @@ import ipaddress
 
 import pytest
 
-from services.verification.settings import DEVELOPMENT_PEPPER, Settings, SettingsError
+from services.settings_base import SettingsError
+from services.verification.settings import DEVELOPMENT_PEPPER, Settings
 from services.web.problems import PROBLEMS, problem_body, retry_after_seconds
 
 
@@ -39,11 +40,47 @@ def test_values_from_environment() -> None:
      ({"VERIFY_CODE_LENGTH": "3"}, "VERIFY_CODE_LENGTH"),
      ({"VERIFY_CODE_LENGTH": "11"}, "VERIFY_CODE_LENGTH"),
      ({"VERIFY_MAX_CHECKS": "five"}, "VERIFY_MAX_CHECKS"),
+     ({"VERIFY_RESEND_COOLDOWN_SECONDS": "-1"}, "VERIFY_RESEND_COOLDOWN_SECONDS"),
      ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES")],
 )
 def test_bad_settings(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_refusals_name_the_variable_the_value_and_what_it_must_be() -> None:
+    with pytest.raises(SettingsError) as unknown_env:
+        Settings.from_env({"APP_ENV": "staging"})
+    assert str(unknown_env.value) == (
+        "APP_ENV='staging': Input should be 'development' or 'production'")
+    with pytest.raises(SettingsError) as too_long:
+        Settings.from_env({"VERIFY_CODE_LENGTH": "11"})
+    assert str(too_long.value) == (
+        "VERIFY_CODE_LENGTH='11': Input should be less than or equal to 10")
+
+
+def test_production_refuses_the_development_pepper_even_when_given() -> None:
+    with pytest.raises(SettingsError, match="CODE_PEPPER"):
+        Settings.from_env({"APP_ENV": "production", "CODE_PEPPER": DEVELOPMENT_PEPPER})
+
+
+def test_blank_values_mean_unset() -> None:
+    assert Settings.from_env({"VERIFY_MAX_SENDS": " ", "REDIS_URL": ""}) == Settings()
+
+
+def test_keywords_build_settings_without_reading_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VERIFY_DEST_LIMIT", "2")
+    assert Settings(dest_limit=3).dest_limit == 3
+    assert Settings().dest_limit == 10
+    assert Settings.from_env().dest_limit == 2
+    with pytest.raises(SettingsError, match="dest_limt"):
+        Settings(dest_limt=3)  # type: ignore[call-arg]  # mypy refuses the typo too
+
+
+def test_the_pepper_stays_out_of_the_repr() -> None:
+    assert "s3cret" not in repr(Settings(code_pepper="s3cret"))
 
 
 def test_problem_words() -> None:

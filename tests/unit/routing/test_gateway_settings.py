@@ -1,0 +1,40 @@
+"""The gateway's settings from the environment: defaults, overrides, strict refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from routing.gateway.settings import GatewaySettings
+from services.settings_base import SettingsError
+
+TABLE = Path("routing/routes.toml")
+
+
+def test_defaults_and_the_table_from_the_command_line() -> None:
+    settings = GatewaySettings.from_env({}, table_path=TABLE)
+    assert settings == GatewaySettings(table_path=TABLE)
+    assert (settings.upstream_timeout_s, settings.health_interval_s, settings.pool_size,
+            settings.served_by_header, settings.target_urls) == (30.0, 5.0, 100, True, {})
+
+
+def test_values_and_target_urls_from_the_environment() -> None:
+    settings = GatewaySettings.from_env({
+        "ROUTING_HEALTH_INTERVAL_S": "0.2", "ROUTING_UNHEALTHY_THRESHOLD": "3",
+        "ROUTING_SERVED_BY_HEADER": "0", "ROUTING_TARGET_SEND_URL": "http://127.0.0.1:9002",
+    }, table_path=TABLE)
+    assert (settings.health_interval_s, settings.unhealthy_threshold) == (0.2, 3)
+    assert settings.served_by_header is False
+    assert settings.target_urls == {"SEND": "http://127.0.0.1:9002"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ROUTING_UPSTREAM_TIMEOUT_S", "soon"), ("ROUTING_CONNECT_TIMEOUT_S", "0"),
+     ("ROUTING_POOL_SIZE", "2.5"), ("ROUTING_HEALTHY_THRESHOLD", "0"),
+     ("ROUTING_SERVED_BY_HEADER", "maybe")],
+)
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"{name}='{value}'"):
+        GatewaySettings.from_env({name: value}, table_path=TABLE)
