@@ -8,9 +8,9 @@ import logging
 import os
 import sys
 
-import kitlog
 from devinbox.server import InboxConfig, serve
 from devinbox.store import DEFAULT_CAPACITY
+from kit import logs
 
 
 def parse_args(argv: list[str], environ: dict[str, str]) -> InboxConfig:
@@ -36,7 +36,7 @@ def parse_args(argv: list[str], environ: dict[str, str]) -> InboxConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    kitlog.configure(os.environ.get("LOG_LEVEL", "INFO"))
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
     logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every SMTP command
     config = parse_args(sys.argv[1:] if argv is None else argv, dict(os.environ))
     try:

@@ -21,7 +21,7 @@ from types import FrameType
 
 from devtools.components import Ports, components, free_ports, run_ports
 from devtools.processes import ProcessSpec, Stack, StartError
-from kitlog import readable
+from kit.logs import readable
 
 COLOURS = ("36", "33", "32", "35", "34", "31", "96", "93", "92")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from devtools.results import Result, run_pytest, run_step, summary
 
 LINTED = ["monolith", "services", "routing", "infra", "contract_tests", "devtools", "devinbox",
-          "kitlog", "tests", "scripts", "bench"]
+          "kit", "tests", "scripts", "bench"]
 
 
 def _existing(paths: list[str]) -> list[str]:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-import kitlog
+from kit import logs
+from kit.settings import SettingsError
 from routing.gateway.app import create_app
 from routing.gateway.settings import GatewaySettings
 from routing.table.problems import TableError
-from services.settings_base import SettingsError
 
 log = logging.getLogger("routing.gateway")
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
-    kitlog.configure(os.environ.get("ROUTING_LOG_LEVEL", "INFO"))
+    logs.configure(os.environ.get("ROUTING_LOG_LEVEL", "INFO"))
     try:
         import uvloop  # a faster event loop when installed (uvicorn[standard] brings it)
 

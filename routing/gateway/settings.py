@@ -11,8 +11,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field
 
+from kit.settings import Count, EnvSettings, Seconds, env_var
 from routing.table.model import RouteTable
-from services.settings_base import Count, EnvSettings, Seconds, env_var
 
 
 class GatewaySettings(EnvSettings):

@@ -6,14 +6,14 @@ import asyncio
 import os
 import sys
 
-import kitlog
+from kit import logs
+from kit.settings import SettingsError
 from services.dispatcher.app import serve
 from services.dispatcher.settings import DispatcherSettings
-from services.settings_base import SettingsError
 
 
 def main() -> int:
-    kitlog.configure(os.environ.get("LOG_LEVEL", "INFO"))
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
     try:
         settings = DispatcherSettings.from_env()
     except SettingsError as exc:

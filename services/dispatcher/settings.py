@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from services.settings_base import Count, EnvSettings, Seconds, env_var
+from kit.settings import Count, EnvSettings, Seconds, env_var
 from services.verification.settings import Settings
 
 SmsBackend = Literal["devinbox", "sns"]

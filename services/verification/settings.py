@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import model_validator
 
-from services.settings_base import Count, EnvSettings, Networks, env_var
+from kit.settings import Count, EnvSettings, Networks, env_var
 
 # Development only: APP_ENV=production refuses to start without a real CODE_PEPPER.
 DEVELOPMENT_PEPPER = "development-pepper-not-a-secret"

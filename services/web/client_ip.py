@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from services.settings_base import IPNetwork
+from kit.settings import IPNetwork
 
 UNKNOWN_PEER = "0.0.0.0"
 

@@ -13,7 +13,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-import kitlog
+from kit import logs
 from services.web.ops import Metrics
 from services.web.problems import problem_response
 
@@ -32,7 +32,7 @@ class EdgeMiddleware:
         status = 500
         # Not reset afterwards: uvicorn runs each request in a task of its own, whose context ends
         # with it, and the 500 handler (outside this layer) still logs with it.
-        kitlog.TRACE_ID.set(kitlog.bounded_trace_id(_header(scope, b"x-amzn-trace-id")))
+        logs.TRACE_ID.set(logs.bounded_trace_id(_header(scope, b"x-amzn-trace-id")))
 
         async def recording_send(message: Message) -> None:
             nonlocal status

@@ -15,7 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-import kitlog
+from kit import logs
 from services.verification.service import VerificationService
 from services.verification.settings import Settings
 from services.verification.store import VerificationStore
@@ -53,7 +53,7 @@ def build_app(
     redis_factory: RedisFactory | None = None,
 ) -> FastAPI:
     if settings is None:  # the process's own app (uvicorn calls the factory bare): its logs too
-        kitlog.configure(os.environ.get("LOG_LEVEL", "INFO"))
+        logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
         settings = Settings.from_env()
     make_redis = redis_factory or connect_redis
 

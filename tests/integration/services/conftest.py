@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis
 
-import kitlog
+from kit import logs
 from tests.integration.services.support import Api, make_settings, running_api
 
 
@@ -20,11 +20,11 @@ async def api(redis_url: str, redis_client: redis.Redis) -> AsyncIterator[Api]:
 
 @pytest.fixture
 def json_logs(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
-    """The process's logging as the services' own factory call sets it up (kitlog), its JSON lines
+    """The process's logging as the services' own factory call sets it up (kit.logs), its JSON lines
     on the captured stderr; the logging of the test run put back afterwards."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    kitlog.configure("DEBUG")
+    logs.configure("DEBUG")
     yield
     root.handlers = handlers
     root.setLevel(level)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from kit.settings import SettingsError
 from services.dispatcher.__main__ import main as dispatcher_main
 from services.dispatcher.settings import DispatcherSettings
-from services.settings_base import SettingsError
 
 
 def test_defaults_outside_production() -> None:

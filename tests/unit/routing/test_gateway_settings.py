@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from kit.settings import SettingsError
 from routing.gateway.settings import GatewaySettings
-from services.settings_base import SettingsError
 
 TABLE = Path("routing/routes.toml")
 

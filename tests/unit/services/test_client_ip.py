@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.settings_base import parse_networks
+from kit.settings import parse_networks
 from services.web.client_ip import client_ip
 
 TRUSTED = parse_networks("10.0.0.0/8, 2001:db8:ffff::/48")

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from services.settings_base import SettingsError
+from kit.settings import SettingsError
 from services.verification.settings import DEVELOPMENT_PEPPER, Settings
 from services.web.problems import PROBLEMS, problem_body, retry_after_seconds
 

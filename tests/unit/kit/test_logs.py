@@ -1,4 +1,4 @@
-"""kitlog: the new side's JSON log lines, one logging setup per process, and the readable form."""
+"""kit.logs: the new side's JSON log lines, one logging setup per process, and the readable form."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-import kitlog
+from kit import logs
 from tests.support.json_logs import json_log_lines
 
 
@@ -28,7 +28,7 @@ def restored_logging() -> Iterator[None]:
 
 
 def formatted(record: logging.LogRecord) -> dict[str, str]:
-    parsed = json.loads(kitlog.JsonFormatter().format(record))
+    parsed = json.loads(logs.JsonFormatter().format(record))
     assert isinstance(parsed, dict)
     return parsed
 
@@ -49,23 +49,23 @@ def test_a_record_is_one_json_object_with_the_common_keys() -> None:
 
 
 def test_a_multi_line_message_stays_one_line() -> None:
-    line = kitlog.JsonFormatter().format(record("first\nsecond"))
+    line = logs.JsonFormatter().format(record("first\nsecond"))
     assert "\n" not in line and json.loads(line)["message"] == "first\nsecond"
 
 
 def test_the_trace_id_of_the_request_in_hand_is_on_the_line() -> None:
-    token = kitlog.TRACE_ID.set("Root=1-67891233-abcdef012345678912345678")
+    token = logs.TRACE_ID.set("Root=1-67891233-abcdef012345678912345678")
     try:
         entry = formatted(record())
     finally:
-        kitlog.TRACE_ID.reset(token)
+        logs.TRACE_ID.reset(token)
     assert entry["trace_id"] == "Root=1-67891233-abcdef012345678912345678"
     assert "trace_id" not in formatted(record())
 
 
 def test_a_long_trace_header_is_cut_and_a_missing_one_is_none() -> None:
-    assert kitlog.bounded_trace_id("x" * 5000) == "x" * kitlog.MAX_TRACE_ID_CHARS
-    assert kitlog.bounded_trace_id("") is None and kitlog.bounded_trace_id(None) is None
+    assert logs.bounded_trace_id("x" * 5000) == "x" * logs.MAX_TRACE_ID_CHARS
+    assert logs.bounded_trace_id("") is None and logs.bounded_trace_id(None) is None
 
 
 def test_exc_info_is_a_string_field() -> None:
@@ -80,8 +80,8 @@ def test_exc_info_is_a_string_field() -> None:
 def test_configure_writes_json_to_stderr_once_however_often_called(
     restored_logging: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    kitlog.configure("info")
-    kitlog.configure("debug")
+    logs.configure("info")
+    logs.configure("debug")
     logging.getLogger("services.dispatcher").debug("hello %d", 1)
     [entry] = json_log_lines(capsys.readouterr().err)
     assert (entry["level"], entry["logger"], entry["message"]) == (
@@ -93,7 +93,7 @@ def test_configure_takes_over_uvicorns_handlers_but_keeps_a_switched_off_access_
 ) -> None:
     # uvicorn's own logging setup, as `--no-access-log` makes it, before it calls the factory
     uvicorn.Config("services.send.app:create_app", factory=True, access_log=False)
-    kitlog.configure("INFO")
+    logs.configure("INFO")
     logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
     assert not logging.getLogger("uvicorn.access").hasHandlers()  # uvicorn then writes none
     [entry] = json_log_lines(capsys.readouterr().err)
@@ -103,15 +103,15 @@ def test_configure_takes_over_uvicorns_handlers_but_keeps_a_switched_off_access_
 def test_readable_line() -> None:
     line = json.dumps({"time": "2026-01-02T03:04:05.123Z", "level": "INFO",
                        "logger": "services.web", "message": "send outcome=sent"})
-    assert kitlog.readable(line) == "03:04:05.123 INFO services.web: send outcome=sent"
-    assert kitlog.readable(line + "\n") == "03:04:05.123 INFO services.web: send outcome=sent\n"
+    assert logs.readable(line) == "03:04:05.123 INFO services.web: send outcome=sent"
+    assert logs.readable(line + "\n") == "03:04:05.123 INFO services.web: send outcome=sent\n"
 
 
 def test_readable_line_with_ids_and_traceback() -> None:
     line = json.dumps({"time": "2026-01-02T23:59:59.007Z", "level": "ERROR", "logger": "monolith",
                        "message": "unexpected", "request_id": "r-1", "trace_id": "Root=1-a-b",
                        "exc_info": "Traceback (most recent call last):\nValueError: x"})
-    assert kitlog.readable(line) == (
+    assert logs.readable(line) == (
         "23:59:59.007 ERROR monolith: unexpected [request_id=r-1 trace_id=Root=1-a-b]\n"
         "Traceback (most recent call last):\nValueError: x")
 
@@ -127,4 +127,4 @@ def test_readable_line_with_ids_and_traceback() -> None:
     '{"time": "2026-01-02T03:04:05.123Z", "level": "INFO"',
 ])
 def test_readable_leaves_any_other_line_as_it_is(line: str) -> None:
-    assert kitlog.readable(line) == line
+    assert logs.readable(line) == line
