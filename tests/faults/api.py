@@ -16,9 +16,10 @@ from contract_tests.problems import PROBLEMS
 
 SEND_PATH = "/api/verifications"
 CHECK_PATH = "/api/verification-checks"
-# The errors the gateway makes itself (routing/README.md); they name the target group.
+# The errors the gateway makes itself (routing/README.md), with their statuses.
 GATEWAY_PROBLEM_TYPE = "urn:problem:gateway:"
-GATEWAY_PROBLEMS = {"bad_gateway": 502, "service_unavailable": 503, "gateway_timeout": 504}
+GATEWAY_PROBLEMS = {"invalid_header_value": 400, "bad_gateway": 502, "service_unavailable": 503,
+                    "gateway_timeout": 504}
 CODE_IN_MESSAGE = re.compile(r"code is (\d{4,10})")
 ReportFn = Callable[[str, object], None]
 

@@ -40,6 +40,22 @@ def chunks(body: bytes, size: int = 4096) -> Iterator[bytes]:
         yield body[start:start + size]
 
 
+def expected_codes(case: Hostile, target: str) -> frozenset[str]:
+    """The API's codes; through the gateway, a header value that is not UTF-8 is refused by the
+    gateway itself, with its own problem (it never forwards it, nor speaks for the API)."""
+    if target == "gateway" and any(not _is_utf8(v) for v in case.headers.values()):
+        return frozenset({"invalid_header_value"})
+    return case.codes
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_request_gets_a_documented_4xx_problem(
@@ -63,6 +79,6 @@ def test_hostile_request_gets_a_documented_4xx_problem(
     headers_seen = {k.lower(): v for k, v in response.headers.items()}
     violation = problem_violation(response.status_code, headers_seen, answer)
     assert violation is None, f"{violation}: {shown}"
-    assert answer["code"] in case.codes, shown
+    assert answer["code"] in expected_codes(case, target), shown
     if answer["code"] == "invalid_parameter" and case.param:
         assert answer.get("field") == case.param, shown
