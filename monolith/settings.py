@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEVELOPMENT_PEPPER = "development-pepper-not-a-secret"
+APP_ENVS = ("development", "production")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -68,6 +69,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         app_env = env.get("APP_ENV", "").strip() or "development"
+        if app_env not in APP_ENVS:
+            raise SettingsError(f"APP_ENV={app_env!r} is not one of {', '.join(APP_ENVS)}")
         pepper = env.get("CODE_PEPPER", "")
         if not pepper:
             if app_env == "production":

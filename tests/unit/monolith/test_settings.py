@@ -62,6 +62,7 @@ def test_production_without_pepper_refuses_to_start() -> None:
         ("VERIFY_MAX_CHECKS", "five"),
         ("VERIFY_CODE_TTL_SECONDS", "0"),
         ("TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("APP_ENV", "staging"),  # an unknown mode refuses to start rather than fall back
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str) -> None:
