@@ -89,7 +89,7 @@ class Api:
         locale: Any = _ABSENT,
         idempotency_key: str | bytes | None = None,
         body: Any = _ABSENT,
-        content: bytes | str | None = None,
+        content: bytes | str | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         if body is _ABSENT and content is None:
@@ -123,7 +123,7 @@ class Api:
         to: Any = _ABSENT,
         verification_id: Any = _ABSENT,
         body: Any = _ABSENT,
-        content: bytes | str | None = None,
+        content: bytes | str | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         if body is _ABSENT and content is None:

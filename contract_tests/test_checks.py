@@ -118,6 +118,7 @@ def test_check_without_a_verification_is_404(api: Api) -> None:
     assert_problem(api.check("123456", to=fresh_email()), "not_found")
     assert_problem(api.check("123456", verification_id=fresh_id()), "not_found")
     assert_problem(api.check("123456", verification_id="VE-not-an-id"), "not_found")
+    assert_problem(api.check("123456", verification_id="VE123"), "not_found")
 
 
 def test_check_by_destination_uses_the_channel_of_its_form(api: Api) -> None:
