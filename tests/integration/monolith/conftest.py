@@ -17,7 +17,6 @@ from monolith.settings import Settings
 
 PEPPER = "integration-test-pepper"
 PHONE = "+14155550100"
-EMAIL = "ada@example.com"
 
 
 @pytest.fixture
@@ -105,6 +104,3 @@ def start(client: FlaskClient) -> Callable[..., Any]:
 
     return send
 
-
-def wrong_code(code: str) -> str:
-    return "".join(str((int(digit) + 1) % 10) for digit in code)
