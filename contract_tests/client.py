@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from json import dumps
@@ -63,14 +63,20 @@ class Api:
         url: str,
         *,
         json: Any = _ABSENT,
-        content: bytes | str | None = None,
-        headers: Mapping[str, str] | None = None,
+        content: bytes | str | Iterable[bytes] | None = None,
+        headers: Mapping[str, str | bytes] | None = None,
     ) -> httpx.Response:
-        all_headers = {"X-Forwarded-For": self.client_ip, **self.extra_headers, **(headers or {})}
+        """One request; `content` may be an iterable of chunks (sent chunked), and a header value
+        may be raw bytes (to send what a str cannot: non-ASCII)."""
+        all_headers: dict[str, str | bytes] = {
+            "X-Forwarded-For": self.client_ip, **self.extra_headers, **(headers or {})
+        }
         if json is not _ABSENT:  # serialised here so that a JSON `null` body is sent too
             content = dumps(json, ensure_ascii=False).encode("utf-8")
             all_headers.setdefault("Content-Type", "application/json")
-        response = self.http.request(method, url, content=content, headers=all_headers)
+        raw_headers = [(name.encode("ascii"), value if isinstance(value, bytes)
+                        else value.encode("ascii")) for name, value in all_headers.items()]
+        response = self.http.request(method, url, content=content, headers=raw_headers)
         self.journal.responses.append(response)
         return response
 
@@ -81,16 +87,16 @@ class Api:
         channel: str | None = None,
         *,
         locale: Any = _ABSENT,
-        idempotency_key: str | None = None,
+        idempotency_key: str | bytes | None = None,
         body: Any = _ABSENT,
-        content: bytes | str | None = None,
+        content: bytes | str | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         if body is _ABSENT and content is None:
             body = {"to": to, "channel": channel or ("email" if to and "@" in to else "sms")}
             if locale is not _ABSENT:
                 body["locale"] = locale
-        extra = dict(headers or {})
+        extra: dict[str, str | bytes] = dict(headers or {})
         if idempotency_key is not None:
             extra["Idempotency-Key"] = idempotency_key
         return self.request(
@@ -117,7 +123,7 @@ class Api:
         to: Any = _ABSENT,
         verification_id: Any = _ABSENT,
         body: Any = _ABSENT,
-        content: bytes | str | None = None,
+        content: bytes | str | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         if body is _ABSENT and content is None:

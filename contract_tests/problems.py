@@ -61,7 +61,10 @@ CHECK_MEMBERS = [
 def describe(response: httpx.Response) -> str:
     """One readable line per exchange, for assertion messages."""
     request = response.request
-    sent = request.content.decode("utf-8", "replace")[:300] if request.content else ""
+    try:
+        sent = request.content.decode("utf-8", "replace")[:300]
+    except httpx.RequestNotRead:  # a streamed (chunked) body is not kept
+        sent = "<streamed body>"
     interesting = {
         k: v for k, v in response.headers.items()
         if k.lower() in {"content-type", "location", "retry-after", "idempotent-replayed"}
@@ -100,6 +103,7 @@ def assert_problem(response: httpx.Response, code: str, field: str | None = None
         expected["field"] = field
     body: dict[str, Any] = response.json()
     assert body == expected, describe(response)
+    assert list(body) == list(expected), f"members/order{describe(response)}"
     if status in (429, 503):
         retry_after(response)
     return body

@@ -18,7 +18,6 @@ from monolith.settings import Settings
 
 PEPPER = "integration-test-pepper"
 PHONE = "+14155550100"
-EMAIL = "ada@example.com"
 
 
 @pytest.fixture
@@ -105,10 +104,6 @@ def start(client: FlaskClient) -> Callable[..., Any]:
         return client.post("/api/verifications", json={"to": to, "channel": channel}, **kwargs)
 
     return send
-
-
-def wrong_code(code: str) -> str:
-    return "".join(str((int(digit) + 1) % 10) for digit in code)
 
 
 @pytest.fixture

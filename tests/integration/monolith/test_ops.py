@@ -1,4 +1,4 @@
-"""/healthz, /readyz, /metrics and the hand-written /openapi.json."""
+"""The monolith's own metrics and its hand-written /openapi.json (health: contract_tests)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,6 @@ from flask.testing import FlaskClient
 
 PHONE = "+14155550100"
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "api.md"
-
-
-def test_health_and_readiness(client: FlaskClient) -> None:
-    assert client.get("/healthz").get_json() == {"status": "ok"}
-    ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.get_json() == {"status": "ready"}
 
 
 def metric(text: str, name: str, **labels: str) -> float:

@@ -20,7 +20,6 @@ from services.web.factory import RedisFactory
 PEPPER = "integration-test-pepper"
 CLIENT_IP = "203.0.113.7"
 PHONE = "+14155550100"
-EMAIL = "ada@example.com"
 
 
 def make_settings(redis_url: str, **overrides: Any) -> Settings:

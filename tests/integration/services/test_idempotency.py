@@ -1,27 +1,15 @@
-"""Idempotency-Key: replay byte-for-byte, 422 on another body, refusals not stored."""
+"""Idempotency-Key in Redis: the stored snapshot follows the storage contract; refusals store
+nothing. The API rules of replays are the contract suite's (contract_tests/test_idempotency.py).
+"""
 
 from __future__ import annotations
 
 import json
 
-import redis
-
 from services.verification import crypto, keys
-from tests.integration.services.support import PEPPER, PHONE, Api, make_settings, running_api
+from tests.integration.services.support import PEPPER, PHONE, Api
 
 BODY = {"to": PHONE, "channel": "sms"}
-
-
-async def test_replay_is_byte_for_byte_and_sends_nothing(api: Api) -> None:
-    headers = {"Idempotency-Key": "order-42-attempt-1"}
-    first = await api.send.post("/api/verifications", json=BODY, headers=headers)
-    replay = await api.send.post("/api/verifications", json=BODY, headers=headers)
-    assert first.status_code == replay.status_code == 201
-    assert replay.content == first.content
-    assert replay.headers["location"] == first.headers["location"]
-    assert replay.headers["idempotent-replayed"] == "true"
-    assert "idempotent-replayed" not in first.headers
-    assert len(api.redis.xrange(keys.OUTBOX_STREAM)) == 1  # type: ignore[arg-type]
 
 
 async def test_stored_snapshot_follows_the_contract(api: Api) -> None:
@@ -35,39 +23,9 @@ async def test_stored_snapshot_follows_the_contract(api: Api) -> None:
     assert isinstance(stored["record"]["created_at"], int)
 
 
-async def test_same_key_other_body_is_422(api: Api) -> None:
-    headers = {"Idempotency-Key": "k-2"}
-    await api.send.post("/api/verifications", json=BODY, headers=headers)
-    other = await api.send.post(
-        "/api/verifications", json={**BODY, "locale": "en"}, headers=headers
-    )
-    assert other.status_code == 422
-    assert other.json() == {
-        "type": "urn:problem:verify:idempotency_key_reused", "title": "Idempotency key reused",
-        "status": 422,
-        "detail": "The Idempotency-Key was already used with a different request body.",
-        "code": "idempotency_key_reused"}
-
-
-async def test_resend_is_replayed_as_200_without_location(
-    redis_url: str, redis_client: redis.Redis
-) -> None:
-    settings = make_settings(redis_url, resend_cooldown_seconds=0)
-    async with running_api(redis_client, settings) as api:
-        await api.start()
-        headers = {"Idempotency-Key": "resend-1"}
-        first = await api.send.post("/api/verifications", json=BODY, headers=headers)
-        replay = await api.send.post("/api/verifications", json=BODY, headers=headers)
-        assert first.status_code == replay.status_code == 200
-        assert replay.content == first.content
-        assert replay.json()["send_attempts"] == 2
-        assert "location" not in replay.headers
-
-
 async def test_a_refused_send_is_not_stored(api: Api) -> None:
     await api.start()
     headers = {"Idempotency-Key": "after-cooldown"}
     refused = await api.send.post("/api/verifications", json=BODY, headers=headers)
     assert refused.status_code == 429
     assert api.redis.exists(keys.idempotency_key(crypto.idem_hash(PEPPER, "after-cooldown"))) == 0
-    assert "idempotent-replayed" not in refused.headers
