@@ -18,6 +18,7 @@ import redis
 
 from devtools.components import LIVE_TABLE, TEST_PROFILE, Ports, components
 from devtools.processes import ProcessSpec, Stack
+from tests.support.procfs import process_tree
 
 # The launcher's test profile, with codes that outlive a whole fault scenario, and a small per-IP
 # send limit so the abuse test can reach it (every other test sends from its own client IP).
@@ -107,27 +108,6 @@ def fault_components(ports: Ports, workdir: Path) -> tuple[list[ProcessSpec], Pa
     specs = components(ports, external_redis=None, workers=2, profile=FAULT_PROFILE,
                        table=table, redis_dir=str(redis_dir))
     return specs, table
-
-
-def process_tree(pid: int) -> set[int]:
-    """`pid` and all its descendants (gunicorn's master and workers), read from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # exited while we looked
-        # The command name (field 2) may hold spaces; the parent pid follows its closing ')'.
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    tree = {pid}
-    grew = True
-    while grew:
-        found = {child for child, parent in parents.items() if parent in tree}
-        grew = not found <= tree
-        tree |= found
-    return tree
 
 
 def pids_of(stack: FaultStack, names: list[str]) -> dict[str, set[int]]:

@@ -14,23 +14,7 @@ from devtools.components import TEST_PROFILE, components, free_ports, redis_spec
 from devtools.processes import HttpReady, ProcessSpec, Stack, StartError
 from devtools.redis_server import free_port
 from infra.components import ALL_COMPONENTS
-
-
-def processes_in_group(pgid: int) -> list[int]:
-    """Every live process whose process group is `pgid` (gunicorn's workers included)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # exited while we looked
-        # The command name (field 2) may hold spaces; state, ppid, pgrp follow its closing ')'.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
+from tests.support.procfs import processes_in_group
 
 
 @pytest.mark.slow
