@@ -60,6 +60,8 @@ def problems(table: RouteTable) -> list[Problem]:
         for url in group.target_urls:
             if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
                 found.append(Problem(where, "url", f"{url!r} is not an http(s) URL"))
+        if len(set(group.target_urls)) < len(group.target_urls):
+            found.append(Problem(where, "url", "a target is listed twice"))
         if group.algorithm not in ALGORITHMS:
             found.append(Problem(where, "load_balancing_algorithm",
                                  f"{group.algorithm!r} is not one of {', '.join(ALGORITHMS)}"))

@@ -95,6 +95,8 @@ CASES: list[tuple[str, Callable[[Raw], object], str, str]] = [
      "target_groups.new", "url"),
     ("bad second target url", lambda r: r["target_groups"]["new"].update(
         url=["http://127.0.0.1:9002", "127.0.0.1:9012"]), "target_groups.new", "url"),
+    ("target listed twice", lambda r: r["target_groups"]["new"].update(
+        url=["http://127.0.0.1:9002", "http://127.0.0.1:9002"]), "target_groups.new", "url"),
     ("target urls not strings", lambda r: r["target_groups"]["new"].update(url=[9002]),
      "target_groups.new", "url"),
     ("unknown algorithm", lambda r: r["target_groups"]["new"].update(
