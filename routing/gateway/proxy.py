@@ -160,10 +160,11 @@ def set_sticky(response: web.StreamResponse, group: str, seconds: int,
     """As ALB: AWSALBTG with Expires (no Max-Age, not HttpOnly) and Path=/, plus AWSALBTGCORS
     with SameSite=None; Secure for cross-origin callers; set anew, so renewed, on every response.
     ALB's value is opaque; here it names the group."""
-    expires = formatdate(time.time() + seconds if now is None else now + seconds, usegmt=True)
-    response.set_cookie(STICKY_COOKIE, group, expires=expires, path="/")
-    response.set_cookie(STICKY_COOKIE + "CORS", group, expires=expires, path="/",
-                        samesite="None", secure=True)
+    expires = formatdate((time.time() if now is None else now) + seconds, usegmt=True)
+    # Written out, not set_cookie: http.cookies would spell the attribute `expires`.
+    response.headers.add("Set-Cookie", f"{STICKY_COOKIE}={group}; Expires={expires}; Path=/")
+    response.headers.add("Set-Cookie", f"{STICKY_COOKIE}CORS={group}; Expires={expires}; "
+                                       "Path=/; SameSite=None; Secure")
 
 
 async def _stream(request: web.Request, upstream: aiohttp.ClientResponse,
