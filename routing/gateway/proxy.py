@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.utils import formatdate
 
 import aiohttp
@@ -72,10 +72,17 @@ async def handle(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def sticky_cookie(cookies: Mapping[str, str], action: Forward) -> str | None:
+    """The group a stickiness cookie names, when the action has group stickiness; cross-origin
+    callers may send only the CORS twin."""
+    if not action.stickiness_seconds:
+        return None
+    return cookies.get(STICKY_COOKIE) or cookies.get(STICKY_COOKIE + "CORS")
+
+
 async def _forward(request: web.Request, state: GatewayState, table: RouteTable, rule: str,
                    action: Forward, started: float) -> web.StreamResponse:
-    sticky = (request.cookies.get(STICKY_COOKIE) or request.cookies.get(STICKY_COOKIE + "CORS")
-              if action.stickiness_seconds else None)
+    sticky = sticky_cookie(request.cookies, action)
     registered = {n: bool(state.health.group(n).targets) for n, _ in action.weights}
     group_name = choose_group(action, _rng, sticky=sticky, usable=registered)
     group = table.group(group_name)
