@@ -1,7 +1,8 @@
 """`python -m routing.gateway --table routing/routes.toml --host 127.0.0.1 --port 8080`.
 
-Target URLs come from the table; ROUTING_TARGET_<GROUP>_URL overrides one (e.g.
-ROUTING_TARGET_SEND_URL=http://127.0.0.1:9002). Other settings: see settings.py.
+Target URLs come from the table; ROUTING_TARGET_<GROUP>_URL overrides a group's, comma-separated
+(e.g. ROUTING_TARGET_SEND_URL=http://127.0.0.1:9002,http://127.0.0.1:9012). Other settings: see
+settings.py and alb_settings.py.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from troposphere import ImportValue, Ref
 
+from infra import stacks
 from routing.alb.render import render_listener_rules, render_template
 from routing.conditions.base import RequestView
-from infra import stacks
 from routing.gateway.alb_settings import AlbSettings
 from routing.gateway.matcher import choose_group, match
 from routing.gateway.proxy import sticky_cookie
@@ -121,7 +121,7 @@ def test_the_gateway_honours_a_sticky_cookie_exactly_when_the_rendered_rule_woul
         for value, cookie in itertools.product(cookie_values, ("AWSALBTG", "AWSALBTGCORS")):
             theirs = sticky_group(template, {**req, "cookies": {cookie: value}})
             sticky = sticky_cookie({cookie: value}, action)
-            picks = {choose_group(action, random.Random(seed), sticky=sticky,  # noqa: S311
+            picks = {choose_group(action, random.Random(seed), sticky=sticky,
                                   usable=dict.fromkeys(action.weight_map(), True))
                      for seed in range(40)}
             if theirs is not None:
