@@ -12,6 +12,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from infra.base import add_output, add_parameter, name_tags
 from infra.components import HEALTH_CHECK_PATH, WEB_COMPONENTS, Component
+from routing.table.model import TargetGroup
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 SERVING_LISTENER = If("HasCertificate", Ref("HttpsListener"), Ref("HttpListener"))
@@ -39,7 +40,8 @@ def target_group_title(component: Component) -> str:
     return f"{component.title}TargetGroup"
 
 
-def target_group(component: Component) -> elb.TargetGroup:
+def target_group(component: Component, algorithm: str = TargetGroup.algorithm) -> elb.TargetGroup:
+    """algorithm: the route table's load_balancing_algorithm for the group of that name."""
     return elb.TargetGroup(
         target_group_title(component), VpcId=Ref("VpcId"), TargetType="ip",
         Protocol="HTTP", Port=component.port,
@@ -47,8 +49,9 @@ def target_group(component: Component) -> elb.TargetGroup:
         HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5,
         HealthyThresholdCount=2, UnhealthyThresholdCount=3,
         Matcher=elb.Matcher(HttpCode="200"),
-        TargetGroupAttributes=[elb.TargetGroupAttribute(
-            Key="deregistration_delay.timeout_seconds", Value="30")],
+        TargetGroupAttributes=[
+            elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30"),
+            elb.TargetGroupAttribute(Key="load_balancing.algorithm.type", Value=algorithm)],
         Tags=name_tags(Sub("${AWS::StackName}-" + component.name)))
 
 
@@ -104,10 +107,15 @@ def target_5xx_alarm(component: Component) -> cloudwatch.Alarm:
         TreatMissingData="notBreaching")
 
 
-def add_load_balancer(template: Template, default_actions: list[elb.Action]) -> None:
-    """default_actions: what the serving listener does when no rule matches (the table's)."""
+def add_load_balancer(template: Template, default_actions: list[elb.Action],
+                      table_groups: tuple[TargetGroup, ...]) -> None:
+    """default_actions: what the serving listener does when no rule matches (the table's);
+    table_groups: the route table's target groups (their load balancing algorithm)."""
     add_alb_parameters(template)
-    for resource in (*load_balancer(default_actions), *(target_group(c) for c in WEB_COMPONENTS),
+    algorithm = {g.name: g.algorithm for g in table_groups}
+    groups = (target_group(c, algorithm.get(c.name, TargetGroup.algorithm))
+              for c in WEB_COMPONENTS)
+    for resource in (*load_balancer(default_actions), *groups,
                      *(target_5xx_alarm(c) for c in WEB_COMPONENTS)):
         template.add_resource(resource)
     add_output(template, "AlbUrl", If("HasCertificate", Sub("https://${LoadBalancer.DNSName}"),

@@ -15,6 +15,6 @@ def build(table: RouteTable) -> Template:
     template = new_template("platform (ECS cluster, ALB, target groups, route rules, alarms)")
     add_cluster(template)
     arns = target_group_arns()
-    add_load_balancer(template, routes.default_actions(table, arns))
+    add_load_balancer(template, routes.default_actions(table, arns), table.target_groups)
     routes.add_listener_rules(template, table, SERVING_LISTENER, arns)
     return template

@@ -43,7 +43,9 @@ async def echo(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(name: str) -> web.Application:
-    app = web.Application()
+    # Accepts the largest request an ALB forwards (16K request line and header, 64K headers).
+    app = web.Application(handler_args={"max_line_size": 65536, "max_field_size": 65536,
+                                        "max_headers": 4096})
     app[BEHAVIOUR] = Behaviour(name)
     app.router.add_route("*", "/{tail:.*}", echo)
     return app

@@ -24,7 +24,9 @@ def cmd_show(args: argparse.Namespace, table: RouteTable) -> int:
               + (f", LAST EDIT REFUSED: {status['table']['error']}" if status["table"]["error"]
                  else ""))
     for group in table.target_groups:
-        print(f"target group {group.name:<12} {group.url}{group.health_check_path}")
+        targets = ", ".join(group.target_urls) or "(no registered target)"
+        print(f"target group {group.name:<12} {targets} (health {group.health_check_path}, "
+              f"{group.algorithm})")
     rows = [(str(r.priority), r.name, " and ".join(c.text() for c in r.conditions),
              r.action) for r in table.by_priority]
     rows.append(("-", "default", "(anything else)", table.default_action))

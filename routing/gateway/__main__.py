@@ -1,14 +1,17 @@
 """`python -m routing.gateway --table routing/routes.toml --host 127.0.0.1 --port 8080`.
 
-Target URLs come from the table; ROUTING_TARGET_<GROUP>_URL overrides one (e.g.
-ROUTING_TARGET_SEND_URL=http://127.0.0.1:9002). Other settings: see settings.py.
+Target URLs come from the table; ROUTING_TARGET_<GROUP>_URL overrides a group's, comma-separated
+(e.g. ROUTING_TARGET_SEND_URL=http://127.0.0.1:9002,http://127.0.0.1:9012). Other settings: see
+settings.py and alb_settings.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -16,7 +19,8 @@ from aiohttp import web
 
 from kit import logs
 from kit.settings import SettingsError
-from routing.gateway.app import create_app
+from routing.gateway.alb_settings import AlbSettings
+from routing.gateway.app import create_app, start
 from routing.gateway.settings import GatewaySettings
 from routing.table.problems import TableError
 
@@ -38,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     try:
-        app = create_app(GatewaySettings.from_env(table_path=Path(args.table)))
+        app = create_app(GatewaySettings.from_env(table_path=Path(args.table)),
+                         AlbSettings.from_env())
     except SettingsError as error:
         print(f"gateway: {error}. Fix the environment and start again.", file=sys.stderr)
         return 2
@@ -50,11 +55,22 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"gateway: cannot read the table: {error}", file=sys.stderr)
         return 2
-    log.info("listening on http://%s:%d, status page http://%s:%d/__gateway/",
-             args.host, args.port, args.host, args.port)
-    # run_app stops cleanly on SIGINT and SIGTERM.
-    web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
+    asyncio.run(serve_until_signalled(app, args.host, args.port))
     return 0
+
+
+async def serve_until_signalled(app: web.Application, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM, then stop cleanly."""
+    runner, url = await start(app, host, port)
+    log.info("listening on %s, status page %s/__gateway/", url, url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import time
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from routing.gateway.alb_settings import XffMode
+
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                         "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection"})
 
@@ -27,8 +29,10 @@ def trace_id(incoming: str | None) -> str:
     return ";".join([f"Self={_new_trace_part()}", *fields])
 
 
-def upstream_headers(incoming: CIMultiDictProxy[str], peer: str, proto: str,
-                     port: str) -> CIMultiDict[str]:
+def upstream_headers(incoming: CIMultiDictProxy[str], peer: str, proto: str, port: str,
+                     xff_mode: XffMode = "append") -> CIMultiDict[str]:
+    """xff_mode as ALB's routing.http.xff_header_processing.mode: `append` the peer to what came
+    in, `preserve` it as received (none added when absent), or `remove` it."""
     connection_named = {t.strip().lower() for v in incoming.getall("Connection", [])
                         for t in v.split(",")}
     out: CIMultiDict[str] = CIMultiDict()
@@ -37,8 +41,12 @@ def upstream_headers(incoming: CIMultiDictProxy[str], peer: str, proto: str,
         if lower in HOP_BY_HOP or lower in connection_named or lower in REPLACED:
             continue
         out.add(name, value)
-    forwarded_for = incoming.get("X-Forwarded-For")
-    out["X-Forwarded-For"] = f"{forwarded_for}, {peer}" if forwarded_for else peer
+    received = [v for v in incoming.getall("X-Forwarded-For", []) if v.strip()]
+    if xff_mode == "append":
+        out["X-Forwarded-For"] = ", ".join([*received, peer])
+    elif xff_mode == "preserve":
+        for value in received:
+            out.add("X-Forwarded-For", value)
     out["X-Forwarded-Proto"] = proto
     out["X-Forwarded-Port"] = port
     out["X-Amzn-Trace-Id"] = trace_id(incoming.get("X-Amzn-Trace-Id"))

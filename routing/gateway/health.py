@@ -1,4 +1,4 @@
-"""Background health checks of each target group's health-check path (ALB-style thresholds)."""
+"""Background health checks of every target's health-check path (ALB-style thresholds)."""
 
 from __future__ import annotations
 
@@ -6,54 +6,47 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 
 import aiohttp
 
 from routing.gateway.settings import GatewaySettings
+from routing.gateway.targets import GroupTargets, Target
 from routing.table.model import TargetGroup
 
 log = logging.getLogger("routing.gateway.health")
 
 
-@dataclass
-class Health:
-    url: str
-    healthy: bool = True  # until proven otherwise, so a fresh gateway serves at once
-    passes: int = 0
-    failures: int = 0
-    last_error: str | None = None
-    last_checked: float | None = None
-
-
 class HealthChecker:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.health: dict[str, Health] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.groups: dict[str, GroupTargets] = {}
+        self._tasks: dict[tuple[str, str, str], asyncio.Task[None]] = {}  # group, url, path
         self._session: aiohttp.ClientSession | None = None
 
-    def is_healthy(self, group: str) -> bool:
-        state = self.health.get(group)
-        return state is None or state.healthy
+    def group(self, name: str) -> GroupTargets:
+        return self.groups.get(name) or GroupTargets(name)
 
     def reconcile(self, groups: tuple[TargetGroup, ...]) -> None:
-        """Start checks for new groups (or moved URLs), stop them for removed ones."""
-        wanted = {g.name: g for g in groups}
-        for name in list(self._tasks):
-            if name not in wanted or self.health[name].url != wanted[name].url:
-                self._tasks.pop(name).cancel()
-                self.health.pop(name, None)
-        for name, group in wanted.items():
-            if name not in self._tasks:
-                self.health[name] = Health(url=group.url)
-                self._tasks[name] = asyncio.create_task(self._loop(group), name=f"health:{name}")
+        """Match the table: a target kept (same group, same URL) keeps its health and counts;
+        new targets start being checked, removed ones stop."""
+        wanted = {(g.name, url, g.health_check_path) for g in groups for url in g.target_urls}
+        for key in [k for k in self._tasks if k not in wanted]:
+            self._tasks.pop(key).cancel()
+        known = {(g.name, t.url): t for g in self.groups.values() for t in g.targets}
+        self.groups = {g.name: GroupTargets(g.name, g.algorithm, [
+            known.get((g.name, url)) or Target(url) for url in g.target_urls]) for g in groups}
+        for spec in groups:
+            for target in self.groups[spec.name].targets:
+                key = (spec.name, target.url, spec.health_check_path)
+                if key not in self._tasks:
+                    self._tasks[key] = asyncio.create_task(
+                        self._loop(spec.name, target, spec.health_check_path),
+                        name=f"health:{spec.name}:{target.url}")
 
-    async def _loop(self, group: TargetGroup) -> None:
-        url = group.url.rstrip("/") + group.health_check_path
+    async def _loop(self, group: str, target: Target, path: str) -> None:
+        url = target.url.rstrip("/") + path
         while True:
-            error = await self._probe(url)
-            self._count(group.name, error)
+            self._count(group, target, await self._probe(url))
             await asyncio.sleep(self.settings.health_interval_s)
 
     async def _probe(self, url: str) -> str | None:
@@ -67,21 +60,20 @@ class HealthChecker:
         except (aiohttp.ClientError, TimeoutError) as error:
             return f"{type(error).__name__}: {error}".rstrip(": ")
 
-    def _count(self, name: str, error: str | None) -> None:
-        state = self.health.get(name)
-        if state is None:
-            return
-        state.last_checked, state.last_error = time.time(), error
+    def _count(self, group: str, target: Target, error: str | None) -> None:
+        target.last_checked, target.last_error = time.time(), error
         if error is None:
-            state.passes, state.failures = state.passes + 1, 0
-            if not state.healthy and state.passes >= self.settings.healthy_threshold:
-                state.healthy = True
-                log.info("target group %s is healthy again (%s)", name, state.url)
+            target.passes, target.failures = target.passes + 1, 0
+            if not target.healthy and target.passes >= self.settings.healthy_threshold:
+                target.healthy = True
+                log.info("target %s of group %s is healthy again", target.url, group)
         else:
-            state.passes, state.failures = 0, state.failures + 1
-            if state.healthy and state.failures >= self.settings.unhealthy_threshold:
-                state.healthy = False
-                log.warning("target group %s is unhealthy: %s (%s)", name, error, state.url)
+            target.passes, target.failures = 0, target.failures + 1
+            if target.healthy and target.failures >= self.settings.unhealthy_threshold:
+                target.healthy = False
+                log.warning("target %s of group %s is unhealthy: %s%s", target.url, group, error,
+                            "; no healthy target left, routing to all of them (fail open)"
+                            if self.group(group).failing_open else "")
 
     async def close(self) -> None:
         for task in self._tasks.values():

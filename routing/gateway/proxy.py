@@ -2,46 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
+from collections.abc import Callable, Mapping
+from email.utils import formatdate
 
 import aiohttp
 from aiohttp import web
 from yarl import URL
 
 from routing.conditions.base import RequestView
+from routing.gateway.errors import error_response
 from routing.gateway.headers import downstream_headers, upstream_headers
+from routing.gateway.listener import refusal
 from routing.gateway.matcher import choose_group, match
 from routing.gateway.redirect import listen_port, redirect
 from routing.gateway.state import GatewayState
 from routing.gateway.stats import NO_GROUP
+from routing.gateway.targets import outstanding
 from routing.table.model import FixedResponse, Forward, Redirect, RouteTable
 
 log = logging.getLogger("routing.gateway.proxy")
 STATE: web.AppKey[GatewayState] = web.AppKey("routing_state", GatewayState)
-STICKY_COOKIE = "AWSALBTG"
+STICKY_COOKIE = "AWSALBTG"  # ALB's target-group stickiness cookie; its CORS twin: + "CORS"
 WHOLE_BODY_LIMIT = 64 * 1024
 _rng = random.Random()  # noqa: S311 -- traffic splitting, not security
-PROBLEMS = {  # the gateway's own errors: code -> (status, title); never the API's
-    "invalid_header_value": (400, "Invalid header value"),
-    "bad_gateway": (502, "Bad Gateway"),
-    "service_unavailable": (503, "Service Unavailable"),
-    "gateway_timeout": (504, "Gateway Timeout"),
-}
-
-
-def problem(code: str, detail: str, **extra: str) -> web.Response:
-    """application/problem+json typed urn:problem:gateway:<code>, plus what it is about
-    (`target_group`, `header`)."""
-    status, title = PROBLEMS[code]
-    body = {"type": f"urn:problem:gateway:{code}", "title": title, "status": status,
-            "detail": detail, "code": code, **extra}
-    # A 503 is worth retrying soon: health checks run every few seconds.
-    headers = {"Retry-After": "1"} if status == 503 else None
-    return web.Response(status=status, text=json.dumps(body), headers=headers,
-                        content_type="application/problem+json")
 
 
 def _undecodable_header(request: web.Request) -> str | None:
@@ -65,10 +51,14 @@ async def handle(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     table = state.table  # one read: this request sees one table even if a reload swaps it
     started = time.perf_counter()
+    refused = refusal(request)
+    if refused is not None:
+        return error_response(state.alb.error_body, *refused)
     bad_header = _undecodable_header(request)
     if bad_header is not None:
-        return problem("invalid_header_value", f"The value of header {bad_header!r} is not "
-                       "UTF-8; the gateway does not forward it.", header=bad_header)
+        return error_response(state.alb.error_body, "invalid_header_value",
+                              f"The value of header {bad_header!r} is not UTF-8; the gateway "
+                              "does not forward it.", header=bad_header)
     found = match(table, _view(request))
     action = found.action
     if isinstance(action, FixedResponse):
@@ -82,38 +72,59 @@ async def handle(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def sticky_cookie(cookies: Mapping[str, str], action: Forward) -> str | None:
+    """The group a stickiness cookie names, when the action has group stickiness; cross-origin
+    callers may send only the CORS twin."""
+    if not action.stickiness_seconds:
+        return None
+    return cookies.get(STICKY_COOKIE) or cookies.get(STICKY_COOKIE + "CORS")
+
+
 async def _forward(request: web.Request, state: GatewayState, table: RouteTable, rule: str,
                    action: Forward, started: float) -> web.StreamResponse:
-    sticky = request.cookies.get(STICKY_COOKIE) if action.stickiness_seconds else None
-    usable = {n: state.health.is_healthy(n) for n, _ in action.weights}
-    group_name = choose_group(action, _rng, sticky=sticky, usable=usable)
+    sticky = sticky_cookie(request.cookies, action)
+    registered = {n: bool(state.health.group(n).targets) for n, _ in action.weights}
+    group_name = choose_group(action, _rng, sticky=sticky, usable=registered)
     group = table.group(group_name)
     assert group is not None  # validation guarantees every forwarded group exists
+    style = state.alb.error_body
 
     def finish(status: int, reason: str | None = None) -> None:
         state.stats.record(rule, group_name, status, time.perf_counter() - started, reason)
 
-    if not usable[group_name]:
+    # Unhealthy targets are skipped while the group has a healthy one; else all take traffic.
+    target = state.health.group(group_name).choose()
+    if target is None:
         finish(503, "unavailable")
-        return problem("service_unavailable", "The target group has no healthy target.",
-                       target_group=group_name)
+        return error_response(style, "service_unavailable",
+                              "The target group has no registered target.",
+                              target_group=group_name)
+    with outstanding(target):
+        return await _proxy(request, state, action, group_name, target.url, finish)
+
+
+async def _proxy(request: web.Request, state: GatewayState, action: Forward, group_name: str,
+                 target_url: str, finish: Callable[..., None]) -> web.StreamResponse:
+    style = state.alb.error_body
     peer = request.remote or ""
-    headers = upstream_headers(request.headers, peer, request.scheme, listen_port(request))
-    url = URL(group.url.rstrip("/") + request.raw_path, encoded=True)
-    session = state.pool(group.url)
+    headers = upstream_headers(request.headers, peer, request.scheme, listen_port(request),
+                               state.alb.xff_mode)
+    url = URL(target_url.rstrip("/") + request.raw_path, encoded=True)
+    session = state.pool(target_url)
     try:
         upstream = await session.request(
             request.method, url, headers=headers, allow_redirects=False,
             data=request.content if request.body_exists else None)
     except TimeoutError:
         finish(504, "timeout")
-        return problem("gateway_timeout", "The target did not answer in time.",
-                       target_group=group_name)
+        return error_response(style, "gateway_timeout", "The target did not answer in time.",
+                              target_group=group_name)
     except (aiohttp.ClientError, ValueError) as error:
         finish(502, "bad_gateway")
-        log.warning("%s %s -> %s: %s", request.method, request.path, group_name, error)
-        return problem("bad_gateway", "The target closed the connection or answered "
-                       "something that is not HTTP.", target_group=group_name)
+        log.warning("%s %s -> %s (%s): %s", request.method, request.path, group_name,
+                    target_url, error)
+        return error_response(style, "bad_gateway", "The target closed the connection or "
+                              "answered something that is not HTTP.", target_group=group_name)
     async with upstream:
         headers = downstream_headers(upstream.headers)
         if state.settings.served_by_header:
@@ -126,8 +137,9 @@ async def _forward(request: web.Request, state: GatewayState, table: RouteTable,
         except (aiohttp.ClientError, TimeoutError) as error:
             timed_out = isinstance(error, TimeoutError)
             finish(504 if timed_out else 502, "timeout" if timed_out else "bad_gateway")
-            return problem("gateway_timeout" if timed_out else "bad_gateway",
-                           "The target's response body was cut short.", target_group=group_name)
+            return error_response(style, "gateway_timeout" if timed_out else "bad_gateway",
+                                  "The target's response body was cut short.",
+                                  target_group=group_name)
         response: web.StreamResponse
         if body is not None:
             headers.popall("Content-Length", None)
@@ -137,7 +149,7 @@ async def _forward(request: web.Request, state: GatewayState, table: RouteTable,
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
                                           headers=headers)
         if action.stickiness_seconds:
-            _set_sticky(response, group_name, action.stickiness_seconds)
+            set_sticky(response, group_name, action.stickiness_seconds)
         finish(upstream.status)
         if body is not None:
             return response
@@ -150,11 +162,16 @@ def _whole_body_size(request: web.Request, upstream: aiohttp.ClientResponse) -> 
             and upstream.status not in (204, 304) and upstream.status >= 200)
 
 
-def _set_sticky(response: web.StreamResponse, group: str, seconds: int) -> None:
-    response.set_cookie(STICKY_COOKIE, group, max_age=seconds, path="/", httponly=True)
-    # ALB's CORS twin of the cookie, for cross-origin callers.
-    response.set_cookie(STICKY_COOKIE + "CORS", group, max_age=seconds, path="/",
-                        httponly=True, samesite="None", secure=True)
+def set_sticky(response: web.StreamResponse, group: str, seconds: int,
+               now: float | None = None) -> None:
+    """As ALB: AWSALBTG with Expires (no Max-Age, not HttpOnly) and Path=/, plus AWSALBTGCORS
+    with SameSite=None; Secure for cross-origin callers; set anew, so renewed, on every response.
+    ALB's value is opaque; here it names the group."""
+    expires = formatdate((time.time() if now is None else now) + seconds, usegmt=True)
+    # Written out, not set_cookie: http.cookies would spell the attribute `expires`.
+    response.headers.add("Set-Cookie", f"{STICKY_COOKIE}={group}; Expires={expires}; Path=/")
+    response.headers.add("Set-Cookie", f"{STICKY_COOKIE}CORS={group}; Expires={expires}; "
+                                       "Path=/; SameSite=None; Secure")
 
 
 async def _stream(request: web.Request, upstream: aiohttp.ClientResponse,

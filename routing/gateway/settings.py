@@ -17,9 +17,6 @@ from routing.table.model import RouteTable
 
 class GatewaySettings(EnvSettings):
     table_path: Path
-    # No answer (or a read stalls) that long -> 504.
-    upstream_timeout_s: Annotated[Seconds, env_var("ROUTING_UPSTREAM_TIMEOUT_S")] = 30.0
-    connect_timeout_s: Annotated[Seconds, env_var("ROUTING_CONNECT_TIMEOUT_S")] = 5.0
     health_interval_s: Annotated[Seconds, env_var("ROUTING_HEALTH_INTERVAL_S")] = 5.0
     health_timeout_s: Annotated[Seconds, env_var("ROUTING_HEALTH_TIMEOUT_S")] = 2.0
     # Consecutive passes that make a target healthy, failures that make it unhealthy.

@@ -9,6 +9,7 @@ import time
 
 import aiohttp
 
+from routing.gateway.alb_settings import AlbSettings
 from routing.gateway.health import HealthChecker
 from routing.gateway.settings import GatewaySettings, with_overrides
 from routing.gateway.stats import Stats
@@ -28,8 +29,9 @@ def read_table(settings: GatewaySettings) -> RouteTable:
 
 
 class GatewayState:
-    def __init__(self, settings: GatewaySettings, table: RouteTable) -> None:
+    def __init__(self, settings: GatewaySettings, alb: AlbSettings, table: RouteTable) -> None:
         self.settings = settings
+        self.alb = alb
         self.table = table
         self.version = 1
         self.loaded_at = time.time()
@@ -47,8 +49,8 @@ class GatewayState:
             session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.settings.pool_size, force_close=False),
                 timeout=aiohttp.ClientTimeout(total=None,
-                                              sock_connect=self.settings.connect_timeout_s,
-                                              sock_read=self.settings.upstream_timeout_s),
+                                              sock_connect=self.alb.connect_timeout_s,
+                                              sock_read=self.alb.idle_timeout_s),
                 auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding"),
                 cookie_jar=aiohttp.DummyCookieJar())
             self._pools[base_url] = session

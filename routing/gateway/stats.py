@@ -45,7 +45,13 @@ class Stats:
                                  buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5,
                                           5, 10, 30))
         self.healthy = Gauge("gateway_target_healthy", "1 when the target passes its health "
-                             "check", ["target_group"], registry=self.registry)
+                             "check", ["target_group", "target"], registry=self.registry)
+        self.group_healthy = Gauge("gateway_target_group_healthy", "1 when at least one target "
+                                   "of the group passes its health check", ["target_group"],
+                                   registry=self.registry)
+        self.failing_open = Gauge("gateway_target_group_failing_open", "1 when every target of "
+                                  "the group fails its health check and takes traffic anyway",
+                                  ["target_group"], registry=self.registry)
         self.series: dict[tuple[str, str], _Series] = {}
 
     def record(self, rule: str, group: str, status: int, seconds: float,

@@ -17,16 +17,24 @@ PREFIX = "/__gateway"
 
 
 def status(state: GatewayState) -> dict[str, Any]:
+    """Also refreshes the health gauges of the metrics."""
     table = state.table
     traffic = state.stats.snapshot()
     groups = []
     for group in table.target_groups:
-        health = state.health.health.get(group.name)
-        state.stats.healthy.labels(group.name).set(1 if state.health.is_healthy(group.name) else 0)
+        targets = state.health.group(group.name)
+        state.stats.group_healthy.labels(group.name).set(int(targets.healthy))
+        state.stats.failing_open.labels(group.name).set(int(targets.failing_open))
+        for target in targets.targets:
+            state.stats.healthy.labels(group.name, target.url).set(int(target.healthy))
         rows = [t for t in traffic if t.target_group == group.name]
         groups.append({
-            "name": group.name, "url": group.url, "healthy": state.health.is_healthy(group.name),
-            "last_health_error": health.last_error if health else None,
+            "name": group.name, "url": group.url, "algorithm": group.algorithm,
+            "healthy": targets.healthy, "failing_open": targets.failing_open,
+            "last_health_error": next((t.last_error for t in targets.targets if t.last_error),
+                                      None),
+            "targets": [{"url": t.url, "healthy": t.healthy, "last_health_error": t.last_error,
+                         "outstanding": t.outstanding} for t in targets.targets],
             "requests_total": sum(r.requests_total for r in rows),
             "errors_total": sum(r.errors_total for r in rows),
             "request_rate": round(sum(r.request_rate for r in rows), 2),

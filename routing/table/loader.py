@@ -45,6 +45,16 @@ class _Reader:
             return 0
         return value
 
+    def target_urls(self, raw: dict[str, Any], where: str) -> str:
+        """`url = "http://..."` or `url = ["http://...", ...]` (`[]`: no registered target)."""
+        value = raw.get("url")
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+            return ", ".join(value)
+        self.fail(where, "url", "must be a URL or a list of URLs ([] for no target)")
+        return ""
+
     def condition(self, raw: object, rule: str, where: str) -> Condition | None:
         if not isinstance(raw, dict):
             self.fail(rule, where, "must be a table like { field = ..., values = [...] }")
@@ -100,8 +110,10 @@ def parse_table(raw: dict[str, Any]) -> RouteTable:
             reader.fail(f"target_groups.{name}", "url", "needs a url")
             continue
         where = f"target_groups.{name}"
-        groups.append(TargetGroup(name, reader.string(spec, "url", where, ""),
-                                  reader.string(spec, "health_check_path", where, "", "/readyz")))
+        groups.append(TargetGroup(
+            name, reader.target_urls(spec, where),
+            reader.string(spec, "health_check_path", where, "", "/readyz"),
+            reader.string(spec, "load_balancing_algorithm", where, "", "round_robin")))
     rules = []
     raw_rules = raw.get("rules", [])
     for index, spec in enumerate(raw_rules if isinstance(raw_rules, list) else []):

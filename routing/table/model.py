@@ -18,11 +18,22 @@ def cloudformation_id(name: str, suffix: str = "") -> str:
     return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", name)) + suffix
 
 
+ALGORITHMS = ("round_robin", "least_outstanding_requests")
+"""ALB's target group attribute load_balancing.algorithm.type; round_robin is its default."""
+
+
 @dataclass(frozen=True)
 class TargetGroup:
     name: str
+    # The group's registered targets: one base URL, or several separated by commas, or none ("").
+    # One text, so ROUTING_TARGET_<GROUP>_URL (same form) replaces it as it stands.
     url: str
     health_check_path: str = "/readyz"
+    algorithm: str = "round_robin"  # one of ALGORITHMS
+
+    @property
+    def target_urls(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.url.split(",") if part.strip())
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import json
 import re
 
 from routing.conditions.base import Condition, TomlValue
-from routing.table.model import Action, FixedResponse, Forward, Redirect, RouteTable
+from routing.table.model import Action, FixedResponse, Forward, Redirect, RouteTable, TargetGroup
 
 HEADER = """\
 # Route table: read by the gateway (python -m routing.gateway) and rendered to ALB listener rules
@@ -65,8 +65,13 @@ def action(act: Action) -> str:
 def dumps(table: RouteTable) -> str:
     lines = [HEADER, f"default_action = {action(table.default_action)}", ""]
     for group in table.target_groups:
-        lines += [f"[target_groups.{key(group.name)}]", f"url = {string(group.url)}",
-                  f"health_check_path = {string(group.health_check_path)}", ""]
+        urls = group.target_urls
+        lines += [f"[target_groups.{key(group.name)}]",
+                  f"url = {string(urls[0]) if len(urls) == 1 else value(list(urls))}",
+                  f"health_check_path = {string(group.health_check_path)}"]
+        if group.algorithm != TargetGroup.algorithm:
+            lines.append(f"load_balancing_algorithm = {string(group.algorithm)}")
+        lines.append("")
     for rule in table.by_priority:
         lines += ["[[rules]]", f"name = {string(rule.name)}", f"priority = {rule.priority}",
                   "conditions = ["]

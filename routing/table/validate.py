@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from routing.conditions.base import Condition
 from routing.conditions.registry import FIELDS
-from routing.table.model import DEFAULT_RULE_NAME, RouteTable, cloudformation_id
+from routing.table.model import ALGORITHMS, DEFAULT_RULE_NAME, RouteTable, cloudformation_id
 from routing.table.problems import Problem, TableError
 from routing.table.validate_actions import action_problems
 
@@ -57,8 +57,14 @@ def problems(table: RouteTable) -> list[Problem]:
         where = f"target_groups.{group.name}"
         if not NAME.fullmatch(group.name):
             found.append(Problem(where, "name", "1..32 letters, digits or inner hyphens"))
-        if urlsplit(group.url).scheme not in ("http", "https") or not urlsplit(group.url).netloc:
-            found.append(Problem(where, "url", f"{group.url!r} is not an http(s) URL"))
+        for url in group.target_urls:
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+                found.append(Problem(where, "url", f"{url!r} is not an http(s) URL"))
+        if len(set(group.target_urls)) < len(group.target_urls):
+            found.append(Problem(where, "url", "a target is listed twice"))
+        if group.algorithm not in ALGORITHMS:
+            found.append(Problem(where, "load_balancing_algorithm",
+                                 f"{group.algorithm!r} is not one of {', '.join(ALGORITHMS)}"))
         if not group.health_check_path.startswith("/"):
             found.append(Problem(where, "health_check_path", "must start with /"))
         names.add(group.name)

@@ -12,7 +12,9 @@ import pytest
 from aiohttp import web
 
 from routing.echo_backend import BEHAVIOUR, Behaviour, create_app, serve
+from routing.gateway.alb_settings import AlbSettings
 from routing.gateway.app import create_app as create_gateway
+from routing.gateway.app import start as start_app
 from routing.gateway.proxy import STATE
 from routing.gateway.settings import GatewaySettings, env_key
 from routing.gateway.state import GatewayState
@@ -67,13 +69,13 @@ async def start_gateway(backends: dict[str, Backend], table_file: Path,
                         ) -> AsyncIterator[StartGateway]:
     runners: list[web.AppRunner] = []
 
-    async def start(**settings: object) -> Gateway:
+    async def start(alb: AlbSettings | None = None, **settings: object) -> Gateway:
         options: dict[str, object] = {
             "health_interval_s": 0.1, "health_timeout_s": 0.5, "reload_interval_s": 0.05,
-            "upstream_timeout_s": 5.0,
             "target_urls": {env_key(n): b.url for n, b in backends.items()}, **settings}
-        app = create_gateway(GatewaySettings(table_path=table_file, **options))  # type: ignore[arg-type]
-        runner, url = await serve(app)
+        app = create_gateway(GatewaySettings(table_path=table_file, **options),  # type: ignore[arg-type]
+                             alb or AlbSettings(idle_timeout_s=5.0, connect_timeout_s=2.0))
+        runner, url = await start_app(app)
         runners.append(runner)
         return Gateway(url, app[STATE], table_file)
 

@@ -10,7 +10,7 @@ import pytest
 
 from routing.cli.main import main
 
-from .conftest import StartGateway
+from .conftest import Backend, StartGateway
 from .helpers import eventually, served_by, set_weights
 
 VERIFICATIONS = "/api/verifications/VE1"
@@ -51,7 +51,8 @@ async def test_a_broken_edit_is_refused_and_traffic_stays_on_the_old_table(
 
 
 async def test_metrics_and_status_count_per_rule_and_group(
-        start_gateway: StartGateway, client: aiohttp.ClientSession) -> None:
+        start_gateway: StartGateway, backends: dict[str, Backend],
+        client: aiohttp.ClientSession) -> None:
     gw = await start_gateway()
     set_weights(gw.table, "verifications", {"monolith": 50, "send": 50})
     assert gw.state.reload_if_changed()
@@ -67,7 +68,9 @@ async def test_metrics_and_status_count_per_rule_and_group(
         in metrics
     assert 'gateway_request_duration_seconds_count{rule="default",target_group="monolith"} 7.0' \
         in metrics
-    assert 'gateway_target_healthy{target_group="send"} 1.0' in metrics
+    assert 'gateway_target_group_healthy{target_group="send"} 1.0' in metrics
+    send_url = backends["send"].url
+    assert f'gateway_target_healthy{{target="{send_url}",target_group="send"}} 1.0' in metrics
     async with client.get(gw.url + "/__gateway/status.json") as response:
         status = await response.json()
     groups = {g["name"]: g for g in status["target_groups"]}

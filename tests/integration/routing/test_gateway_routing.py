@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 import re
 import time
 from collections.abc import AsyncIterator
+from email.utils import parsedate_to_datetime
 
 import aiohttp
 
@@ -82,6 +84,24 @@ async def _sticky_table(gw: Gateway, weights: dict[str, int]) -> None:
     assert gw.state.reload_if_changed()
 
 
+def _expires(cookie: str) -> float:
+    found = re.search(r"; Expires=([^;]+);", cookie)
+    assert found, cookie
+    return parsedate_to_datetime(found.group(1)).timestamp()
+
+
+def _assert_alb_sticky_cookies(cookies: list[str], group: str, seconds: int) -> None:
+    """ALB's shape: AWSALBTG with Expires and Path=/ (no Max-Age, no HttpOnly), and its
+    AWSALBTGCORS twin with SameSite=None; Secure, both expiring `seconds` from now."""
+    date = r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT"
+    assert len(cookies) == 2, cookies
+    assert re.fullmatch(rf"AWSALBTG={group}; Expires={date}; Path=/", cookies[0]), cookies
+    assert re.fullmatch(rf"AWSALBTGCORS={group}; Expires={date}; Path=/; SameSite=None; Secure",
+                        cookies[1]), cookies
+    assert _expires(cookies[0]) == _expires(cookies[1])
+    assert abs(_expires(cookies[0]) - (time.time() + seconds)) < 2
+
+
 async def test_stickiness_keeps_a_client_on_one_group(start_gateway: StartGateway,
                                                       backends: dict[str, Backend]) -> None:
     gw = await start_gateway()
@@ -94,8 +114,14 @@ async def test_stickiness_keeps_a_client_on_one_group(start_gateway: StartGatewa
     async with aiohttp.ClientSession(cookie_jar=jar) as sticky:
         async with sticky.get(url) as first:
             group = first.headers["X-Served-By"]
-            assert f"AWSALBTG={group}" in first.headers["Set-Cookie"]
+            cookies = first.headers.getall("Set-Cookie")
+        _assert_alb_sticky_cookies(cookies, group, 60)
         assert await served_by(sticky, url, 40, concurrency=1) == {group: 40}
+        await asyncio.sleep(1.1)  # Expires has one-second resolution
+        async with sticky.get(url) as later:  # every response renews the expiry
+            renewed = later.headers.getall("Set-Cookie")
+        _assert_alb_sticky_cookies(renewed, group, 60)
+        assert _expires(renewed[0]) > _expires(cookies[0])
         other = "send" if group == "monolith" else "monolith"
         await _sticky_table(gw, {group: 0, other: 1})  # the sticky group leaves the rule
         assert await served_by(sticky, url, 10, concurrency=1) == {other: 10}
@@ -120,3 +146,15 @@ async def test_large_bodies_stream_through_intact_and_head_has_no_body(
         assert echoed["body"] == payload.decode()
     async with client.head(gw.url + "/api/users") as response:
         assert response.status == 200 and await response.read() == b""
+
+
+async def test_the_cors_twin_alone_keeps_a_client_on_its_group(
+        start_gateway: StartGateway) -> None:
+    """Cross-origin callers may only send AWSALBTGCORS; ALB honours it as the group cookie."""
+    gw = await start_gateway()
+    await _sticky_table(gw, {"monolith": 50, "send": 50})
+    url = gw.url + "/api/verifications"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as bare:
+        for group in ("monolith", "send"):
+            seen = await served_by(bare, url, 20, headers={"Cookie": f"AWSALBTGCORS={group}"})
+            assert seen == {group: 20}

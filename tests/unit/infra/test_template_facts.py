@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
+from infra import platform
 from infra.components import COMPONENTS, HEALTH_CHECK_PATH, WEB_COMPONENTS
+from routing.table.loader import load_table
+
+from .conftest import FROZEN_ROUTES
 
 Template = dict[str, Any]
 
@@ -110,6 +115,24 @@ def test_one_target_group_per_web_component_checks_readyz(templates: dict[str, T
     for group in groups.values():
         assert group["Properties"]["HealthCheckPath"] == HEALTH_CHECK_PATH
         assert group["Properties"]["TargetType"] == "ip"
+
+
+def test_the_route_tables_algorithm_is_the_target_groups_attribute(
+        templates: dict[str, Template]) -> None:
+    def algorithms(template: Template) -> dict[str, str]:
+        groups = resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+        return {name: next(a["Value"] for a in g["Properties"]["TargetGroupAttributes"]
+                           if a["Key"] == "load_balancing.algorithm.type")
+                for name, g in groups.items()}
+
+    assert set(algorithms(templates["platform"]).values()) == {"round_robin"}
+    table = load_table(FROZEN_ROUTES)
+    groups = tuple(dataclasses.replace(g, algorithm="least_outstanding_requests")
+                   if g.name == "send" else g for g in table.target_groups)
+    built = platform.build(dataclasses.replace(table, target_groups=groups)).to_dict()
+    assert algorithms(built) == {"MonolithTargetGroup": "round_robin",
+                                 "SendTargetGroup": "least_outstanding_requests",
+                                 "VerifyTargetGroup": "round_robin"}
 
 
 def test_http_redirects_to_https_only_when_a_certificate_is_given(

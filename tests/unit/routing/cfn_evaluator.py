@@ -40,22 +40,48 @@ def _matches(cond: dict[str, Any], req: Request) -> bool:
     raise AssertionError(f"unknown field {field}")
 
 
+def _group_name(group: dict[str, Any]) -> str:
+    return str(group["TargetGroupArn"]["Ref"].removesuffix("TargetGroupArn").lower())
+
+
 def describe(action: dict[str, Any]) -> tuple[Any, ...]:
+    """Forward: the (group, weight) pairs and the group stickiness in seconds (None: off)."""
     if action["Type"] == "forward":
-        groups = action["ForwardConfig"]["TargetGroups"]
-        return ("forward", tuple(sorted(
-            (g["TargetGroupArn"]["Ref"].removesuffix("TargetGroupArn").lower(), g["Weight"])
-            for g in groups)))
+        config = action["ForwardConfig"]
+        sticky = config.get("TargetGroupStickinessConfig", {})
+        return ("forward", tuple(sorted((_group_name(g), g["Weight"])
+                                        for g in config["TargetGroups"])),
+                sticky["DurationSeconds"] if sticky.get("Enabled") else None)
     if action["Type"] == "fixed-response":
         return ("fixed-response", int(action["FixedResponseConfig"]["StatusCode"]))
     return ("redirect", int(action["RedirectConfig"]["StatusCode"].removeprefix("HTTP_")))
 
 
-def evaluate(template: dict[str, Any], req: Request) -> tuple[Any, ...]:
+def _terminal_action(template: dict[str, Any], req: Request) -> dict[str, Any]:
     rules = sorted((r["Properties"] for r in template["Resources"].values()
                     if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"),
                    key=lambda p: p["Priority"])
     for props in rules:
         if all(_matches(c, req) for c in props["Conditions"]):
-            return describe(props["Actions"][-1])
-    return describe(template["Metadata"]["StranglerKit::DefaultActions"][-1])
+            return dict(props["Actions"][-1])
+    return dict(template["Metadata"]["StranglerKit::DefaultActions"][-1])
+
+
+def evaluate(template: dict[str, Any], req: Request) -> tuple[Any, ...]:
+    return describe(_terminal_action(template, req))
+
+
+def sticky_group(template: dict[str, Any], req: Request) -> str | None:
+    """The group an AWSALBTG (or AWSALBTGCORS) cookie in req["cookies"] keeps the request on:
+    only with group stickiness enabled, and only while that group still has weight above 0.
+    None: ALB chooses by weight."""
+    action = _terminal_action(template, req)
+    if action["Type"] != "forward":
+        return None
+    config = action["ForwardConfig"]
+    if not config.get("TargetGroupStickinessConfig", {}).get("Enabled"):
+        return None
+    cookies = req.get("cookies", {})
+    named = cookies.get("AWSALBTG") or cookies.get("AWSALBTGCORS")
+    weights = {_group_name(g): g["Weight"] for g in config["TargetGroups"]}
+    return named if weights.get(named, 0) > 0 else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +17,16 @@ from typing import Any
 import pytest
 from troposphere import ImportValue, Ref
 
+from infra import stacks
 from routing.alb.render import render_listener_rules, render_template
 from routing.conditions.base import RequestView
-from routing.gateway.matcher import match
+from routing.gateway.alb_settings import AlbSettings
+from routing.gateway.matcher import choose_group, match
+from routing.gateway.proxy import sticky_cookie
 from routing.table.loader import load_table
 from routing.table.model import FixedResponse, Forward, RouteTable
 
-from .cfn_evaluator import evaluate
+from .cfn_evaluator import evaluate, sticky_group
 
 HERE = Path(__file__).parent
 TABLES = {name: HERE / "tables" / f"{name}.toml" for name in ("shipped", "full_table")}
@@ -80,7 +84,7 @@ def _matcher_says(table: RouteTable, req: dict[str, Any]) -> tuple[Any, ...]:
                        tuple(req["query"]), req["ip"])
     action = match(table, view).action
     if isinstance(action, Forward):
-        return ("forward", tuple(sorted(action.weights)))
+        return ("forward", tuple(sorted(action.weights)), action.stickiness_seconds)
     if isinstance(action, FixedResponse):
         return ("fixed-response", action.status_code)
     return ("redirect", action.status_code)
@@ -96,3 +100,47 @@ def test_matcher_and_rendered_rules_pick_the_same_action(name: str) -> None:
         assert ours == theirs, req
         decisions[ours] = decisions.get(ours, 0) + 1
     assert len(decisions) >= 4  # the request set really exercises several rules
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_the_gateway_honours_a_sticky_cookie_exactly_when_the_rendered_rule_would(
+        name: str) -> None:
+    """Target-group stickiness is part of the rendered rule (TargetGroupStickinessConfig):
+    a cookie naming a group keeps the request there only with stickiness on and weight > 0."""
+    table = load_table(TABLES[name])
+    template = json.loads(render_template(table).to_json())
+    cookie_values = [g.name for g in table.target_groups] + ["ghost"]
+    honoured = 0
+    for req in _requests():
+        view = RequestView(req["method"], req["path"],
+                           tuple((k, v) for k, vs in req["headers"].items() for v in vs),
+                           tuple(req["query"]), req["ip"])
+        action = match(table, view).action
+        if not isinstance(action, Forward):
+            continue
+        for value, cookie in itertools.product(cookie_values, ("AWSALBTG", "AWSALBTGCORS")):
+            theirs = sticky_group(template, {**req, "cookies": {cookie: value}})
+            sticky = sticky_cookie({cookie: value}, action)
+            picks = {choose_group(action, random.Random(seed), sticky=sticky,
+                                  usable=dict.fromkeys(action.weight_map(), True))
+                     for seed in range(40)}
+            if theirs is not None:
+                honoured += 1
+                assert picks == {theirs}, (req, cookie, value)
+            else:  # by weight, as without a cookie
+                assert picks == {n for n, w in action.weights if w > 0}, (req, cookie, value)
+    assert honoured > 0 or name == "shipped"  # full_table has a sticky weighted rule
+
+
+def test_the_gateways_alb_defaults_agree_with_the_rendered_load_balancer() -> None:
+    """Idle timeout and X-Forwarded-For processing are load balancer attributes, not rules: the
+    platform stack renders them and the gateway's defaults must say the same."""
+    platform = json.loads(stacks.render(stacks.build_all(TABLES["shipped"])["platform"]))
+    (balancer,) = [r for r in platform["Resources"].values()
+                   if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer"]
+    attributes = {a["Key"]: a["Value"] for a in balancer["Properties"]["LoadBalancerAttributes"]}
+    defaults = AlbSettings()
+    assert float(attributes["idle_timeout.timeout_seconds"]) == defaults.idle_timeout_s
+    # ALB's default when the attribute is not rendered is append; so is the gateway's.
+    assert attributes.get("routing.http.xff_header_processing.mode", "append") == \
+        defaults.xff_mode

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from kit.settings import SettingsError
+from routing.gateway.alb_settings import AlbSettings
 from routing.gateway.settings import GatewaySettings
 
 TABLE = Path("routing/routes.toml")
@@ -15,8 +16,8 @@ TABLE = Path("routing/routes.toml")
 def test_defaults_and_the_table_from_the_command_line() -> None:
     settings = GatewaySettings.from_env({}, table_path=TABLE)
     assert settings == GatewaySettings(table_path=TABLE)
-    assert (settings.upstream_timeout_s, settings.health_interval_s, settings.pool_size,
-            settings.served_by_header, settings.target_urls) == (30.0, 5.0, 100, True, {})
+    assert (settings.health_interval_s, settings.pool_size, settings.served_by_header,
+            settings.target_urls) == (5.0, 100, True, {})
 
 
 def test_values_and_target_urls_from_the_environment() -> None:
@@ -31,10 +32,25 @@ def test_values_and_target_urls_from_the_environment() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("ROUTING_UPSTREAM_TIMEOUT_S", "soon"), ("ROUTING_CONNECT_TIMEOUT_S", "0"),
+    [("ROUTING_RELOAD_INTERVAL_S", "soon"), ("ROUTING_HEALTH_TIMEOUT_S", "0"),
      ("ROUTING_POOL_SIZE", "2.5"), ("ROUTING_HEALTHY_THRESHOLD", "0"),
      ("ROUTING_SERVED_BY_HEADER", "maybe")],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=f"{name}='{value}'"):
         GatewaySettings.from_env({name: value}, table_path=TABLE)
+
+
+def test_alb_attributes_default_to_an_albs() -> None:
+    assert AlbSettings.from_env({}) == AlbSettings(xff_mode="append", idle_timeout_s=60.0,
+                                                   connect_timeout_s=10.0, error_body="html")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ROUTING_XFF_MODE", "prepend"), ("ROUTING_IDLE_TIMEOUT_S", "-1"),
+     ("ROUTING_CONNECT_TIMEOUT_S", "0"), ("ROUTING_ERROR_BODY", "json")],
+)
+def test_bad_alb_attributes_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"{name}='{value}'"):
+        AlbSettings.from_env({name: value})

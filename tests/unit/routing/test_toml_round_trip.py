@@ -13,6 +13,7 @@ from routing.conditions.path_pattern import PathPattern
 from routing.conditions.query_string import QueryPair, QueryString
 from routing.table.loader import parse_table
 from routing.table.model import (
+    ALGORITHMS,
     Action,
     FixedResponse,
     Forward,
@@ -39,8 +40,12 @@ def tables(draw: st.DrawFn) -> RouteTable:
                Redirect(302, draw(TEXT), draw(TEXT), "#{port}", draw(TEXT), ""))
     rules = tuple(Rule(f"rule-{i}", i + 1, conditions[: i + 1], action)
                   for i, action in enumerate(actions))
-    return RouteTable((TargetGroup("a b", draw(TEXT), "/h\"q"), TargetGroup("c", "x")), rules,
-                      draw(st.sampled_from(actions)))
+    # Target URLs: the table's list, held as one comma-joined text (commas separate targets).
+    urls = ", ".join(draw(st.lists(TEXT.map(str.strip).filter(lambda u: u and "," not in u),
+                                   max_size=3)))
+    groups = (TargetGroup("a b", urls, "/h\"q", draw(st.sampled_from(ALGORITHMS))),
+              TargetGroup("c", "x"))
+    return RouteTable(groups, rules, draw(st.sampled_from(actions)))
 
 
 @settings(max_examples=60, deadline=None)

@@ -93,6 +93,14 @@ CASES: list[tuple[str, Callable[[Raw], object], str, str]] = [
      "default_action.weights.nope"),
     ("bad target url", lambda r: r["target_groups"]["new"].update(url="127.0.0.1:9002"),
      "target_groups.new", "url"),
+    ("bad second target url", lambda r: r["target_groups"]["new"].update(
+        url=["http://127.0.0.1:9002", "127.0.0.1:9012"]), "target_groups.new", "url"),
+    ("target listed twice", lambda r: r["target_groups"]["new"].update(
+        url=["http://127.0.0.1:9002", "http://127.0.0.1:9002"]), "target_groups.new", "url"),
+    ("target urls not strings", lambda r: r["target_groups"]["new"].update(url=[9002]),
+     "target_groups.new", "url"),
+    ("unknown algorithm", lambda r: r["target_groups"]["new"].update(
+        load_balancing_algorithm="random"), "target_groups.new", "load_balancing_algorithm"),
     ("101 rules", lambda r: r.update(rules=[
         {"name": f"r{i}", "priority": i + 1, "conditions": [_path(f"/p{i}")],
          "action": _forward(old=1)} for i in range(101)]), "table", "rules"),
@@ -128,3 +136,15 @@ def test_rule_names_that_collide_as_cloudformation_ids_are_refused(raw: Raw) -> 
     raw["rules"][1]["name"] = "Users"
     with pytest.raises(TableError, match="same CloudFormation ID as rule 'users'"):
         validate(parse_table(raw))
+
+
+def test_a_group_takes_several_targets_or_none_and_either_algorithm(raw: Raw) -> None:
+    raw["target_groups"]["new"].update(url=["http://127.0.0.1:9002", "http://127.0.0.1:9012"],
+                                       load_balancing_algorithm="least_outstanding_requests")
+    raw["target_groups"]["old"].update(url=[])
+    table = parse_table(raw)
+    validate(table)
+    groups = {g.name: g for g in table.target_groups}
+    assert groups["new"].target_urls == ("http://127.0.0.1:9002", "http://127.0.0.1:9012")
+    assert groups["new"].algorithm == "least_outstanding_requests"
+    assert groups["old"].target_urls == () and groups["old"].algorithm == "round_robin"
