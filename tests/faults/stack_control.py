@@ -26,6 +26,9 @@ FAULT_PROFILE: Mapping[str, str] = {
     **TEST_PROFILE,
     "VERIFY_CODE_TTL_SECONDS": "300",
     "VERIFY_IP_LIMIT": "5",
+    # The gateway's own errors as problem+json naming the target group (ALB's HTML page does
+    # not): the suite attributes every failure to the group that failed.
+    "ROUTING_ERROR_BODY": "problem",
 }
 IP_LIMIT = int(FAULT_PROFILE["VERIFY_IP_LIMIT"])
 

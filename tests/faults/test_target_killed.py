@@ -1,6 +1,7 @@
 """A service process is SIGKILLed while the gateway splits its path 50/50 with the monolith: only
-requests routed to the dead group fail (502/503 naming it), the monolith's all succeed, and the
-restarted service (same port) takes traffic again once its health check passes."""
+requests routed to the dead group fail (502 naming it), the monolith's all succeed, and the
+restarted service (same port) takes traffic again as soon as it listens: its group's only target
+is unhealthy, and the gateway, like ALB, then fails open and forwards to it anyway."""
 
 from __future__ import annotations
 
@@ -62,8 +63,8 @@ async def test_killed_target_fails_only_its_share_and_returns_after_health_check
         await asyncio.to_thread(stack.kill, group)
         killed = time.monotonic()
         await asyncio.sleep(DEAD_S)
+        restarting = time.monotonic()
         await asyncio.to_thread(stack.restart, group)
-        ready = time.monotonic()
         healthy_after = await asyncio.to_thread(
             wait_gateway, stack, f"{group} healthy", group_healthy(group, True), HEALTHY_WAIT_S)
         healthy = time.monotonic()
@@ -77,12 +78,12 @@ async def test_killed_target_fails_only_its_share_and_returns_after_health_check
 
     by_group = Counter(f"{served_by(o)} {o.status}" for o in outcomes)
     failed = [o for o in outcomes if not o.normal]
-    back = [o for o in outcomes if o.normal and served_by(o) == group and o.started >= ready]
+    back = [o for o in outcomes if o.normal and served_by(o) == group and o.started >= restarting]
     report(f"{group}_killed_answers_by_group_and_status", dict(by_group))
     report(f"{group}_failed_requests", dict(Counter(o.status for o in failed)))
     report(f"{group}_healthy_in_gateway_after_restart_s", round(healthy_after, 2))
     report(f"{group}_first_traffic_after_restart_s",
-           round(back[0].finished - ready, 2) if back else None)
+           round(back[0].finished - restarting, 2) if back else None)
     report(f"{group}_gateway_503_without_retry_after",
            sum(1 for o in failed if o.status == 503 and "retry-after" not in o.headers))
 
@@ -98,7 +99,7 @@ async def test_killed_target_fails_only_its_share_and_returns_after_health_check
     found.expect(not misattributed, f"failures that are not 502/503 for {group}", misattributed)
     found.expect(any(o.started >= killed for o in failed), "no request failed after the kill")
     ghosts = [o.describe() for o in outcomes if served_by(o) == group and o.normal
-              and killed + 0.05 < o.started and o.finished < ready]
+              and killed + 0.05 < o.started and o.finished < restarting]
     found.expect(not ghosts, f"{group} answered while it was dead", ghosts)
     after = [o.describe() for o in outcomes if o.started > healthy + 0.5 and not o.normal]
     found.expect(not after, "failures after the gateway saw it healthy again", after)
