@@ -30,3 +30,17 @@ def fresh_id(prefix: str = "VE") -> str:
 def wrong_code(right: str) -> str:
     """A code of the same length that is certainly not `right`."""
     return "".join(str((int(d) + 1) % 10) for d in right)
+
+
+# IPv6 documentation range (RFC 3849): a fresh /64 of it is never a real client's network.
+FAKE_CLIENT_NETWORK_V6 = ipaddress.ip_network("2001:db8::/32")
+
+
+def fresh_ipv6_network() -> ipaddress.IPv6Network:
+    prefix = int(FAKE_CLIENT_NETWORK_V6.network_address) | (secrets.randbits(32) << 64)
+    return ipaddress.IPv6Network((prefix, 64))
+
+
+def fresh_loopback_ip() -> str:
+    """A loopback address other than 127.0.0.0/24 (127.0.0.1 is the trusted proxy of ./dev)."""
+    return f"127.{secrets.randbelow(254) + 1}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"

@@ -1,39 +1,79 @@
-"""The client IP of docs/api.md: walk X-Forwarded-For plus the peer from the right."""
+"""The client IP of docs/api.md ("Client IP"): walk X-Forwarded-For from the peer leftwards.
+
+The services resolve it with their own code (services/web/client_ip.py); both follow the one walk
+in docs/api.md and are held to the same cases (docs/storage-contract-vectors.json, client_ip_walks).
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Iterable
 
 from monolith.settings import IpNetwork
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# The peer when the server has no IP peer (a Unix socket): one shared, visible budget.
+NO_PEER = ipaddress.IPv4Address("0.0.0.0")
+OWS = " \t"  # RFC 9110 optional whitespace around list elements
+IPV4_WITH_PORT = re.compile(r"([0-9.]+):[0-9]{1,5}")
+BRACKETED_IPV6 = re.compile(r"\[([^\]]*)\](?::[0-9]{1,5})?")
 
-def _parse(text: str) -> IpAddress | None:
+
+def parse_entry(text: str) -> IpAddress | None:
+    """One X-Forwarded-For entry as an address, or None when it is not one (`unknown`, junk).
+
+    Accepted: an IPv4 or IPv6 address, `a.b.c.d:port`, `[v6]` and `[v6]:port`; the port is
+    dropped. An IPv4-mapped IPv6 address is its IPv4 address. IPv6 zone ids (`%eth0`) are not
+    addresses of a client.
+    """
+    if match := IPV4_WITH_PORT.fullmatch(text):
+        return _ipv4(match.group(1))
+    if match := BRACKETED_IPV6.fullmatch(text):
+        return _ipv6(match.group(1))
+    return _ipv4(text) or _ipv6(text)
+
+
+def _ipv4(text: str) -> ipaddress.IPv4Address | None:
     try:
-        return ipaddress.ip_address(text.strip())
+        return ipaddress.IPv4Address(text)
     except ValueError:
         return None
 
 
-def resolve_client_ip(
-    forwarded_for: str | None, peer: str | None, trusted: tuple[IpNetwork, ...]
-) -> str:
-    """The first address from the right that is not a trusted proxy; the leftmost if all are.
+def _ipv6(text: str) -> IpAddress | None:
+    if "%" in text:
+        return None
+    try:
+        address = ipaddress.IPv6Address(text)
+    except ValueError:
+        return None
+    return address.ipv4_mapped or address
 
-    Entries that are not IP addresses are skipped: a trusted proxy appends the real peer to the
-    right of anything a client wrote, so skipping them never lets a client choose its IP. The
-    result is the address as text, IPv6 compressed.
+
+def resolve_client_ip(
+    forwarded_for: Iterable[str], peer: str | None, trusted: tuple[IpNetwork, ...]
+) -> str:
+    """The client's address as text (IPv6 compressed): docs/api.md "Client IP", step by step.
+
+    Start at the TCP peer; while the address examined is a trusted proxy, step left through the
+    X-Forwarded-For entries (every header, in order). Empty entries are skipped. An entry that is
+    not an address ends the walk at the proxy that passed it on: everything further left was
+    written by someone no trusted proxy vouches for. Running out of entries ends it the same way.
     """
-    peer_address = _parse(peer or "")
-    if peer_address is None:  # no IP peer (a unix socket): nothing to walk from
-        return (peer or "").strip() or "unknown"
-    chain = [_parse(part) for part in (forwarded_for or "").split(",")]
-    addresses = [address for address in chain if address is not None] + [peer_address]
-    for address in reversed(addresses):
-        if not _is_trusted(address, trusted):
-            return str(address)
-    return str(addresses[0])
+    examined = parse_entry((peer or "").strip(OWS)) or NO_PEER
+    entries = [entry.strip(OWS) for header in forwarded_for for entry in header.split(",")]
+    for entry in reversed(entries):
+        if not _is_trusted(examined, trusted):
+            break
+        if not entry:
+            continue
+        address = parse_entry(entry)
+        if address is None:
+            break
+        examined = address
+    return str(examined)
 
 
 def _is_trusted(address: IpAddress, trusted: tuple[IpNetwork, ...]) -> bool:

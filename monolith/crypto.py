@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
 from typing import Any
@@ -16,6 +17,17 @@ NONCE_BYTES = 12
 
 def canonical_json(body: Any) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def ip_limit_subject(client_ip: str) -> str:
+    """What the IP limit counts (storage contract): an IPv4 address, or an IPv6 address's /64
+    network (one subscriber's LAN: counting single IPv6 addresses would be no limit at all)."""
+    address = ipaddress.ip_address(client_ip)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class Keyring:
@@ -38,7 +50,7 @@ class Keyring:
         return self._mac(f"dest|{channel}|{normalized_to}")[:32]
 
     def ip_hash(self, client_ip: str) -> str:
-        return self._mac(f"ip|{client_ip}")[:32]
+        return self._mac(f"ip|{ip_limit_subject(client_ip)}")[:32]
 
     def idem_hash(self, idempotency_key: str) -> str:
         return self._mac(f"idem|{idempotency_key}")[:32]

@@ -32,7 +32,7 @@ def start_verification() -> Response:
     if idempotency_key is not None:
         idempotency = (idempotency_key, ctx.keyring.request_hash("POST", COLLECTION, body))
     client_ip = resolve_client_ip(
-        request.headers.get("X-Forwarded-For"), request.remote_addr, settings.trusted_proxies
+        request.headers.getlist("X-Forwarded-For"), request.remote_addr, settings.trusted_proxies
     )
     result = store.send(
         ctx.redis, ctx.scripts, settings, ctx.keyring, send_request, client_ip, idempotency

@@ -19,6 +19,62 @@ PEPPER = "golden-pepper-do-not-use-in-production"
 OUT = Path(__file__).resolve().parent.parent / "docs" / "storage-contract-vectors.json"
 
 
+# Refused by both sides with `400 invalid_parameter` (field `to`), on send and on check by `to`.
+INVALID_DESTINATIONS = [
+    ("email", " ada@example.com"),  # no trimming: spaces make a value invalid
+    ("email", "ada@example.com "),
+    ("sms", " +14155550100"),
+    ("sms", "+14155550100 "),
+    ("email", "ada@b\u00fccher.example"),  # IDN in Unicode: send the A-label (xn--)
+    ("email", "\u00e4da@example.com"),
+    ("email", "ada@example"),
+    ("sms", "+1 415 555 0100"),
+    ("sms", "14155550100"),
+]
+
+# docs/api.md "Client IP", case by case: X-Forwarded-For headers (in order), the TCP peer, the
+# TRUSTED_PROXIES setting and the client found.
+PROXIES = "10.0.0.0/8, 2001:db8:ffff::/48"
+CLIENT_IP_WALKS: list[tuple[list[str], str | None, str, str]] = [
+    ([], "203.0.113.7", PROXIES, "203.0.113.7"),
+    (["198.51.100.1"], "203.0.113.7", PROXIES, "203.0.113.7"),  # untrusted peer: header ignored
+    (["198.51.100.1"], "10.0.0.5", "", "10.0.0.5"),  # nothing trusted: the peer
+    (["198.51.100.1"], "10.0.0.5", PROXIES, "198.51.100.1"),
+    (["1.1.1.1, 198.51.100.1"], "10.0.0.5", PROXIES, "198.51.100.1"),  # spoofed left part
+    (["198.51.100.1, 10.1.2.3"], "10.0.0.5", PROXIES, "198.51.100.1"),  # two trusted hops
+    (["1.1.1.1", "198.51.100.1"], "10.0.0.5", PROXIES, "198.51.100.1"),  # headers, in order
+    (["198.51.100.1", "10.1.1.1"], "10.0.0.5", PROXIES, "198.51.100.1"),
+    (["10.0.0.9, 10.0.0.8"], "10.0.0.5", PROXIES, "10.0.0.9"),  # all trusted: the leftmost
+    ([], "10.0.0.5", PROXIES, "10.0.0.5"),
+    ([""], "10.0.0.5", PROXIES, "10.0.0.5"),
+    (["198.51.100.1,, ,"], "10.0.0.5", PROXIES, "198.51.100.1"),  # empty entries are skipped
+    ([", 198.51.100.1"], "10.0.0.5", PROXIES, "198.51.100.1"),
+    (["  198.51.100.1\t"], "10.0.0.5", PROXIES, "198.51.100.1"),  # spaces and tabs around
+    (["unknown"], "10.0.0.5", PROXIES, "10.0.0.5"),  # not an address: the walk ends
+    (["198.51.100.1, unknown"], "10.0.0.5", PROXIES, "10.0.0.5"),  # ... at the proxy to its right
+    (["198.51.100.1, unknown, 10.0.0.7"], "10.0.0.5", PROXIES, "10.0.0.7"),
+    (["unknown, 198.51.100.1"], "10.0.0.5", PROXIES, "198.51.100.1"),  # left of the client
+    (["198.51.100.1, _hidden"], "10.0.0.5", PROXIES, "10.0.0.5"),  # RFC 7239 obfuscated node
+    (["198.51.100.1:5678"], "10.0.0.5", PROXIES, "198.51.100.1"),  # a port is dropped
+    (["[2001:db8::1]"], "10.0.0.5", PROXIES, "2001:db8::1"),
+    (["[2001:db8::1]:443"], "10.0.0.5", PROXIES, "2001:db8::1"),
+    (["2001:0DB8:0000:0000:0000:0000:0000:0001"], "10.0.0.5", PROXIES, "2001:db8::1"),
+    (["::ffff:198.51.100.1"], "10.0.0.5", PROXIES, "198.51.100.1"),  # IPv4-mapped: IPv4
+    (["[::ffff:198.51.100.1]:80"], "10.0.0.5", PROXIES, "198.51.100.1"),
+    (["198.51.100.1"], "::ffff:10.0.0.5", PROXIES, "198.51.100.1"),  # a mapped peer too
+    ([], "::ffff:203.0.113.7", "", "203.0.113.7"),
+    (["198.51.100.1"], "2001:db8:ffff::9", PROXIES, "198.51.100.1"),
+    (["198.51.100.1:"], "10.0.0.5", PROXIES, "10.0.0.5"),  # not addresses, each ends the walk
+    (["[198.51.100.1]"], "10.0.0.5", PROXIES, "10.0.0.5"),
+    (["198.51.100.01"], "10.0.0.5", PROXIES, "10.0.0.5"),
+    (["198.51.100.1 203.0.113.9"], "10.0.0.5", PROXIES, "10.0.0.5"),
+    (["fe80::1%eth0"], "10.0.0.5", PROXIES, "10.0.0.5"),
+    (["2001:db8::1:443"], "10.0.0.5", PROXIES, "2001:db8::1:443"),  # unbracketed: no port
+    ([], None, PROXIES, "0.0.0.0"),  # no IP peer (a Unix socket)
+    (["198.51.100.1"], "", PROXIES, "0.0.0.0"),
+]
+
+
 def mac(message: str) -> str:
     return hmac.new(PEPPER.encode(), message.encode(), hashlib.sha256).hexdigest()
 
@@ -37,6 +93,10 @@ def main() -> None:
     for channel, given, normalized in [
         ("sms", "+14155550100", "+14155550100"),
         ("email", "Ada.Lovelace@Example.COM", "ada.lovelace@example.com"),
+        # An address may start with `+`: its channel is email (it holds an `@`).
+        ("email", "+Tag@Example.com", "+tag@example.com"),
+        ("email", "ada+tag@example.com", "ada+tag@example.com"),  # not ada@example.com
+        ("email", "ada@xn--bcher-kva.example", "ada@xn--bcher-kva.example"),  # IDN as A-label
     ]:
         dest_hash = mac(f"dest|{channel}|{normalized}")[:32]
         destinations.append(
@@ -50,9 +110,15 @@ def main() -> None:
             }
         )
     ips = []
-    for ip in ["203.0.113.7", "2001:db8::1"]:
-        ip_hash = mac(f"ip|{ip}")[:32]
-        ips.append({"ip": ip, "ip_hash": ip_hash, "ip_limit_key": f"vfy:rl:ip:{ip_hash}"})
+    for ip, subject in [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8::1", "2001:db8::/64"),  # IPv6 counts per /64
+        ("2001:db8:0:1:ffff:ffff:ffff:ffff", "2001:db8:0:1::/64"),
+        ("2001:db8:abcd:12::", "2001:db8:abcd:12::/64"),
+    ]:
+        ip_hash = mac(f"ip|{subject}")[:32]
+        ips.append({"ip": ip, "ip_limit_subject": subject, "ip_hash": ip_hash,
+                    "ip_limit_key": f"vfy:rl:ip:{ip_hash}"})
     idem = []
     for key in ["order-42-attempt-1", "9b2c6f0e-5d1a-4c53-9a4e-0d1f3b8c7e21"]:
         idem_hash = mac(f"idem|{key}")[:32]
@@ -97,7 +163,14 @@ def main() -> None:
         "seal_key_hex": seal_key.hex(),
         "codes": codes,
         "destinations": destinations,
+        "invalid_destinations": [
+            {"channel": channel, "to": to} for channel, to in INVALID_DESTINATIONS
+        ],
         "client_ips": ips,
+        "client_ip_walks": [
+            {"forwarded_for": headers, "peer": peer, "trusted_proxies": trusted, "client": client}
+            for headers, peer, trusted, client in CLIENT_IP_WALKS
+        ],
         "idempotency_keys": idem,
         "request_bodies": bodies,
         "seals": seals,

@@ -10,6 +10,7 @@ import binascii
 import functools
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
 from typing import Any
@@ -38,9 +39,20 @@ def dest_hash(pepper: str, channel: str, normalized_to: str) -> str:
     return _hmac_hex(pepper, f"dest|{channel}|{normalized_to}")[:32]
 
 
+def ip_limit_subject(client_ip: str) -> str:
+    """What the IP limit counts: an IPv4 address, or an IPv6 address's /64 network in canonical
+    text (one subscriber's LAN: counting single IPv6 addresses would be no limit at all)."""
+    address = ipaddress.ip_address(client_ip)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def ip_hash(pepper: str, client_ip: str) -> str:
-    """`client_ip` as text; IPv6 must already be in compressed form (str(ipaddress.ip_address))."""
-    return _hmac_hex(pepper, f"ip|{client_ip}")[:32]
+    """The IP limit's keyed hash: of the client's address, or for IPv6 of its /64 network."""
+    return _hmac_hex(pepper, f"ip|{ip_limit_subject(client_ip)}")[:32]
 
 
 def idem_hash(pepper: str, idempotency_key: str) -> str:

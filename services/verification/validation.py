@@ -60,6 +60,15 @@ def normalize_destination(channel: str, to: Any) -> str:
     raise InvalidParameter("to")
 
 
+def channel_of(to: Any) -> str:
+    """The channel of a check's `to` (docs/api.md): `email` when it holds an `@`, else `sms`.
+
+    Only the `@` decides: an address may start with `+` (`+tag@example.com`), no E.164 number
+    holds an `@`. Whether `to` is valid for that channel is normalize_destination's job.
+    """
+    return "email" if isinstance(to, str) and "@" in to else "sms"
+
+
 def _reject_unknown(body: dict[str, Any], allowed: frozenset[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
@@ -91,7 +100,7 @@ def parse_check_body(body: Any) -> CheckRequest:
         raise InvalidParameter("code")
     if "to" in body:
         to = body["to"]
-        channel = "sms" if isinstance(to, str) and to.startswith("+") else "email"
+        channel = channel_of(to)
         return CheckRequest(code=code, to=normalize_destination(channel, to), channel=channel)
     verification_id = body["verification_id"]
     if not isinstance(verification_id, str):

@@ -1,42 +1,80 @@
-"""The client IP of docs/api.md: walk X-Forwarded-For plus the peer from the right."""
+"""The client IP of docs/api.md ("Client IP"): walk X-Forwarded-For from the peer leftwards.
+
+The monolith resolves it with its own code (monolith/client_ip.py); both follow the one walk in
+docs/api.md and are held to the same cases (docs/storage-contract-vectors.json, client_ip_walks).
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 
 from kit.settings import IPNetwork
 
-UNKNOWN_PEER = "0.0.0.0"
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# The peer when the server has no IP peer (a Unix socket): one shared, visible budget.
+NO_PEER = ipaddress.IPv4Address("0.0.0.0")
+OWS = " \t"  # RFC 9110 optional whitespace around list elements
+IPV4_WITH_PORT = re.compile(r"([0-9.]+):[0-9]{1,5}")
+BRACKETED_IPV6 = re.compile(r"\[([^\]]*)\](?::[0-9]{1,5})?")
 
 
-def _parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def parse_entry(text: str) -> IPAddress | None:
+    """One X-Forwarded-For entry as an address, or None when it is not one (`unknown`, junk).
+
+    Accepted: an IPv4 or IPv6 address, `a.b.c.d:port`, `[v6]` and `[v6]:port`; the port is
+    dropped. An IPv4-mapped IPv6 address is its IPv4 address (an IPv4 client seen through an
+    IPv6 socket is the same client). IPv6 zone ids (`%eth0`) are not addresses of a client.
+    """
+    if match := IPV4_WITH_PORT.fullmatch(text):
+        return _ipv4(match.group(1))
+    if match := BRACKETED_IPV6.fullmatch(text):
+        return _ipv6(match.group(1))
+    return _ipv4(text) or _ipv6(text)
+
+
+def _ipv4(text: str) -> ipaddress.IPv4Address | None:
     try:
-        address = ipaddress.ip_address(text.strip())
+        return ipaddress.IPv4Address(text)
     except ValueError:
         return None
-    # An IPv4 client seen through an IPv6 socket is the same client.
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+
+
+def _ipv6(text: str) -> IPAddress | None:
+    if "%" in text:
+        return None
+    try:
+        address = ipaddress.IPv6Address(text)
+    except ValueError:
+        return None
+    return address.ipv4_mapped or address
 
 
 def client_ip(
     forwarded_for: Iterable[str], peer: str | None, trusted: Sequence[IPNetwork]
 ) -> str:
-    """The first address from the right not in `trusted`; the leftmost when all are trusted.
+    """The client's address as text (IPv6 compressed): docs/api.md "Client IP", step by step.
 
-    An entry that is not an address stops the walk: the address to its right (which forwarded it)
-    is the best we know. Addresses are returned in canonical text (IPv6 compressed).
+    Start at the TCP peer; while the address examined is a trusted proxy, step left through the
+    X-Forwarded-For entries (every header, in order). Empty entries are skipped. An entry that is
+    not an address ends the walk at the proxy that passed it on: everything further left was
+    written by someone no trusted proxy vouches for. Running out of entries ends it the same way.
     """
-    chain = [part for header in forwarded_for for part in header.split(",") if part.strip()]
-    chain.append(peer or UNKNOWN_PEER)
-    best: str | None = None
-    for text in reversed(chain):
-        address = _parse(text)
+    examined = parse_entry((peer or "").strip(OWS)) or NO_PEER
+    entries = [entry.strip(OWS) for header in forwarded_for for entry in header.split(",")]
+    for entry in reversed(entries):
+        if not _is_trusted(examined, trusted):
+            break
+        if not entry:
+            continue
+        address = parse_entry(entry)
         if address is None:
             break
-        best = str(address)
-        if not any(address in network for network in trusted):
-            return best
-    return best if best is not None else (peer or UNKNOWN_PEER)
+        examined = address
+    return str(examined)
+
+
+def _is_trusted(address: IPAddress, trusted: Sequence[IPNetwork]) -> bool:
+    return any(address.version == network.version and address in network for network in trusted)

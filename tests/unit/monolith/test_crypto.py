@@ -13,11 +13,13 @@ from monolith.crypto import (
     Keyring,
     canonical_json,
     generate_code,
+    ip_limit_subject,
     new_user_id,
     new_verification_id,
 )
+from monolith.problems import Problem
 from monolith.rendering import render_time
-from monolith.validation import normalize_to
+from monolith.validation import normalize_to, parse_check, parse_send
 
 
 @pytest.fixture
@@ -51,8 +53,29 @@ def test_destinations_normalize_hash_and_name_keys(
         assert keys.dest_limit(dest_hash) == case["dest_limit_key"]
 
 
+def test_a_check_by_to_finds_what_a_send_stored(
+    keyring: Keyring, vectors: dict[str, Any]
+) -> None:
+    """The channel read from a check's `to` and its normalized form name the same pending key."""
+    for case in vectors["destinations"]:
+        check = parse_check({"to": case["to"], "code": "123456"})
+        assert (check.channel, check.to) == (case["channel"], case["normalized_to"])
+        assert keys.pending(keyring.dest_hash(case["channel"], str(check.to))) == (
+            case["pending_key"])
+
+
+def test_invalid_destinations_are_refused_on_send_and_check(vectors: dict[str, Any]) -> None:
+    for case in vectors["invalid_destinations"]:
+        for parse, body in [(parse_send, {"to": case["to"], "channel": case["channel"]}),
+                            (parse_check, {"to": case["to"], "code": "123456"})]:
+            with pytest.raises(Problem) as raised:
+                parse(body)
+            assert (raised.value.code, raised.value.field) == ("invalid_parameter", "to"), case
+
+
 def test_ip_hashes(keyring: Keyring, vectors: dict[str, Any]) -> None:
     for case in vectors["client_ips"]:
+        assert ip_limit_subject(case["ip"]) == case["ip_limit_subject"]
         assert keyring.ip_hash(case["ip"]) == case["ip_hash"]
         assert keys.ip_limit(case["ip_hash"]) == case["ip_limit_key"]
 

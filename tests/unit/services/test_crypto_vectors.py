@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from services.verification import crypto
+from services.verification import crypto, keys
+from services.verification.errors import InvalidParameter
+from services.verification.validation import parse_check_body, parse_send_body
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parents[3] / "docs" / "storage-contract-vectors.json").read_text("utf-8")
@@ -31,7 +33,31 @@ def test_code_mac(vector: dict[str, str]) -> None:
 
 @pytest.mark.parametrize("vector", VECTORS["client_ips"], ids=lambda v: v["ip"])
 def test_ip_hash(vector: dict[str, str]) -> None:
+    assert crypto.ip_limit_subject(vector["ip"]) == vector["ip_limit_subject"]
     assert crypto.ip_hash(PEPPER, vector["ip"]) == vector["ip_hash"]
+    assert keys.ip_limit_key(vector["ip_hash"]) == vector["ip_limit_key"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["destinations"], ids=lambda v: v["to"])
+def test_send_and_check_by_to_name_the_same_keys(vector: dict[str, str]) -> None:
+    sent = parse_send_body({"to": vector["to"], "channel": vector["channel"]})
+    assert sent.to == vector["normalized_to"]
+    dest_hash = crypto.dest_hash(PEPPER, vector["channel"], sent.to)
+    assert dest_hash == vector["dest_hash"]
+    assert keys.pending_key(dest_hash) == vector["pending_key"]
+    assert keys.dest_limit_key(dest_hash) == vector["dest_limit_key"]
+    # A check by `to` reads the channel from the form and finds the same pending key.
+    check = parse_check_body({"to": vector["to"], "code": "123456"})
+    assert (check.channel, check.to) == (vector["channel"], vector["normalized_to"])
+
+
+@pytest.mark.parametrize("vector", VECTORS["invalid_destinations"], ids=lambda v: v["to"])
+def test_invalid_destinations_are_refused_on_send_and_check(vector: dict[str, str]) -> None:
+    for parse, body in [(parse_send_body, {"to": vector["to"], "channel": vector["channel"]}),
+                        (parse_check_body, {"to": vector["to"], "code": "123456"})]:
+        with pytest.raises(InvalidParameter) as raised:
+            parse(body)
+        assert raised.value.field == "to"
 
 
 @pytest.mark.parametrize("vector", VECTORS["idempotency_keys"], ids=lambda v: v["idem_hash"])

@@ -91,6 +91,12 @@ def test_check_rules() -> None:
         "verification_id")
 
 
+def test_an_address_starting_with_plus_is_an_email() -> None:
+    """The channel of a check's `to` is email when it holds an `@`, whatever it starts with."""
+    parsed = parse_check_body({"to": "+tag@Example.com", "code": "1234"})
+    assert (parsed.channel, parsed.to) == ("email", "+tag@example.com")
+
+
 @pytest.mark.parametrize("key", ["a", "!" * 255, "order-42-attempt-1", "~{}"])
 def test_good_idempotency_keys(key: str) -> None:
     assert check_idempotency_key(key) == key
