@@ -1,4 +1,5 @@
-"""`./dev run` and `./dev test` land here (after ./dev has installed the locked environment)."""
+"""`./dev run`, `./dev test` and the other commands land here (after ./dev has installed the
+locked environment)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from devtools import tasks
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: ./dev run | test [pytest args] | lint | bench | routing ...", file=sys.stderr)
+        print("usage: ./dev run | test [pytest args] | lint | bench | routing ... | fuzz ...",
+              file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
     if command == "test":
@@ -21,6 +23,9 @@ def main(argv: list[str]) -> int:
         return tasks.run(rest)
     if command == "bench":
         return subprocess.call([sys.executable, "-m", "bench", *rest])
+    if command == "fuzz":
+        return subprocess.call([sys.executable, "-m", "contract_tests.differential.fuzz_cli",
+                                *rest])
     if command == "routing":
         return subprocess.call([sys.executable, "-m", "routing", *rest])
     print(f"unknown command {command!r}", file=sys.stderr)
