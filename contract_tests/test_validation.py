@@ -181,3 +181,12 @@ def test_methods_outside_the_api_are_405(api: Api, method: str) -> None:
     assert response.status_code == 405, response.text
     if method != "HEAD":  # a HEAD answer has no body to read
         assert_problem(response, "method_not_allowed")
+
+
+@pytest.mark.parametrize("path", ["/api/verifications/VE" + "0" * 32, "/api/users/US" + "0" * 32])
+def test_head_on_a_read_route_is_405_not_an_implicit_get(api: Api, path: str) -> None:
+    base = api.urls.users if path.startswith("/api/users") else api.urls.send
+    response = api.request("HEAD", base + path)
+    assert response.status_code == 405, response.headers
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["allow"] == "GET"

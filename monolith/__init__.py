@@ -25,7 +25,18 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint)
     errors.init_app(app)
     app.before_request(_reject_oversized_body)
+    app.before_request(_refuse_head)
     return app
+
+
+def _refuse_head() -> None:
+    # Flask answers HEAD on every GET route by itself; docs/api.md: HEAD is not part of the API.
+    from flask import request
+    from werkzeug.exceptions import MethodNotAllowed
+
+    if request.method == "HEAD" and request.path.startswith("/api/"):
+        allowed = request.url_rule.methods or set() if request.url_rule else set()
+        raise MethodNotAllowed(valid_methods=sorted(allowed - {"HEAD", "OPTIONS"}))
 
 
 def _reject_oversized_body() -> None:

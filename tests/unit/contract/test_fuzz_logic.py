@@ -6,18 +6,20 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 from contract_tests.client import Urls
+from contract_tests.differential import fuzz
 from contract_tests.differential.fuzz import (
-    KNOWN_DIVERGENCES,
     FuzzConfig,
+    KnownDivergence,
     StepRecord,
     Target,
     reproduction,
 )
 from contract_tests.differential.noise import Normaliser, RawView
 from contract_tests.differential.noise_ledger import NoiseLedger
-from contract_tests.differential.operations import Check, Method, Raw, Read, Send
+from contract_tests.differential.operations import Check, Raw, Read, Send
 from contract_tests.differential.scenario import Exchange
 from contract_tests.differential.side import Outcome, Request, Side
 from contract_tests.differential.views import differences, view_of, where_of
@@ -126,7 +128,7 @@ def test_retry_after_tolerance_is_stale_once_it_hid_many_and_none_was_confirmed(
 
 
 def side() -> Side:
-    return Side("A", URLS, httpx.Client(), Policy(), 1.0)
+    return Side("A", URLS, httpx.Client(), Policy.from_env({}), 1.0)
 
 
 def test_sides_draw_disjoint_destinations_and_ips() -> None:
@@ -152,15 +154,16 @@ def test_operations_render_with_the_sides_own_values() -> None:
     assert len(raw.content or b"") > s.policy.max_body_bytes
 
 
-def test_known_divergences_name_their_operations() -> None:
-    config = FuzzConfig(Target(URLS, {}), Target(URLS, {}), Policy())
-    plus = Check("to", "plus0")
-    assert config.known_divergence(plus) is KNOWN_DIVERGENCES[0]
+def test_known_divergences_name_their_operations(monkeypatch: pytest.MonkeyPatch) -> None:
+    known = KnownDivergence("plus-check", "a check by to = +...@", lambda op: op == Check("to",
+                                                                                      "plus0"))
+    monkeypatch.setattr(fuzz, "KNOWN_DIVERGENCES", (known,))
+    config = FuzzConfig(Target(URLS, {}), Target(URLS, {}), Policy.from_env({}))
+    assert config.known_divergence(Check("to", "plus0")) is known
     assert config.known_divergence(Check("to", "tag0")) is None
-    assert config.known_divergence(Method("read", "HEAD")) is not None
-    played = FuzzConfig(Target(URLS, {}), Target(URLS, {}), Policy(),
-                        include_known=frozenset({KNOWN_DIVERGENCES[0].key}))
-    assert played.known_divergence(plus) is None
+    played = FuzzConfig(Target(URLS, {}), Target(URLS, {}), Policy.from_env({}),
+                        include_known=frozenset({known.key}))
+    assert played.known_divergence(Check("to", "plus0")) is None
 
 
 def test_the_reproduction_shows_every_step_and_both_responses() -> None:
