@@ -1,22 +1,42 @@
-"""Fresh, random test data: every test gets its own destinations and client IP, so tests are
-independent and rate limits never collide (even across runs on one Redis)."""
+"""Fresh test data: every test gets its own destinations and client IP, so tests are independent
+and rate limits never collide, even when several runs of the suite share one Redis at once (the
+contract stage runs its targets side by side).
+
+Random values would collide (a few thousand draws from 131,072 addresses meet by the birthday
+bound), so each run takes its own slice of each space (CONTRACT_NAMESPACE, 0-15, which the
+contract stage gives each target; random otherwise) and counts through it.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
+import os
 import secrets
 
 # RFC 2544 benchmarking range: never a real client, so counts in Redis are the suite's own.
 FAKE_CLIENT_NETWORK = ipaddress.ip_network("198.18.0.0/15")
+NAMESPACES = 16
+
+
+def _namespace() -> int:
+    given = os.environ.get("CONTRACT_NAMESPACE", "")
+    return int(given) % NAMESPACES if given.isdigit() else secrets.randbelow(NAMESPACES)
+
+
+NAMESPACE = _namespace()
+_IP_SLICE = (FAKE_CLIENT_NETWORK.num_addresses - 2) // NAMESPACES
+_ips = itertools.count(secrets.randbelow(_IP_SLICE // 2))
+_phones = itertools.count(secrets.randbelow(50_000))
 
 
 def fresh_ip() -> str:
-    offset = secrets.randbelow(FAKE_CLIENT_NETWORK.num_addresses - 2) + 1
+    offset = NAMESPACE * _IP_SLICE + next(_ips) % _IP_SLICE + 1
     return str(FAKE_CLIENT_NETWORK.network_address + offset)
 
 
 def fresh_phone() -> str:
-    return "+1555" + "".join(str(secrets.randbelow(10)) for _ in range(7))
+    return f"+1555{NAMESPACE:02d}{next(_phones) % 100_000:05d}"
 
 
 def fresh_email() -> str:

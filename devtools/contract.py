@@ -123,14 +123,19 @@ def run_all(workers: int = 2) -> list[Result]:
             urls = {p.name: stack.url(p.name) for p in parts if p.url}
             urls["redis-url"] = external or str(stack.specs["redis"].ready)
             env = suite_env(urls["devinbox"])
-            # Targets are independent (fresh IPs and destinations), and mostly wait on timers:
-            # two at a time halve the stage on two cores without starving the servers.
+            # Targets are independent (each its own slice of fresh IPs and destinations:
+            # CONTRACT_NAMESPACE, see contract_tests/fresh.py), and mostly wait on timers: two
+            # at a time halve the stage on two cores without starving the servers.
             jobs = max(1, int(os.environ.get("CONTRACT_JOBS", "2")))
+
+            def run(numbered: tuple[int, Target]) -> Result:
+                namespace, target = numbered
+                return run_pytest(f"contract: {target.name}", [*target.paths, *target.args],
+                                  {**env, "CONTRACT_NAMESPACE": str(namespace)},
+                                  buffered=jobs > 1)
+
             with ThreadPoolExecutor(max_workers=jobs) as pool:
-                return list(pool.map(
-                    lambda t: run_pytest(f"contract: {t.name}", [*t.paths, *t.args], env,
-                                         buffered=jobs > 1),
-                    targets(urls)))
+                return list(pool.map(run, enumerate(targets(urls))))
     except StartError as error:
         print(f"== contract: the stack did not start: {error}", file=sys.stderr, flush=True)
         return [Result("contract: stack", exit_code=1, note=str(error).splitlines()[0])]
