@@ -15,7 +15,7 @@ ALL_SCOPES = ("send", "check", "read", "cancel")
 
 
 @dataclass(frozen=True)
-class TestKey:
+class IssuedKey:
     id: str
     secret: str
     client: str
@@ -42,21 +42,22 @@ class TestKey:
 
 
 def new_key(client: str = "tests", scopes: tuple[str, ...] = ALL_SCOPES,
-            revoked: bool = False) -> TestKey:
-    return TestKey("ak_" + secrets.token_hex(8), secrets.token_urlsafe(32), client, scopes, revoked)
+            revoked: bool = False) -> IssuedKey:
+    key_id, secret = "ak_" + secrets.token_hex(8), secrets.token_urlsafe(32)
+    return IssuedKey(key_id, secret, client, scopes, revoked)
 
 
-def keyring_text(*keys: TestKey) -> str:
+def keyring_text(*keys: IssuedKey) -> str:
     return json.dumps({"version": 1, "keys": [key.entry() for key in keys]})
 
 
-def write_keyring(path: Path, *keys: TestKey) -> Path:
+def write_keyring(path: Path, *keys: IssuedKey) -> Path:
     path.write_text(keyring_text(*keys), encoding="utf-8")
     return path
 
 
 @cache
-def shared_key() -> TestKey:
+def shared_key() -> IssuedKey:
     """The one all-scopes key of the integration tests' apps (client `tests`)."""
     return new_key()
 
