@@ -124,7 +124,7 @@ def build_app(
         app.state.service = VerificationService(store, settings)
         reloading = asyncio.create_task(
             reload_keyring(keyring, settings.keyring_reload_seconds), name="keyring reload"
-        )
+        ) if keyring.source is not None else None
         # What exists now (framework, routes, models, this app) lives as long as the process:
         # frozen, the collections that request garbage triggers no longer rescan it. Profiles
         # showed those rescans costing about a tenth of each request.
@@ -133,9 +133,10 @@ def build_app(
             yield
         finally:
             gc.unfreeze()
-            reloading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reloading
+            if reloading is not None:
+                reloading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reloading
             await client.aclose()
 
     app = FastAPI(
