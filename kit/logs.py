@@ -1,7 +1,8 @@
 """Structured logs for the new side (services, dispatcher, gateway, dev inbox).
 
 One JSON object per line on stderr: `time` (RFC 3339, UTC, milliseconds), `level`, `logger`,
-`message`, `trace_id` while a request that carried one is handled, and `exc_info` (the formatted
+`message`, `trace_id` while a request that carried one is handled, `key_id` and `client` once
+the request's API key was accepted (never the secret), and `exc_info` (the formatted
 traceback) when there is one. `readable` turns such a line back into one a developer reads.
 """
 
@@ -15,11 +16,13 @@ from datetime import UTC, datetime
 
 # The request's X-Amzn-Trace-Id (the ALB and the local gateway set it), set at each request edge.
 TRACE_ID: ContextVar[str | None] = ContextVar("trace_id", default=None)
+# The accepted API key's (key id, client) of the request being handled, set by the services' auth.
+API_KEY: ContextVar[tuple[str, str] | None] = ContextVar("api_key", default=None)
 # A client may send its own header: bounded, so it cannot bloat every line.
 MAX_TRACE_ID_CHARS = 256
 # uvicorn configures its own loggers (with their own handlers) before it calls the app factory.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.access")
-ID_KEYS = ("request_id", "trace_id")
+ID_KEYS = ("request_id", "trace_id", "client")
 
 
 def bounded_trace_id(header: str | None) -> str | None:
@@ -39,6 +42,9 @@ class JsonFormatter(logging.Formatter):
         trace_id = TRACE_ID.get()
         if trace_id is not None:
             entry["trace_id"] = trace_id
+        api_key = API_KEY.get()
+        if api_key is not None:
+            entry["key_id"], entry["client"] = api_key
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -11,7 +11,7 @@ from monolith.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from monolith import checks, errors, logs, ops, users, verifications
+    from monolith import auth, checks, errors, logs, ops, users, verifications
     from monolith.extensions import RedisExtension
 
     settings = settings or Settings.from_env()
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     app.before_request(_reject_oversized_body)
     app.before_request(_refuse_head)
+    auth.init_app(app, settings)
     return app
 
 

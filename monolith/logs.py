@@ -1,7 +1,8 @@
 """The monolith's logs: one JSON object per line on stderr.
 
 Keys: `time` (RFC 3339, UTC, milliseconds), `level`, `logger`, `message`, `trace_id` while a
-request that carried an X-Amzn-Trace-Id is handled, and `exc_info` (the formatted traceback) when
+request that carried an X-Amzn-Trace-Id is handled, `client` and `key_id` once its API key was
+accepted (monolith.auth; never the secret), and `exc_info` (the formatted traceback) when
 there is one. gunicorn's error log goes the same way (gunicorn_conf.JsonLogger); the events
 consumer calls `configure`.
 """
@@ -17,6 +18,8 @@ from datetime import UTC, datetime
 from flask import Flask, request
 
 TRACE_ID: ContextVar[str | None] = ContextVar("monolith_trace_id", default=None)
+# The accepted API key's (key id, client) of the request being handled.
+API_KEY: ContextVar[tuple[str, str] | None] = ContextVar("monolith_api_key", default=None)
 # A client may send its own header: bounded, so it cannot bloat every line.
 MAX_TRACE_ID_CHARS = 256
 
@@ -34,6 +37,9 @@ class JsonFormatter(logging.Formatter):
         trace_id = TRACE_ID.get()
         if trace_id is not None:
             entry["trace_id"] = trace_id
+        api_key = API_KEY.get()
+        if api_key is not None:
+            entry["key_id"], entry["client"] = api_key
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -71,6 +77,7 @@ def _remember_trace_id() -> None:
 
 def _forget_trace_id(_error: BaseException | None) -> None:
     TRACE_ID.set(None)
+    API_KEY.set(None)
 
 
 def init_app(app: Flask) -> None:

@@ -10,6 +10,8 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "invalid_parameter": (
         400, "Invalid parameter", "The parameter '{field}' is missing or invalid."
     ),
+    "unauthorized": (401, "Unauthorized", "A valid API key is required."),
+    "forbidden": (403, "Forbidden", "The API key does not allow this operation."),
     "not_found": (404, "Not found", "The requested resource was not found."),
     "method_not_allowed": (
         405, "Method not allowed", "The method is not allowed for this resource."
@@ -41,6 +43,9 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
         503, "Service unavailable", "A dependency is unavailable; retry later."
     ),
 }
+
+# The answer of every 401 (docs/api.md "Authentication").
+CHALLENGE = 'Bearer realm="verify"'
 
 
 def retry_after_seconds(milliseconds: int) -> int:
@@ -74,6 +79,8 @@ class Problem(Exception):
         return document
 
     def headers(self) -> dict[str, str]:
+        if self.code == "unauthorized":
+            return {"WWW-Authenticate": CHALLENGE}
         if self.retry_after_ms is None and self.status not in (429, 503):
             return {}
         return {"Retry-After": str(retry_after_seconds(self.retry_after_ms or 1000))}

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEVELOPMENT_PEPPER = "development-pepper-not-a-secret"
+MIN_PRODUCTION_PEPPER_BYTES = 32
 APP_ENVS = ("development", "production")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -64,6 +65,9 @@ class Settings:
     trusted_proxies: tuple[IpNetwork, ...] = ()
     max_body_bytes: int = 16384
     users_ttl_seconds: int = 30 * 86400
+    keyring_file: str = ""
+    keyring_secret_arn: str = ""
+    keyring_reload_seconds: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,18 +76,18 @@ class Settings:
         if app_env not in APP_ENVS:
             raise SettingsError(f"APP_ENV={app_env!r} is not one of {', '.join(APP_ENVS)}")
         pepper = env.get("CODE_PEPPER", "")
-        if not pepper:
-            if app_env == "production":
-                raise SettingsError(
-                    "APP_ENV=production requires CODE_PEPPER: set it to a long random secret "
-                    "shared by every component (e.g. `python -c 'import secrets; "
-                    "print(secrets.token_urlsafe(32))'`)"
-                )
-            pepper = DEVELOPMENT_PEPPER
+        keyring_file = env.get("KEYRING_FILE", "").strip()
+        keyring_secret_arn = env.get("KEYRING_SECRET_ARN", "").strip()
+        if keyring_file and keyring_secret_arn:
+            raise SettingsError(
+                "KEYRING_FILE and KEYRING_SECRET_ARN are both set: set only one keyring source"
+            )
+        if app_env == "production":
+            _refuse_weak_pepper(pepper)
         return cls(
             app_env=app_env,
             redis_url=env.get("REDIS_URL", "").strip() or cls.redis_url,
-            code_pepper=pepper,
+            code_pepper=pepper or DEVELOPMENT_PEPPER,
             code_length=_int(env, "VERIFY_CODE_LENGTH", 6, 4, 10),
             code_ttl_seconds=_int(env, "VERIFY_CODE_TTL_SECONDS", 600, 1),
             retention_seconds=_int(env, "VERIFY_RETENTION_SECONDS", 86400, 1),
@@ -98,4 +102,23 @@ class Settings:
             trusted_proxies=parse_trusted_proxies(env.get("TRUSTED_PROXIES", "")),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16384, 1),
             users_ttl_seconds=_int(env, "USERS_TTL_SECONDS", 30 * 86400, 1),
+            keyring_file=keyring_file,
+            keyring_secret_arn=keyring_secret_arn,
+            keyring_reload_seconds=_int(env, "KEYRING_RELOAD_SECONDS", 30, 1, 60),
+        )
+
+
+def _refuse_weak_pepper(pepper: str) -> None:
+    """docs/api.md "Production". The keyring rules are the web app's (monolith.auth): the events
+    consumer reads these settings too and serves no API."""
+    if not pepper or pepper == DEVELOPMENT_PEPPER:
+        raise SettingsError(
+            "APP_ENV=production requires CODE_PEPPER: set it to a long random secret "
+            "shared by every component (e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`)"
+        )
+    if len(pepper.encode("utf-8")) < MIN_PRODUCTION_PEPPER_BYTES:
+        raise SettingsError(
+            f"APP_ENV=production requires CODE_PEPPER of at least {MIN_PRODUCTION_PEPPER_BYTES} "
+            "bytes: set it to e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
         )

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from services.verification.service import SEND_PATH
 from services.web import schemas
 from services.web.app_state import service_of, settings_of
+from services.web.auth import requires
 from services.web.client_ip import client_ip
 from services.web.json_body import read_json_body
 from services.web.problems import json_response
@@ -34,13 +35,14 @@ VERIFICATION_HEADERS: dict[str, Any] = {
                           **VERIFICATION_HEADERS}},
         200: {"model": schemas.Verification, "headers": VERIFICATION_HEADERS,
               "description": "The pending verification's code was sent again"},
-        **schemas.problem_responses(400, 413, 415, 422, 429, 500, 503),
+        **schemas.problem_responses(400, 401, 403, 413, 415, 422, 429, 500, 503),
     },
     openapi_extra={
         "requestBody": schemas.json_request_body(schemas.SEND_BODY),
         "parameters": [schemas.IDEMPOTENCY_KEY_PARAMETER],
     },
 )
+@requires("send")
 async def start_verification(request: Request) -> Response:
     body = await read_json_body(request)
     peer = request.client.host if request.client else None
@@ -62,8 +64,9 @@ async def start_verification(request: Request) -> Response:
     "/{verification_id}",
     response_model=schemas.Verification,
     summary="Read a verification",
-    responses=schemas.problem_responses(404, 500, 503),
+    responses=schemas.problem_responses(401, 403, 404, 500, 503),
 )
+@requires("read")
 async def read_verification(request: Request, verification_id: str) -> Response:
     return json_response(await service_of(request).read(verification_id))
 
@@ -72,7 +75,8 @@ async def read_verification(request: Request, verification_id: str) -> Response:
     "/{verification_id}/cancel",
     response_model=schemas.Verification,
     summary="Cancel a pending verification (a request body, if any, is ignored)",
-    responses=schemas.problem_responses(404, 409, 413, 500, 503),
+    responses=schemas.problem_responses(401, 403, 404, 409, 413, 500, 503),
 )
+@requires("cancel")
 async def cancel_verification(request: Request, verification_id: str) -> Response:
     return json_response(await service_of(request).cancel(verification_id))

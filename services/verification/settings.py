@@ -14,6 +14,7 @@ from kit.settings import Count, EnvSettings, Networks, env_var
 
 # Development only: APP_ENV=production refuses to start without a real CODE_PEPPER.
 DEVELOPMENT_PEPPER = "development-pepper-not-a-secret"
+MIN_PRODUCTION_PEPPER_BYTES = 32
 
 
 class Settings(EnvSettings):
@@ -33,9 +34,34 @@ class Settings(EnvSettings):
     idempotency_ttl_seconds: Annotated[Count, env_var("IDEMPOTENCY_TTL_SECONDS")] = 86400
     trusted_proxies: Annotated[Networks, env_var("TRUSTED_PROXIES")] = ()
     max_body_bytes: Annotated[Count, env_var("MAX_BODY_BYTES")] = 16384
+    # The API keys' keyring (docs/api.md "The keyring"): one source or none. The web factory
+    # loads it; production without one is refused there (the dispatcher reads these settings
+    # too and serves no API).
+    keyring_file: Annotated[str, env_var("KEYRING_FILE")] = ""
+    keyring_secret_arn: Annotated[str, env_var("KEYRING_SECRET_ARN")] = ""
+    keyring_reload_seconds: Annotated[int, env_var("KEYRING_RELOAD_SECONDS", ge=1, le=60)] = 30
 
     @model_validator(mode="after")
     def _production_has_a_pepper(self) -> Settings:
         if self.app_env == "production" and self.code_pepper == DEVELOPMENT_PEPPER:
-            raise ValueError("APP_ENV=production requires CODE_PEPPER (a long random secret)")
+            raise ValueError(
+                "APP_ENV=production requires CODE_PEPPER: set it to a long random secret shared "
+                "by every component (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`)"
+            )
+        if (self.app_env == "production"
+                and len(self.code_pepper.encode("utf-8")) < MIN_PRODUCTION_PEPPER_BYTES):
+            raise ValueError(
+                f"APP_ENV=production requires CODE_PEPPER of at least "
+                f"{MIN_PRODUCTION_PEPPER_BYTES} bytes: set it to e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_keyring_source(self) -> Settings:
+        if self.keyring_file and self.keyring_secret_arn:
+            raise ValueError(
+                "KEYRING_FILE and KEYRING_SECRET_ARN are both set: set only one keyring source"
+            )
         return self

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from services.web import schemas
 from services.web.app_state import service_of
+from services.web.auth import requires
 from services.web.json_body import read_json_body
 from services.web.problems import json_response
 from services.web.raw_route import RawRoute
@@ -18,8 +19,9 @@ router = APIRouter(tags=["verification checks"], route_class=RawRoute)
     "/api/verification-checks",
     response_model=schemas.CheckResult,
     summary="Check a code, by verification id or by destination",
-    responses=schemas.problem_responses(400, 404, 413, 415, 429, 500, 503),
+    responses=schemas.problem_responses(400, 401, 403, 404, 413, 415, 429, 500, 503),
     openapi_extra={"requestBody": schemas.json_request_body(schemas.CHECK_BODY)},
 )
+@requires("check")
 async def check_code(request: Request) -> Response:
     return json_response(await service_of(request).check(await read_json_body(request)))

@@ -17,3 +17,9 @@ def service_of(request: Request) -> VerificationService:
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def client_of(request: Request) -> str:
+    """The client of the request's API key (auth.py accepted it before the endpoint runs)."""
+    client: str = request.state.client
+    return client

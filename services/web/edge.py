@@ -33,6 +33,7 @@ class EdgeMiddleware:
         # Not reset afterwards: uvicorn runs each request in a task of its own, whose context ends
         # with it, and the 500 handler (outside this layer) still logs with it.
         logs.TRACE_ID.set(logs.bounded_trace_id(_header(scope, b"x-amzn-trace-id")))
+        logs.API_KEY.set(None)  # until auth.py accepts this request's key
 
         async def recording_send(message: Message) -> None:
             nonlocal status

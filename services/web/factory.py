@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from redis.asyncio import ConnectionPool, Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from kit import logs
+from kit.settings import SettingsError
 from services.verification.service import VerificationService
 from services.verification.settings import Settings
 from services.verification.store import VerificationStore
 from services.web import ops
+from services.web.api_keys import (
+    ApiKeyring,
+    KeyringFile,
+    KeyringSecret,
+    KeyringSource,
+    SecretsClient,
+)
+from services.web.auth import required_scope
 from services.web.edge import EdgeMiddleware
 from services.web.errors import install_error_handlers
 
@@ -44,6 +56,48 @@ def connect_redis(settings: Settings) -> Redis:
     return Redis.from_pool(pool)
 
 
+def secrets_manager(arn: str) -> SecretsClient:
+    import boto3
+
+    # The secret's own region (arn:aws:secretsmanager:REGION:...), whatever the process's default.
+    parts = arn.split(":")
+    region = parts[3] if len(parts) > 3 and parts[3] else None
+    return cast(SecretsClient, boto3.client("secretsmanager", region_name=region))
+
+
+def keyring_source(settings: Settings) -> KeyringSource | None:
+    if settings.keyring_file:
+        return KeyringFile(settings.keyring_file)
+    if arn := settings.keyring_secret_arn:
+        return KeyringSecret(arn, secrets_manager(arn))
+    return None
+
+
+def build_keyring(settings: Settings) -> ApiKeyring:
+    """The keyring at start; production refuses to start without one holding a usable key."""
+    source = keyring_source(settings)
+    if settings.app_env == "production" and source is None:
+        raise SettingsError(
+            "APP_ENV=production requires a keyring: set KEYRING_SECRET_ARN (or KEYRING_FILE) "
+            'to the API keys\' keyring (docs/api.md "The keyring")'
+        )
+    keyring = ApiKeyring(source)
+    if settings.app_env == "production" and keyring.active_keys() == 0:
+        assert source is not None
+        raise SettingsError(
+            f"APP_ENV=production requires a key that is not revoked in the keyring ({source.name})"
+            ": add one (`./dev keys create NAME`)"
+        )
+    return keyring
+
+
+async def reload_keyring(keyring: ApiKeyring, every_seconds: float) -> None:
+    """Look at the keyring's source again, off the event loop, for as long as the app runs."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        await asyncio.to_thread(keyring.reload)
+
+
 def build_app(
     *,
     title: str,
@@ -56,6 +110,7 @@ def build_app(
         logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
         settings = Settings.from_env()
     make_redis = redis_factory or connect_redis
+    keyring = build_keyring(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +122,9 @@ def build_app(
             log.warning("Redis not reachable at start (%s); serving 503 until it is", exc)
         app.state.store = store
         app.state.service = VerificationService(store, settings)
+        reloading = asyncio.create_task(
+            reload_keyring(keyring, settings.keyring_reload_seconds), name="keyring reload"
+        ) if keyring.source is not None else None
         # What exists now (framework, routes, models, this app) lives as long as the process:
         # frozen, the collections that request garbage triggers no longer rescan it. Profiles
         # showed those rescans costing about a tenth of each request.
@@ -75,6 +133,10 @@ def build_app(
             yield
         finally:
             gc.unfreeze()
+            if reloading is not None:
+                reloading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reloading
             await client.aclose()
 
     app = FastAPI(
@@ -85,6 +147,7 @@ def build_app(
         redirect_slashes=False,
     )
     app.state.settings = settings
+    app.state.keyring = keyring
     app.state.metrics = ops.Metrics()
     install_error_handlers(app)
     # The routers' routes themselves (their prefixes are already in the paths), not included
@@ -113,7 +176,23 @@ def _without_framework_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
                         del operation["responses"]["422"]
             for name in ("HTTPValidationError", "ValidationError"):
                 document.get("components", {}).get("schemas", {}).pop(name, None)
+            _declare_api_keys(app, document)
             app.openapi_schema = document
         return app.openapi_schema
 
     return openapi
+
+
+def _declare_api_keys(app: FastAPI, document: dict[str, Any]) -> None:
+    """The routes marked `auth.requires(...)` need the API key (docs/api.md "Authentication")."""
+    secured = False
+    for route in app.routes:
+        if isinstance(route, APIRoute) and required_scope(route.endpoint) is not None:
+            for method in route.methods or ():
+                document["paths"][route.path][method.lower()]["security"] = [{"apiKey": []}]
+                secured = True
+    if secured:
+        document.setdefault("components", {})["securitySchemes"] = {"apiKey": {
+            "type": "http", "scheme": "bearer",
+            "description": 'An API key `<key id>.<secret>` (docs/api.md "Authentication").',
+        }}

@@ -22,6 +22,8 @@ PROBLEMS: dict[str, Problem] = {
     "invalid_parameter": Problem(
         400, "Invalid parameter", "The parameter '{field}' is missing or invalid."
     ),
+    "unauthorized": Problem(401, "Unauthorized", "A valid API key is required."),
+    "forbidden": Problem(403, "Forbidden", "The API key does not allow this operation."),
     "not_found": Problem(404, "Not found", "The requested resource was not found."),
     "method_not_allowed": Problem(
         405, "Method not allowed", "The method is not allowed for this resource."
@@ -60,6 +62,9 @@ PROBLEMS: dict[str, Problem] = {
     ),
 }
 
+# The answer of every 401 (docs/api.md "Authentication").
+CHALLENGE = 'Bearer realm="verify"'
+
 
 def retry_after_seconds(milliseconds: int) -> int:
     """Whole seconds, rounded up, at least 1 (docs/api.md)."""
@@ -86,9 +91,12 @@ def problem_response(
     retry_after_ms: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The problem response; 429 and 503 always carry Retry-After (1 s unless told)."""
+    """The problem response; 429 and 503 always carry Retry-After (1 s unless told), 401 its
+    WWW-Authenticate challenge."""
     status = PROBLEMS[code].status
     all_headers = dict(headers or {})
+    if status == 401:
+        all_headers["WWW-Authenticate"] = CHALLENGE
     if status in (429, 503):
         all_headers["Retry-After"] = str(retry_after_seconds(retry_after_ms or 1000))
     return Response(

@@ -4,7 +4,8 @@ The endpoint's declared signature still feeds the OpenAPI document (path paramet
 `openapi_extra`), but per request FastAPI's dependency solving, parameter validation and response
 serialisation are skipped: these endpoints validate bodies in the domain core and render bytes
 themselves, and profiling showed that machinery costing about a fifth of each request.
-Exceptions still reach the app's exception handlers, as from any route.
+Exceptions still reach the app's exception handlers, as from any route. An endpoint marked with
+`auth.requires(scope)` is called only for a request with a valid API key holding that scope.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from services.web.auth import authenticate, required_scope
+
 RawEndpoint = Callable[..., Awaitable[Response]]
 
 
@@ -24,8 +27,18 @@ class RawRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = cast(RawEndpoint, self.endpoint)
+        scope = required_scope(endpoint)
 
         async def handle(request: Request) -> Response:
             return await endpoint(request, **request.path_params)
 
-        return handle
+        if scope is None:
+            return handle
+
+        async def handle_authenticated(request: Request) -> Response:
+            refused = authenticate(request, scope)
+            if refused is not None:
+                return refused
+            return await endpoint(request, **request.path_params)
+
+        return handle_authenticated

@@ -124,6 +124,11 @@ RETRY_AFTER_HEADER = {
                     "description": "seconds, rounded up"}
 }
 
+CHALLENGE_HEADER = {
+    "WWW-Authenticate": {"required": True, "schema": {"type": "string"},
+                         "description": 'Bearer realm="verify"'}
+}
+
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI responses for the given problem statuses, listing their codes."""
@@ -137,5 +142,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         if status in (429, 503):
             response["headers"] = RETRY_AFTER_HEADER
+        if status == 401:
+            response["headers"] = CHALLENGE_HEADER
         responses[status] = response
     return responses

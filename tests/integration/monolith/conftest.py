@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from monolith import create_app, logs
 from monolith.crypto import Keyring
 from monolith.settings import Settings
+from tests.support.api_keys import shared_key, shared_keyring_file
 
 PEPPER = "integration-test-pepper"
 PHONE = "+14155550100"
@@ -32,7 +33,17 @@ def settings(redis_url: str) -> Settings:
         dest_window_seconds=60,
         ip_window_seconds=60,
         users_ttl_seconds=120,
+        keyring_file=shared_keyring_file(),
     )
+
+
+class KeyedClient(FlaskClient):
+    """A test client that sends the tests' API key on every request (docs/api.md
+    "Authentication"); a request's own Authorization header still wins."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_AUTHORIZATION"] = shared_key().authorization["Authorization"]
 
 
 @pytest.fixture
@@ -43,6 +54,7 @@ def make_app(settings: Settings, redis_client: redis.Redis) -> Iterator[Callable
     def build(**overrides: Any) -> Flask:
         app = create_app(dataclasses.replace(settings, **overrides))
         app.config["TESTING"] = True
+        app.test_client_class = KeyedClient
         apps.append(app)
         return app
 

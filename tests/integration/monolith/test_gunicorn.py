@@ -13,13 +13,15 @@ from devtools.components import local_spec
 from devtools.processes import HttpReady, running
 from devtools.redis_server import free_port
 from infra.components import by_name
+from tests.support.api_keys import shared_key, shared_keyring_file
 
 
 @pytest.fixture
 def gunicorn_url(redis_url: str, redis_client: redis.Redis) -> Iterator[str]:
     """The declared monolith command (as ./dev run starts it) with two workers."""
     env = {"REDIS_URL": redis_url, "VERIFY_RESEND_COOLDOWN_SECONDS": "0",
-           "PROMETHEUS_MULTIPROC_DIR": ""}  # gunicorn_conf makes its own
+           "PROMETHEUS_MULTIPROC_DIR": "",  # gunicorn_conf makes its own
+           "KEYRING_FILE": shared_keyring_file()}
     spec = local_spec(by_name("monolith"), {"monolith": free_port()}, env, workers=2)
     spec = dataclasses.replace(spec, ready=HttpReady(f"{spec.url}/healthz"))
     with running(spec, timeout=20) as process:
@@ -33,7 +35,8 @@ def test_gunicorn_serves_and_aggregates_metrics_over_workers(gunicorn_url: str) 
         for n in range(sends):
             # a new connection each time, so both workers get a share
             response = httpx.post(f"{gunicorn_url}/api/verifications",
-                                  json={"to": f"+1415555{n:04d}", "channel": "sms"}, timeout=5)
+                                  json={"to": f"+1415555{n:04d}", "channel": "sms"}, timeout=5,
+                                  headers=shared_key().authorization)
             assert response.status_code == 201
         assert http.get("/readyz").json() == {"status": "ready"}
         text = http.get("/metrics").text

@@ -16,6 +16,7 @@ from services.verification import crypto, keys
 from services.verification.settings import Settings
 from services.verify.app import create_app as create_verify_app
 from services.web.factory import RedisFactory
+from tests.support.api_keys import shared_key, shared_keyring_file
 
 PEPPER = "integration-test-pepper"
 CLIENT_IP = "203.0.113.7"
@@ -23,15 +24,19 @@ PHONE = "+14155550100"
 
 
 def make_settings(redis_url: str, **overrides: Any) -> Settings:
-    return Settings(redis_url=redis_url, code_pepper=PEPPER, **overrides)
+    """The tests' settings: their keyring holds `shared_key()`, which `serve` sends."""
+    given = {"keyring_file": shared_keyring_file(), **overrides}
+    return Settings(redis_url=redis_url, code_pepper=PEPPER, **given)
 
 
 @asynccontextmanager
 async def serve(app: FastAPI, client_ip: str = CLIENT_IP) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client on the app in-process, with the app's lifespan (Redis pool) running."""
+    """An httpx client on the app in-process, with the app's lifespan (Redis pool) running; it
+    sends the tests' API key on every request (a request's own Authorization header wins)."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=(client_ip, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                     headers=shared_key().authorization) as client:
             yield client
 
 

@@ -14,6 +14,7 @@ from devtools.processes import HttpReady, running
 from devtools.redis_server import free_port
 from infra.components import by_name
 from tests.integration.services.support import make_settings, running_api
+from tests.support.api_keys import shared_key, shared_keyring_file
 from tests.support.json_logs import json_log_lines
 
 TRACE = "Self=1-67891234-aaaaaaaaaaaaaaaaaaaaaaaa;Root=1-67891233-abcdef012345678912345678"
@@ -33,13 +34,14 @@ async def test_the_lines_logged_while_handling_a_request_carry_its_trace_id(
 
 
 def test_uvicorn_and_the_app_under_it_log_json_lines_without_an_access_log() -> None:
-    env = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}  # nothing listens
+    env = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens
+           "KEYRING_FILE": shared_keyring_file()}
     spec = local_spec(by_name("send"), {"send": free_port()}, env)
     spec = dataclasses.replace(spec, ready=HttpReady(f"{spec.url}/healthz"))
     with running(spec, timeout=20) as process:
         response = httpx.post(f"{spec.url}/api/verifications", timeout=5,
                               json={"to": "+14155550100", "channel": "sms"},
-                              headers={"X-Amzn-Trace-Id": TRACE})
+                              headers={"X-Amzn-Trace-Id": TRACE, **shared_key().authorization})
         assert response.status_code == 503
         process.stop(timeout=15)
     entries = json_log_lines(process.tail(10_000))

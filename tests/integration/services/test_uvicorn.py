@@ -20,15 +20,18 @@ from devtools.processes import HttpReady, Process, ProcessSpec, running
 from devtools.redis_server import free_port
 from infra.components import by_name
 from tests.integration.services.support import PHONE, learn_code
+from tests.support.api_keys import shared_key, shared_keyring_file
 
 ROOT = Path(__file__).resolve().parents[3]
+# Production asks for at least 32 bytes (docs/api.md "Production").
+PEPPER = "e2e-pepper-of-at-least-thirty-two-bytes"
 
 
 def service_spec(name: str, redis_url: str, **extra_env: str) -> ProcessSpec:
     """The declared component (its command line exactly as ./dev run and the contract stack
     start it), in production mode, on a free port."""
-    env = {"REDIS_URL": redis_url, "CODE_PEPPER": "e2e-pepper", "APP_ENV": "production",
-           "VERIFY_CODE_LENGTH": "8", **extra_env}
+    env = {"REDIS_URL": redis_url, "CODE_PEPPER": PEPPER, "APP_ENV": "production",
+           "VERIFY_CODE_LENGTH": "8", "KEYRING_FILE": shared_keyring_file(), **extra_env}
     spec = local_spec(by_name(name), {name: free_port()}, env)
     return dataclasses.replace(spec, ready=HttpReady(f"{spec.url}/healthz"))
 
@@ -45,13 +48,13 @@ def test_real_servers_flow_and_clean_shutdown(
 ) -> None:
     send_process, verify_process = services
     send_base, verify_base = str(send_process.spec.url), str(verify_process.spec.url)
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=5, headers=shared_key().authorization) as client:
         created = client.post(
             f"{send_base}/api/verifications", json={"to": PHONE, "channel": "sms"}
         )
         assert created.status_code == 201
         vid = created.json()["id"]
-        code = learn_code(redis_client, vid, "e2e-pepper")
+        code = learn_code(redis_client, vid, PEPPER)
         assert len(code) == 8
 
         def chunks() -> Iterator[bytes]:
@@ -103,7 +106,8 @@ def test_a_loopback_client_cannot_choose_its_ip_with_x_forwarded_for(
         statuses = [
             httpx.post(f"{base}/api/verifications",
                        json={"to": f"+1555010{index:04d}", "channel": "sms"},
-                       headers={"X-Forwarded-For": f"198.18.0.{index}"}).status_code
+                       headers={"X-Forwarded-For": f"198.18.0.{index}",
+                                **shared_key().authorization}).status_code
             for index in range(3)
         ]
         assert statuses == [201, 201, 429], statuses

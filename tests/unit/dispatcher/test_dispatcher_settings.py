@@ -6,6 +6,8 @@ from kit.settings import SettingsError
 from services.dispatcher.__main__ import main as dispatcher_main
 from services.dispatcher.settings import DispatcherSettings
 
+PEPPER = "a-production-pepper-of-32-bytes-or-more"  # production asks for 32 bytes
+
 
 def test_defaults_outside_production() -> None:
     settings = DispatcherSettings.from_env({})
@@ -22,9 +24,9 @@ def test_defaults_outside_production() -> None:
 def test_production_needs_a_pepper_and_defaults_to_sns() -> None:
     with pytest.raises(SettingsError, match="CODE_PEPPER"):
         DispatcherSettings.from_env({"APP_ENV": "production"})
-    settings = DispatcherSettings.from_env({"APP_ENV": "production", "CODE_PEPPER": "s3cret"})
+    settings = DispatcherSettings.from_env({"APP_ENV": "production", "CODE_PEPPER": PEPPER})
     assert settings.sms_backend == "sns"
-    assert settings.shared.code_pepper == "s3cret"
+    assert settings.shared.code_pepper == PEPPER
 
 
 def test_backoff_doubles_and_is_capped() -> None:
@@ -65,7 +67,7 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
 def test_an_explicit_backend_wins_over_the_production_default_and_urls_lose_a_trailing_slash(
 ) -> None:
     settings = DispatcherSettings.from_env({
-        "APP_ENV": "production", "CODE_PEPPER": "s3cret", "SMS_BACKEND": "devinbox",
+        "APP_ENV": "production", "CODE_PEPPER": PEPPER, "SMS_BACKEND": "devinbox",
         "DEVINBOX_URL": "http://inbox:8025/",
     })
     assert (settings.sms_backend, settings.devinbox_url) == ("devinbox", "http://inbox:8025")

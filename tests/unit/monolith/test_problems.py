@@ -34,4 +34,11 @@ def test_the_table_of_the_api_document() -> None:
         429, "Too many requests", "Too many verifications were sent; retry later."
     )
     assert CATALOGUE["not_pending"][1] == "Verification not pending"
-    assert len(CATALOGUE) == 14
+    assert len(CATALOGUE) == 16
+    assert Problem("unauthorized").body() == {
+        "type": "urn:problem:verify:unauthorized", "title": "Unauthorized", "status": 401,
+        "detail": "A valid API key is required.", "code": "unauthorized"}
+    assert Problem("unauthorized").headers() == {"WWW-Authenticate": 'Bearer realm="verify"'}
+    assert Problem("forbidden").body() == {
+        "type": "urn:problem:verify:forbidden", "title": "Forbidden", "status": 403,
+        "detail": "The API key does not allow this operation.", "code": "forbidden"}

@@ -8,6 +8,9 @@ import pytest
 
 from monolith.settings import DEVELOPMENT_PEPPER, Settings, SettingsError
 
+PEPPER = "a-production-pepper-of-32-bytes-or-more"  # production asks for 32 bytes or more
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyring"
+
 
 def test_defaults_are_those_of_the_api_document() -> None:
     settings = Settings.from_env({})
@@ -29,29 +32,49 @@ def test_defaults_are_those_of_the_api_document() -> None:
 def test_every_variable_is_read() -> None:
     settings = Settings.from_env(
         {
-            "APP_ENV": "production", "CODE_PEPPER": "s3cret", "REDIS_URL": "redis://h:1/2",
+            "APP_ENV": "production", "CODE_PEPPER": PEPPER, "REDIS_URL": "redis://h:1/2",
             "VERIFY_CODE_LENGTH": "8", "VERIFY_CODE_TTL_SECONDS": "300",
             "VERIFY_RETENTION_SECONDS": "60", "VERIFY_RESEND_COOLDOWN_SECONDS": "0",
             "VERIFY_MAX_SENDS": "3", "VERIFY_MAX_CHECKS": "4", "VERIFY_DEST_LIMIT": "7",
             "VERIFY_DEST_WINDOW_SECONDS": "70", "VERIFY_IP_LIMIT": "9",
             "VERIFY_IP_WINDOW_SECONDS": "90", "IDEMPOTENCY_TTL_SECONDS": "99",
             "TRUSTED_PROXIES": "10.0.0.0/8, ::1", "MAX_BODY_BYTES": "100",
-            "USERS_TTL_SECONDS": "5",
+            "USERS_TTL_SECONDS": "5", "KEYRING_FILE": "/run/keyring.json",
+            "KEYRING_RELOAD_SECONDS": "5",
         }
     )
     assert settings == Settings(
-        app_env="production", redis_url="redis://h:1/2", code_pepper="s3cret", code_length=8,
+        app_env="production", redis_url="redis://h:1/2", code_pepper=PEPPER,
+        code_length=8,
         code_ttl_seconds=300, retention_seconds=60, resend_cooldown_seconds=0, max_sends=3,
         max_checks=4, dest_limit=7, dest_window_seconds=70, ip_limit=9, ip_window_seconds=90,
         idempotency_ttl_seconds=99,
         trusted_proxies=(ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128")),
-        max_body_bytes=100, users_ttl_seconds=5,
+        max_body_bytes=100, users_ttl_seconds=5, keyring_file="/run/keyring.json",
+        keyring_reload_seconds=5,
     )
 
 
 def test_production_without_pepper_refuses_to_start() -> None:
     with pytest.raises(SettingsError, match="CODE_PEPPER"):
         Settings.from_env({"APP_ENV": "production"})
+
+
+@pytest.mark.parametrize(
+    ("pepper", "message"),
+    [(DEVELOPMENT_PEPPER, "requires CODE_PEPPER: set it"),
+     ("x" * 31, "CODE_PEPPER of at least 32 bytes")],
+)
+def test_production_refuses_a_weak_pepper(pepper: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({"APP_ENV": "production", "CODE_PEPPER": pepper})
+    assert Settings.from_env({"CODE_PEPPER": pepper}).code_pepper == pepper  # development: fine
+
+
+def test_two_keyring_sources_refuse_to_start() -> None:
+    with pytest.raises(SettingsError, match="KEYRING_FILE and KEYRING_SECRET_ARN are both set"):
+        Settings.from_env({"KEYRING_FILE": "k.json",
+                           "KEYRING_SECRET_ARN": ARN})
 
 
 @pytest.mark.parametrize(
@@ -62,6 +85,8 @@ def test_production_without_pepper_refuses_to_start() -> None:
         ("VERIFY_MAX_CHECKS", "five"),
         ("VERIFY_CODE_TTL_SECONDS", "0"),
         ("TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("KEYRING_RELOAD_SECONDS", "61"),
+        ("KEYRING_RELOAD_SECONDS", "0"),
         ("APP_ENV", "staging"),  # an unknown mode refuses to start rather than fall back
     ],
 )

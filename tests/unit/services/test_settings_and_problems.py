@@ -10,6 +10,9 @@ from kit.settings import SettingsError
 from services.verification.settings import DEVELOPMENT_PEPPER, Settings
 from services.web.problems import PROBLEMS, problem_body, retry_after_seconds
 
+PEPPER = "a-production-pepper-of-32-bytes-or-more"  # production asks for 32 bytes or more
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyring"
+
 
 def test_defaults() -> None:
     settings = Settings.from_env({})
@@ -22,11 +25,13 @@ def test_defaults() -> None:
 
 def test_values_from_environment() -> None:
     settings = Settings.from_env({
-        "APP_ENV": "production", "CODE_PEPPER": "s3cret", "VERIFY_CODE_LENGTH": "8",
+        "APP_ENV": "production", "CODE_PEPPER": PEPPER, "VERIFY_CODE_LENGTH": "8",
         "TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1", "REDIS_URL": "redis://h:1/2",
-        "VERIFY_RESEND_COOLDOWN_SECONDS": "0",
+        "VERIFY_RESEND_COOLDOWN_SECONDS": "0", "KEYRING_FILE": "/run/keyring.json",
+        "KEYRING_RELOAD_SECONDS": "5",
     })
-    assert settings.code_pepper == "s3cret"
+    assert settings.code_pepper == PEPPER
+    assert (settings.keyring_file, settings.keyring_reload_seconds) == ("/run/keyring.json", 5)
     assert settings.code_length == 8
     assert settings.resend_cooldown_seconds == 0
     assert settings.redis_url == "redis://h:1/2"
@@ -37,6 +42,12 @@ def test_values_from_environment() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [({"APP_ENV": "production"}, "CODE_PEPPER"),
+     ({"APP_ENV": "production", "CODE_PEPPER": DEVELOPMENT_PEPPER}, "requires CODE_PEPPER"),
+     ({"APP_ENV": "production", "CODE_PEPPER": "x" * 31}, "CODE_PEPPER of at least 32 bytes"),
+     ({"KEYRING_FILE": "k.json", "KEYRING_SECRET_ARN": ARN},
+      "KEYRING_FILE and KEYRING_SECRET_ARN are both set"),
+     ({"KEYRING_RELOAD_SECONDS": "61"}, "KEYRING_RELOAD_SECONDS"),
+     ({"KEYRING_RELOAD_SECONDS": "0"}, "KEYRING_RELOAD_SECONDS"),
      ({"VERIFY_CODE_LENGTH": "3"}, "VERIFY_CODE_LENGTH"),
      ({"VERIFY_CODE_LENGTH": "11"}, "VERIFY_CODE_LENGTH"),
      ({"VERIFY_MAX_CHECKS": "five"}, "VERIFY_MAX_CHECKS"),
@@ -89,7 +100,13 @@ def test_problem_words() -> None:
         "status": 400, "detail": "The parameter 'to' is missing or invalid.",
         "code": "invalid_parameter", "field": "to"}
     assert list(problem_body("not_found")) == ["type", "title", "status", "detail", "code"]
-    assert len(PROBLEMS) == 14
+    assert len(PROBLEMS) == 16
+    assert problem_body("unauthorized") == {
+        "type": "urn:problem:verify:unauthorized", "title": "Unauthorized", "status": 401,
+        "detail": "A valid API key is required.", "code": "unauthorized"}
+    assert problem_body("forbidden") == {
+        "type": "urn:problem:verify:forbidden", "title": "Forbidden", "status": 403,
+        "detail": "The API key does not allow this operation.", "code": "forbidden"}
 
 
 @pytest.mark.parametrize(("ms", "seconds"), [(0, 1), (1, 1), (999, 1), (1000, 1), (1001, 2),
