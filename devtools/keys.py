@@ -84,6 +84,14 @@ def new_key(client: str, scopes: Iterable[str] = SCOPES) -> tuple[ApiKey, str]:
     return key, f"{key.id}.{secret}"
 
 
+def entry_for(token: str, client: str, scopes: Iterable[str] = SCOPES) -> ApiKey:
+    """The keyring entry of a key fixed in advance: a throwaway test stack's constant key (like
+    its pepper, not a secret), so that a suite can send it without being handed it."""
+    key_id, _, secret = token.partition(".")
+    made, _ = new_key(client, scopes)
+    return replace(made, id=key_id, secret_sha256=digest(secret))
+
+
 def parse_scopes(text: str) -> tuple[str, ...]:
     names = [s.strip() for s in text.split(",") if s.strip()]
     unknown = [s for s in names if s not in SCOPES]
