@@ -62,6 +62,10 @@ class Api:
         """The same client presenting another key (None: no Authorization header at all)."""
         return replace(self, api_key=api_key)
 
+    def with_headers(self, headers: Mapping[str, str]) -> Api:
+        """The same client sending `headers` too (they win over the key's Authorization)."""
+        return replace(self, extra_headers={**self.extra_headers, **headers})
+
     def request(
         self,
         method: str,
