@@ -8,12 +8,13 @@
 #
 #   --skip-build    do not build or push images (they must already be in ECR under IMAGE_TAG)
 #   --dry-run       print what would be done, touch nothing
-#   --verify        run the contract suite against the ALB URL afterwards
+#   --verify        run the contract suite against the ALB URL afterwards (with CONTRACT_API_KEY)
 #   --endpoint-url  talk to another AWS endpoint (e.g. a local moto server)
 #   --set KEY=VALUE a stack parameter (CertificateArn, CacheEngine, VerificationsRuleWeightSend...);
 #                   given to every stack whose template declares KEY
 # Environment: IMAGE_TAG (default: the git SHA, plus "-dirty-<hash of the diff>" when the tree
-#   has uncommitted changes), CONTRACT_INBOX_URL (for --verify: where the codes can be read),
+#   has uncommitted changes), CONTRACT_INBOX_URL and CONTRACT_API_KEY (for --verify: where the
+#   codes can be read, and a key of the deployed keyring: ./dev keys create NAME --secret-arn ARN),
 #   BASE_IMAGE (Docker base, default python:3.11-slim), DOCKER, AWS_CLI, PYTHON, BUILD_DIR.
 set -euo pipefail
 
@@ -23,7 +24,7 @@ REPOSITORY_PREFIX="strangler-kit"
 
 die() { echo "deploy.sh: error: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
-usage() { sed -n '6,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 [[ $# -ge 2 ]] || usage
 REGION="$1"; STACK="$2"; shift 2
@@ -42,6 +43,10 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+# Every API route needs a key: say so now rather than after twenty minutes of deploying.
+[[ $VERIFY -eq 0 || -n "${CONTRACT_API_KEY:-}" ]] || die "--verify needs CONTRACT_API_KEY (a key of
+  the deployed keyring, <id>.<secret>); make one with: ./dev keys create contract --secret-arn ARN
+  (ARN: the KeyringSecretArn output of stack $STACK-cache)"
 
 # --- tools -------------------------------------------------------------------------------------
 find_tool() {  # NAME [FALLBACK]: the first that exists on PATH or as a file
@@ -202,6 +207,20 @@ URL="${OUTPUTS[AlbUrl]:-}"
 [[ -n "$URL" ]] || die "stack $STACK-platform has no AlbUrl output"
 say "deployed: $URL"
 echo "    5XX alarms (promote gate): ${OUTPUTS[MonolithAlarmName]:-} ${OUTPUTS[SendAlarmName]:-} ${OUTPUTS[VerifyAlarmName]:-}"
+# Closed by default: the keyring secret is created without a key, and the web services refuse to
+# start until it holds one. Keys are never made here: an operator makes them, and sees them once.
+KEYRING_ARN="${OUTPUTS[KeyringSecretArn]:-}"
+[[ -n "$KEYRING_ARN" ]] || die "stack $STACK-cache has no KeyringSecretArn output"
+active_keys="$(aws_ secretsmanager get-secret-value --secret-id "$KEYRING_ARN" \
+                 --query SecretString --output text \
+               | "$PYTHON" -c 'import json, sys
+print(sum(not k.get("revoked") for k in json.load(sys.stdin).get("keys", [])))')" \
+  || die "cannot read the keyring secret $KEYRING_ARN"
+if [[ "$active_keys" == 0 ]]; then
+  say "the API keyring holds no key: the web services do not start until it does. Add one with"
+  echo "    AWS_REGION=$REGION ./dev keys create NAME --secret-arn $KEYRING_ARN"
+  echo "    (they load it within 60 s; the key is printed once, on the last line)"
+fi
 if [[ $VERIFY -eq 1 ]]; then
   say "running the contract suite against $URL"
   "$ROOT/.venv/bin/python" -m pytest "$ROOT/contract_tests" --base-url "$URL"

@@ -7,12 +7,18 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+# The bench's one API key (client `bench`, every scope): fixed, like its pepper, and no secret (the
+# servers it starts are throwaway). bench/targets.py puts it in their keyring; every request of the
+# harness, of mixed.py and of the wrk scripts (BENCH_API_KEY) carries it.
+API_KEY = "ak_be0c000000000000.bench-key-not-a-secret-00000000000000000000"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
 
 def post_json(url: str, body: dict[str, Any], headers: dict[str, str] | None = None,
               timeout: float = 5.0) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(  # noqa: S310 (loopback URLs built by the harness)
         url, data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", **(headers or {})})
+        headers={"Content-Type": "application/json", **AUTH, **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return int(response.status), _json(response.read())

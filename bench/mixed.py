@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bench.http import benchmark_ip
+from bench.http import AUTH, benchmark_ip
 
 CODE_PATTERN = re.compile(r"code is (\d{4,10})")
 DELIVERY_TIMEOUT_S = 10.0
@@ -92,7 +92,7 @@ async def _run(urls: tuple[str, str, str], concurrency: int, duration_s: float,
                 tally.fail(type(exc).__name__)
 
     started = time.monotonic()
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(timeout=timeout, headers=AUTH) as session:
         await asyncio.gather(*(loop(session) for _ in range(concurrency)))
     return tally, time.monotonic() - started
 

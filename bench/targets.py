@@ -10,7 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench import proxies
+from bench.http import API_KEY
 from bench.tools import pinned
+from devtools import keys
 from devtools.components import free_ports, local_spec, shared_env
 from devtools.processes import HttpReady, Process, ProcessSpec, start_one
 from devtools.redis_server import free_port
@@ -69,9 +71,16 @@ class Launcher:
     def env(self) -> dict[str, str]:
         return {**PROFILE, "REDIS_URL": self.redis_url}
 
+    def keyring_file(self) -> Path:
+        """The keyring of every process started: the bench's one key (bench/http.py)."""
+        path = self.log_dir / "keyring.json"
+        if not path.exists():
+            keys.write_keyring(path, keys.Keyring((keys.entry_for(API_KEY, "bench"),)))
+        return path
+
     def component(self, name: str, workers: int = 1, **fill: str) -> ProcessSpec:
         ports = free_ports()
-        env = shared_env(ports, self.redis_url, self.env())
+        env = shared_env(ports, self.redis_url, self.keyring_file(), self.env())
         return local_spec(by_name(name), ports, env, workers=workers, fill=fill)
 
     def start(self, spec: ProcessSpec, *, cpus: str | None, health_path: str | None = None,

@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.http import API_KEY
 from bench.tools import pinned
 
 LUA_DIR = Path(__file__).parent / "lua"
@@ -84,7 +85,7 @@ class WrkJob:
 
 
 def run(wrk: Path, job: WrkJob) -> WrkResult:
-    env = {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), **job.env}
+    env = {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), "BENCH_API_KEY": API_KEY, **job.env}
     try:
         done = subprocess.run(job.argv(wrk), env=env, capture_output=True, text=True,
                               timeout=job.duration_s + 30)

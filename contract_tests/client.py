@@ -52,10 +52,19 @@ class Api:
     inbox: Inbox
     client_ip: str
     journal: Journal
+    api_key: str | None = None  # sent as `Authorization: Bearer <key>` on every request
     extra_headers: Mapping[str, str] = field(default_factory=dict)
 
     def with_ip(self, client_ip: str) -> Api:
         return replace(self, client_ip=client_ip)
+
+    def with_key(self, api_key: str | None) -> Api:
+        """The same client presenting another key (None: no Authorization header at all)."""
+        return replace(self, api_key=api_key)
+
+    def with_headers(self, headers: Mapping[str, str]) -> Api:
+        """The same client sending `headers` too (they win over the key's Authorization)."""
+        return replace(self, extra_headers={**self.extra_headers, **headers})
 
     def request(
         self,
@@ -68,8 +77,9 @@ class Api:
     ) -> httpx.Response:
         """One request; `content` may be an iterable of chunks (sent chunked), and a header value
         may be raw bytes (to send what a str cannot: non-ASCII)."""
+        auth = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         all_headers: dict[str, str | bytes] = {
-            "X-Forwarded-For": self.client_ip, **self.extra_headers, **(headers or {})
+            "X-Forwarded-For": self.client_ip, **auth, **self.extra_headers, **(headers or {})
         }
         if json is not _ABSENT:  # serialised here so that a JSON `null` body is sent too
             content = dumps(json, ensure_ascii=False).encode("utf-8")

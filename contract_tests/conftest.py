@@ -3,6 +3,8 @@
 `--send-url` serves POST/GET/cancel of verifications, `--check-url` the checks, `--users-url`
 the users, `--inbox-url` the dev inbox where codes arrive. Each option also reads an env var
 (CONTRACT_BASE_URL, CONTRACT_SEND_URL, CONTRACT_CHECK_URL, CONTRACT_USERS_URL, CONTRACT_INBOX_URL).
+`--api-key` (CONTRACT_API_KEY) is sent on every request; the auth tests also use `--api-key-b`,
+`--api-key-send-only` and `--api-key-revoked` (contract_tests/options.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 from contract_tests.client import Api, Journal, Urls, http_client
 from contract_tests.fresh import fresh_ip
 from contract_tests.inbox import Inbox
-from contract_tests.options import ROLES, extra_headers, option
+from contract_tests.options import KEYS, ROLES, api_key, extra_headers, option
 from contract_tests.policy import Policy
 
 MEASUREMENTS = pytest.StashKey[list[str]]()
@@ -35,10 +37,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="'Name: value' sent with every API request, e.g. 'X-Backend: services' to pin a "
              "gateway route (env CONTRACT_HEADERS, ';'-separated)",
     )
+    for name, env in KEYS.items():
+        group.addoption(f"--{name}", default=None, help=f"an API key <id>.<secret> (env {env})")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[MEASUREMENTS] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Every API route needs a key: without one every test would fail the same way, so stop now.
+    # (--help and --collect-only need none.)
+    config = session.config
+    if config.option.help or config.option.collectonly or api_key(config, "api-key"):
+        return
+    raise pytest.UsageError(
+        "the contract suite needs an API key: pass --api-key <id>.<secret> (or set "
+        "CONTRACT_API_KEY); make one with ./dev keys create contract (the servers read the "
+        "keyring from KEYRING_FILE, default .dev/keyring.json)")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -96,6 +112,7 @@ def api(urls: Urls, http: httpx.Client, pytestconfig: pytest.Config) -> Iterator
     delivery_timeout = float(os.environ.get("CONTRACT_DELIVERY_TIMEOUT", "10"))
     inbox = Inbox(urls.inbox, http, delivery_timeout)
     client = Api(urls=urls, http=http, inbox=inbox, client_ip=fresh_ip(), journal=Journal(),
+                 api_key=api_key(pytestconfig, "api-key"),
                  extra_headers=extra_headers(pytestconfig))
     yield client
     leaks = client.journal.leaks(inbox.codes)

@@ -16,6 +16,20 @@ ROLES = {
     "diff-b": "CONTRACT_DIFF_B",
 }
 
+# The API keys (docs/api.md, API keys): the one every request carries, another client's, one with
+# only the `send` scope, and a revoked one. Each `--api-key…` option, or its variable.
+KEYS = {
+    "api-key": "CONTRACT_API_KEY",
+    "api-key-b": "CONTRACT_API_KEY_B",
+    "api-key-send-only": "CONTRACT_API_KEY_SEND_ONLY",
+    "api-key-revoked": "CONTRACT_API_KEY_REVOKED",
+}
+
+
+def api_key(config: pytest.Config, name: str) -> str | None:
+    value = config.getoption(f"--{name}") or os.environ.get(KEYS[name])
+    return str(value).strip() if value else None
+
 
 def option(config: pytest.Config, role: str) -> str | None:
     name = f"--{role}-url" if not role.startswith("diff") else f"--{role}"

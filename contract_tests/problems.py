@@ -12,6 +12,8 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "invalid_parameter": (
         400, "Invalid parameter", "The parameter '{field}' is missing or invalid."
     ),
+    "unauthorized": (401, "Unauthorized", "A valid API key is required."),
+    "forbidden": (403, "Forbidden", "The API key does not allow this operation."),
     "not_found": (404, "Not found", "The requested resource was not found."),
     "method_not_allowed": (
         405, "Method not allowed", "The method is not allowed for this resource."

@@ -6,12 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from devtools import tasks
+from devtools import keys, tasks
 
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: ./dev run | test [pytest args] | lint | bench | routing ... | fuzz ...",
+        print("usage: ./dev run | test [pytest args] | lint | bench | routing ... | fuzz ... | "
+              "keys ...",
               file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
@@ -26,6 +27,8 @@ def main(argv: list[str]) -> int:
     if command == "fuzz":
         return subprocess.call([sys.executable, "-m", "contract_tests.differential.fuzz_cli",
                                 *rest])
+    if command == "keys":
+        return keys.main(rest)
     if command == "routing":
         return subprocess.call([sys.executable, "-m", "routing", *rest])
     print(f"unknown command {command!r}", file=sys.stderr)

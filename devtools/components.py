@@ -88,12 +88,14 @@ def local_spec(component: Component, ports: Ports, env: Mapping[str, str], *,
                        component.phase)
 
 
-def shared_env(ports: Ports, redis_url: str, profile: Mapping[str, str] = {}) -> dict[str, str]:
+def shared_env(ports: Ports, redis_url: str, keyring_file: Path,
+               profile: Mapping[str, str] = {}) -> dict[str, str]:
     return {
         **development_environment(redis_url=redis_url, inbox_host="127.0.0.1",
                                   inbox_http_port=ports["devinbox"],
                                   inbox_smtp_port=ports["devinbox.smtp_port"]),
         "TRUSTED_PROXIES": TRUSTED_LOOPBACK,
+        "KEYRING_FILE": str(keyring_file),
         **profile,
     }
 
@@ -108,15 +110,17 @@ def components(
     ports: Ports,
     *,
     external_redis: str | None,
+    keyring_file: Path,
     workers: int | None = None,
     gateway: bool = True,
     profile: Mapping[str, str] = {},
     table: Path = LIVE_TABLE,
     redis_dir: str | None = None,
 ) -> list[ProcessSpec]:
-    """Every component, in start order. `external_redis` (a URL) replaces the embedded server."""
+    """Every component, in start order. `external_redis` (a URL) replaces the embedded server;
+    every process reads its API keys from `keyring_file`."""
     redis_url = external_redis or f"redis://127.0.0.1:{ports['redis']}/0"
-    env = shared_env(ports, redis_url, profile)
+    env = shared_env(ports, redis_url, keyring_file, profile)
     found: list[ProcessSpec] = []
     for component in ALL_COMPONENTS:
         if component.name == "redis":

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import redis
 
+from devtools import keys
 from devtools.components import LIVE_TABLE, TEST_PROFILE, components, free_ports, local_spec
 from devtools.processes import ProcessSpec, Stack, StartError
 from devtools.redis_server import free_port
@@ -95,11 +96,33 @@ def shifted_tables(table_dir: Path) -> dict[int, Path]:
     return tables
 
 
-def stage_specs(workers: int, external_redis: str | None, table_dir: Path) -> list[ProcessSpec]:
+# The suite's keys (docs/api.md, API keys): client alpha with every scope (the key of every test),
+# client beta (another client's key works too), and two more alpha keys to be refused.
+CONTRACT_KEYS: Mapping[str, tuple[str, tuple[str, ...], bool]] = {
+    "CONTRACT_API_KEY": ("alpha", keys.SCOPES, False),
+    "CONTRACT_API_KEY_B": ("beta", keys.SCOPES, False),
+    "CONTRACT_API_KEY_SEND_ONLY": ("alpha", ("send",), False),
+    "CONTRACT_API_KEY_REVOKED": ("alpha", keys.SCOPES, True),
+}
+
+
+def write_contract_keyring(path: Path) -> dict[str, str]:
+    """The suite's keyring at `path`; each key under its CONTRACT_API_KEY* variable."""
+    issued: dict[str, str] = {}
+    keyring = keys.Keyring()
+    for variable, (client, scopes, revoked) in CONTRACT_KEYS.items():
+        key, issued[variable] = keys.new_key(client, scopes)
+        keyring = keyring.with_key(dataclasses.replace(key, revoked=revoked))
+    keys.write_keyring(path, keyring)
+    return issued
+
+
+def stage_specs(workers: int, external_redis: str | None, table_dir: Path,
+                keyring_file: Path) -> list[ProcessSpec]:
     """The whole system (its gateway at 0 %) plus one more gateway per further step."""
     tables = shifted_tables(table_dir)
-    specs = components(free_ports(), external_redis=external_redis, workers=workers,
-                       profile=TEST_PROFILE, table=tables[0])
+    specs = components(free_ports(), external_redis=external_redis, keyring_file=keyring_file,
+                       workers=workers, profile=TEST_PROFILE, table=tables[0])
     [gateway] = [s for s in specs if s.name == "gateway"]
     for percent in SHIFT_PERCENTS[1:]:
         spec = local_spec(by_name("gateway"), {"gateway": free_port()}, gateway.env,
@@ -115,14 +138,16 @@ def run_all(workers: int = 2) -> list[Result]:
         client.flushdb()
         client.close()
     log_dir = Path(tempfile.mkdtemp(prefix="kit-contract-"))
-    parts = stage_specs(workers, external, log_dir)
+    keyring_file = log_dir / "keyring.json"
+    api_keys = write_contract_keyring(keyring_file)
+    parts = stage_specs(workers, external, log_dir, keyring_file)
     print(f"\n== contract: starting {', '.join(p.name for p in parts)} "
           f"(logs in {log_dir})", flush=True)
     try:
         with Stack(parts, ready_timeout=60, log_dir=log_dir) as stack:
             urls = {p.name: stack.url(p.name) for p in parts if p.url}
             urls["redis-url"] = external or str(stack.specs["redis"].ready)
-            env = suite_env(urls["devinbox"])
+            env = suite_env(urls["devinbox"], api_keys)
             # Targets are independent (each its own slice of fresh IPs and destinations:
             # CONTRACT_NAMESPACE, see contract_tests/fresh.py), and mostly wait on timers: two
             # at a time halve the stage on two cores without starving the servers.
@@ -141,6 +166,6 @@ def run_all(workers: int = 2) -> list[Result]:
         return [Result("contract: stack", exit_code=1, note=str(error).splitlines()[0])]
 
 
-def suite_env(inbox_url: str) -> dict[str, str]:
+def suite_env(inbox_url: str, api_keys: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTRACT_")}
-    return {**env, **TEST_PROFILE, "CONTRACT_INBOX_URL": inbox_url}
+    return {**env, **TEST_PROFILE, "CONTRACT_INBOX_URL": inbox_url, **api_keys}

@@ -4,6 +4,9 @@ Components start phase by phase (Redis and the dev inbox first, the gateway last
 ready before the next, as in tests. JSON log lines are shown readably. Ctrl-C (or SIGTERM) stops
 everything; so does any component exiting on its own (its code is the run's exit code).
 Options: --workers N (monolith), --no-gateway, --free-ports.
+Every process reads its API keys from KEYRING_FILE (default .dev/keyring.json, the file
+`./dev keys` writes); when there is none yet, one is created with a key for client `dev` and the key
+is printed once, with the addresses.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
+from devtools import keys
 from devtools.components import Ports, components, free_ports, run_ports
 from devtools.processes import ProcessSpec, Stack, StartError
 from kit.logs import readable
@@ -53,8 +58,9 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     ports = free_ports() if args.free_ports else run_ports()
     external_redis = os.environ.get("REDIS_URL") or None
-    specs = components(ports, external_redis=external_redis, workers=args.workers,
-                       gateway=not args.no_gateway)
+    keyring_file = keys.keyring_file()
+    specs = components(ports, external_redis=external_redis, keyring_file=keyring_file,
+                       workers=args.workers, gateway=not args.no_gateway)
     busy = [name for name, port in ports.items()
             if _in_use(port) and (name != "redis" or not external_redis)
             and (name != "gateway" or not args.no_gateway)]
@@ -63,7 +69,19 @@ def main(argv: Sequence[str]) -> int:
             print(f"dev run: port {ports[name]} ({name}) is already in use. Is another "
                   "./dev run going? Stop it, or free the port.", file=sys.stderr)
         return 1
+    try:
+        first_key = ensure_keyring(keyring_file)
+    except keys.KeyringError as error:
+        print(f"dev run: {error}", file=sys.stderr)
+        return 1
     print(url_table(specs, ports, external_redis), flush=True)
+    if first_key:
+        print(f"  API key (shown once): {first_key}\n  (client dev, all scopes, in {keyring_file};"
+              " send it as 'Authorization: Bearer <key>'; more with ./dev keys create NAME)\n",
+              flush=True)
+    else:
+        print(f"  API keys: {keyring_file} (./dev keys list; ./dev keys create NAME)\n",
+              flush=True)
     console = Console([s.name for s in specs] + ["system"])
     stack = Stack(specs, ready_timeout=60, output=console.line)
     stopping = threading.Event()
@@ -117,6 +135,18 @@ def _start(stack: Stack, specs: Sequence[ProcessSpec], console: Console,
                         raise
             if stopping.is_set():
                 return
+
+
+def ensure_keyring(path: Path) -> str | None:
+    """The key of a keyring created at `path` (client `dev`, all scopes), or None when one is
+    there already (checked: a broken one would stop every server at start)."""
+    store = keys.FileStore(path)
+    if path.exists():
+        store.load()
+        return None
+    key, token = keys.new_key("dev")
+    store.save(keys.Keyring((key,)))
+    return token
 
 
 def url_table(specs: Sequence[ProcessSpec], ports: Ports, external_redis: str | None) -> str:

@@ -11,6 +11,7 @@ from infra.base import add_output, add_parameter, name_tags, new_template
 
 REDIS_PORT = 6379
 ENGINE_VERSIONS = {"valkey": "8.0", "redis": "7.1"}
+EMPTY_KEYRING = '{"version": 1, "keys": []}'
 
 
 def secrets() -> list[secretsmanager.Secret]:
@@ -24,6 +25,12 @@ def secrets() -> list[secretsmanager.Secret]:
             "CodePepperSecret", Description=Sub("${AWS::StackName}: CODE_PEPPER"),
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 PasswordLength=64, ExcludePunctuation=True)),
+        # The API keyring (docs/api.md, API keys), created without a key: closed by default, the
+        # web services refuse to start until an operator adds one.
+        secretsmanager.Secret(
+            "KeyringSecret", SecretString=EMPTY_KEYRING,
+            Description=Sub("${AWS::StackName}: API keyring; add a key with "
+                            "./dev keys create NAME --secret-arn ARN (ARN: this secret's)")),
     ]
 
 
@@ -79,5 +86,7 @@ def build() -> Template:
                "secret holding the Redis AUTH token")
     add_output(template, "CodePepperSecretArn", Ref("CodePepperSecret"),
                "secret holding CODE_PEPPER")
+    add_output(template, "KeyringSecretArn", Ref("KeyringSecret"),
+               "secret holding the API keyring (KEYRING_SECRET_ARN)")
     add_output(template, "CacheSecurityGroupId", Ref("CacheSecurityGroup"), "Redis's group")
     return template

@@ -1,7 +1,8 @@
 """Roles of the services stack: one execution role (pull images, write logs, read the two
 secrets) and one task role per component holding only what that process calls.
 
-Only the dispatcher publishes SMS through SNS, so only its role may sns:Publish.
+Only the dispatcher publishes SMS through SNS, so only its role may sns:Publish; only the web
+components read the API keyring (KeyringSecretArn, fetched by the app itself to reload it).
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def task_role(component: Component) -> iam.Role:
         policies.append(iam.Policy(PolicyName="publish-sms", PolicyDocument={
             "Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+    if component.is_web:
+        policies.append(iam.Policy(PolicyName="read-keyring", PolicyDocument={
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                "Resource": Ref("KeyringSecretArn")}]}))
     role = iam.Role(task_role_title(component), AssumeRolePolicyDocument=ecs_tasks_trust())
     if policies:
         role.Policies = policies

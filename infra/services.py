@@ -17,6 +17,7 @@ STACK_INPUTS = {
     "VpcCidr": "network: VpcCidr", "CacheAddress": "cache: CacheAddress",
     "CachePort": "cache: CachePort", "CodePepperSecretArn": "cache: CodePepperSecretArn",
     "CacheAuthTokenSecretArn": "cache: CacheAuthTokenSecretArn",
+    "KeyringSecretArn": "cache: KeyringSecretArn",
 }
 HEALTHCHECK_SCRIPT = "/app/healthcheck.py"  # shipped in the image (infra/docker/healthcheck.py)
 SMTP_PARAMETERS = (  # email goes out over SMTP (e.g. Amazon SES's SMTP endpoint), with STARTTLS
@@ -63,6 +64,8 @@ def environment(component: Component) -> list[ecs.Environment]:
     }
     if component.is_web:
         values["TRUSTED_PROXIES"] = Ref("VpcCidr")  # only the ALB, inside the VPC, is believed
+        # An ARN, not an ECS secret: the app reads the keyring itself, to reload it as it changes.
+        values["KEYRING_SECRET_ARN"] = Ref("KeyringSecretArn")
     if component.delivers_messages:
         values.update(SMS_BACKEND="sns", SMTP_HOST=Ref("SmtpHost"), SMTP_PORT=Ref("SmtpPort"),
                       SMTP_FROM=Ref("SmtpFrom"), SMTP_STARTTLS="true")

@@ -18,5 +18,5 @@ request = function()
   position = ((position or thread_id * 7919) % #ids) + 1
   local body = string.format('{"verification_id":"%s","code":"%s"}', ids[position], code)
   return wrk.format("POST", "/api/verification-checks",
-    {["Content-Type"] = "application/json"}, body)
+    {["Content-Type"] = "application/json", ["Authorization"] = common.authorization}, body)
 end

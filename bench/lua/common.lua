@@ -4,6 +4,9 @@
 local M = {}
 local threads = {}
 
+-- Every workload's requests carry the bench's API key (BENCH_API_KEY, set by bench/wrkrun.py).
+M.authorization = "Bearer " .. (os.getenv("BENCH_API_KEY") or "")
+
 function M.setup(thread)
   thread:set("thread_id", #threads)
   table.insert(threads, thread)

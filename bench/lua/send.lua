@@ -16,5 +16,6 @@ request = function()
   local body = string.format('{"to":"+1%s%d%08d","channel":"sms"}', seed, thread_id % 10, counter)
   local ip = common.benchmark_ip(tonumber(seed) * 7919 + thread_id * 16384 + counter)
   return wrk.format("POST", "/api/verifications",
-    {["Content-Type"] = "application/json", ["X-Forwarded-For"] = ip}, body)
+    {["Content-Type"] = "application/json", ["Authorization"] = common.authorization,
+     ["X-Forwarded-For"] = ip}, body)
 end

@@ -9,13 +9,15 @@ from contract_tests.differential.noise import COMPARED_HEADERS, Normaliser, same
 from contract_tests.differential.scenario import Exchange
 
 
-def parse_target(spec: str, default_inbox: str | None) -> tuple[Urls, dict[str, str]]:
-    """`URL` (everything there) or `send=URL,check=URL[,users=URL][,inbox=URL][,header=N:V]`."""
+def parse_target(spec: str, default_inbox: str | None,
+                 api_key: str | None) -> tuple[Urls, dict[str, str]]:
+    """`URL` (everything there) or `send=URL,check=URL[,users=URL][,inbox=URL][,header=N:V]`.
+    The headers carry `api_key` as a Bearer key (a `header=Authorization:…` of the spec wins)."""
+    headers: dict[str, str] = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     if "=" not in spec:
         parts: dict[str, str] = {"base": spec}
-        headers: dict[str, str] = {}
     else:
-        parts, headers = {}, {}
+        parts = {}
         for item in spec.split(","):
             key, _, value = item.partition("=")
             if key.strip() == "header":

@@ -95,9 +95,10 @@ class FuzzConfig:
 
     @classmethod
     def from_specs(cls, a: str, b: str, inbox_url: str | None, redis_url: str | None,
-                   policy: Policy, **options: Any) -> FuzzConfig:
-        (urls_a, headers_a), (urls_b, headers_b) = (parse_target(a, inbox_url),
-                                                    parse_target(b, inbox_url))
+                   policy: Policy, api_key: str | None, **options: Any) -> FuzzConfig:
+        """`api_key` is sent to both sides (a spec's `header=Authorization:…` overrides it)."""
+        (urls_a, headers_a), (urls_b, headers_b) = (parse_target(a, inbox_url, api_key),
+                                                    parse_target(b, inbox_url, api_key))
         return cls(Target(urls_a, headers_a), Target(urls_b, headers_b), policy, redis_url,
                    **options)
 

@@ -1,7 +1,10 @@
-"""`./dev fuzz --a URL --b URL [--examples N] [--seed S] [--inbox-url URL] [--redis-url URL]`.
+"""`./dev fuzz --a URL --b URL [--examples N] [--seed S] [--inbox-url URL] [--redis-url URL]
+[--api-key KEY]`.
 
-A target is a base URL or `send=URL,check=URL[,users=URL][,header=Name:Value]`. The policy (TTL,
-cooldown, limits) is read from the same environment variables as the servers (policy.py). Exit 0
+A target is a base URL or `send=URL,check=URL[,users=URL][,header=Name:Value]`. Both are sent the
+API key (`--api-key`, env CONTRACT_API_KEY; a target's `header=Authorization:Bearer …` overrides).
+The policy (TTL, cooldown, limits) is read from the same environment variables as the servers
+(policy.py). Exit 0
 when A and B agree and every noise rule that hid something was confirmed, 1 otherwise (with the
 reproduction), 2 on bad arguments.
 """
@@ -28,6 +31,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=os.environ.get("CONTRACT_REDIS_URL"),
                         help="the shared Redis, to compare vfy:events (env CONTRACT_REDIS_URL); "
                              "without it events are not compared")
+    parser.add_argument("--api-key", default=os.environ.get("CONTRACT_API_KEY"),
+                        help="the API key <id>.<secret> sent to A and B (env CONTRACT_API_KEY)")
     parser.add_argument("--include-known", action="append", default=[], metavar="KEY",
                         help="also play the operations of this fuzz.KNOWN_DIVERGENCES entry "
                              "(repeatable; `all` for every entry)")
@@ -36,9 +41,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if not args.api_key:
+        print("fuzz: every API request needs a key: pass --api-key <id>.<secret> (or set "
+              "CONTRACT_API_KEY); make one with ./dev keys create fuzz", file=sys.stderr)
+        return 2
     try:
         config = FuzzConfig.from_specs(
-            args.a, args.b, args.inbox_url, args.redis_url, Policy.from_env(),
+            args.a, args.b, args.inbox_url, args.redis_url, Policy.from_env(), args.api_key,
             include_known=frozenset(args.include_known),
             delivery_timeout=float(os.environ.get("CONTRACT_DELIVERY_TIMEOUT", "10")))
     except ValueError as error:

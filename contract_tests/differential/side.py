@@ -51,7 +51,8 @@ class Request:
     dest: str | None = None  # the destination name the request is about, when it has one
 
     def describe(self) -> str:
-        shown = {k: v for k, v in self.headers.items() if k != "X-Forwarded-For"}
+        shown = {k: v for k, v in self.headers.items()
+                 if k not in ("X-Forwarded-For", "Authorization")}  # never print the key
         text = (self.content or b"").decode("utf-8", "replace")
         text = text if len(text) <= 160 else f"{text[:80]}…({len(text)} bytes)"
         return f"{self.method} {self.path} {shown or ''} {text}".rstrip()

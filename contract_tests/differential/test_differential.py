@@ -19,14 +19,14 @@ from contract_tests.differential.noise import Normaliser
 from contract_tests.differential.scenario import Run
 from contract_tests.differential.steps import SCENARIO, Step
 from contract_tests.inbox import Inbox
-from contract_tests.options import option
+from contract_tests.options import api_key, option
 from contract_tests.policy import Policy
 
 Views = dict[str, dict[str, Any]]
 
 
-def _play(spec: str, inbox_url: str | None, policy: Policy) -> Views:
-    urls, headers = parse_target(spec, inbox_url)
+def _play(spec: str, inbox_url: str | None, policy: Policy, key: str | None) -> Views:
+    urls, headers = parse_target(spec, inbox_url, key)
     delivery_timeout = float(os.environ.get("CONTRACT_DELIVERY_TIMEOUT", "10"))
     with http_client() as http:
         run = Run(urls, http, Inbox(urls.inbox, http, delivery_timeout),
@@ -47,7 +47,8 @@ def runs(pytestconfig: pytest.Config) -> Iterator[tuple[Views, Views]]:
     if not a or not b:
         pytest.skip("differential mode needs --diff-a and --diff-b (or CONTRACT_DIFF_A/B)")
     inbox, policy = option(pytestconfig, "inbox"), Policy.from_env()
-    yield _play(a, inbox, policy), _play(b, inbox, policy)
+    key = api_key(pytestconfig, "api-key")  # the same key on both sides
+    yield _play(a, inbox, policy, key), _play(b, inbox, policy, key)
 
 
 @pytest.mark.parametrize("step", [s.name for s in SCENARIO])

@@ -12,7 +12,7 @@ import os
 import pytest
 
 from contract_tests.differential.fuzz import FuzzConfig, run_fuzz
-from contract_tests.options import option
+from contract_tests.options import api_key, option
 from contract_tests.policy import Policy
 
 DEFAULT_EXAMPLES = 300
@@ -34,6 +34,7 @@ def test_random_sequences_answer_the_same(pytestconfig: pytest.Config) -> None:
     config = FuzzConfig.from_specs(
         a, b, option(pytestconfig, "inbox"),
         _setting(pytestconfig, "--redis-url", "CONTRACT_REDIS_URL"), Policy.from_env(),
+        api_key(pytestconfig, "api-key"),
         delivery_timeout=float(os.environ.get("CONTRACT_DELIVERY_TIMEOUT", "10")))
     report = run_fuzz(config, examples, int(seed) if seed is not None else None)
     print(report.summary())

@@ -49,9 +49,13 @@ def test_a_bad_time_or_lifetime_shows() -> None:
 
 
 def test_target_specs() -> None:
-    urls, headers = parse_target("http://m:1", "http://inbox")
+    urls, headers = parse_target("http://m:1", "http://inbox", None)
     assert (urls.send, urls.check, urls.users, urls.inbox) == ("http://m:1",) * 3 + ("http://inbox",)
+    assert headers == {}
     urls, headers = parse_target("send=http://s,check=http://v,users=http://m,header=X-Backend:"
-                                 "services", "http://inbox")
+                                 "services", "http://inbox", "ak_1.s")
     assert (urls.send, urls.check, urls.users) == ("http://s", "http://v", "http://m")
-    assert headers == {"X-Backend": "services"}
+    assert headers == {"Authorization": "Bearer ak_1.s", "X-Backend": "services"}
+    _, headers = parse_target("base=http://m,header=Authorization:Bearer ak_2.t", "http://i",
+                              "ak_1.s")
+    assert headers == {"Authorization": "Bearer ak_2.t"}  # a side's own key wins

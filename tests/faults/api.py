@@ -20,6 +20,10 @@ CHECK_PATH = "/api/verification-checks"
 GATEWAY_PROBLEM_TYPE = "urn:problem:gateway:"
 GATEWAY_PROBLEMS = {"invalid_header_value": 400, "bad_gateway": 502, "service_unavailable": 503,
                     "gateway_timeout": 504}
+# The fault stack's one API key (client `faults`, every scope): fixed, like its pepper, and no
+# secret (the stack is throwaway). Every client of the suite sends it (the inbox ignores it).
+API_KEY = "ak_fa0175000000c0de.fault-suite-key-not-a-secret-00000000000000"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 CODE_IN_MESSAGE = re.compile(r"code is (\d{4,10})")
 ReportFn = Callable[[str, object], None]
 

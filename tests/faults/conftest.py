@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from devtools.components import free_ports
-from tests.faults.api import ReportFn, reporter
+from tests.faults.api import AUTH, ReportFn, reporter
 from tests.faults.stack_control import FaultStack, fault_components
 
 
@@ -37,7 +37,7 @@ def stack(fault_stack: FaultStack, http: httpx.Client) -> FaultStack:
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10.0) as client:
+    with httpx.Client(timeout=10.0, headers=AUTH) as client:
         yield client
 
 

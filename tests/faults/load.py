@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from tests.faults.api import AUTH
+
 REQUEST_TIMEOUT_S = 3.0  # a request still unanswered after this long counts as hanging
 
 
@@ -91,7 +93,8 @@ async def run_load(probes: Iterable[Probe], stop: asyncio.Event, *, max_seconds:
             await asyncio.sleep(probe.pause_s)
 
     limits = httpx.Limits(max_connections=len(probes) * 2)
-    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S,
+                                 headers=AUTH) as client:
         await asyncio.gather(*(worker(client, probe) for probe in probes))
     outcomes.sort(key=lambda outcome: outcome.started)
     return outcomes
@@ -101,7 +104,8 @@ async def burst(probes: Iterable[Probe], copies: int) -> list[Outcome]:
     """Each probe `copies` times at once: many users arriving together need many connections."""
     probes = list(probes)
     limits = httpx.Limits(max_connections=len(probes) * copies)
-    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S,
+                                 headers=AUTH) as client:
         return list(await asyncio.gather(*(exchange(client, probe) for probe in probes
                                            for _ in range(copies))))
 

@@ -8,7 +8,7 @@ import functools
 
 import httpx
 
-from tests.faults.api import CHECK_PATH, SEND_PATH, as_client, new_client_ip, new_phone
+from tests.faults.api import AUTH, CHECK_PATH, SEND_PATH, as_client, new_client_ip, new_phone
 from tests.faults.load import Call, Outcome, Probe
 
 CHECKERS = ("monolith", "verify", "gateway")
@@ -53,7 +53,7 @@ async def check_all(urls: dict[str, str],
                     codes: dict[str, str]) -> list[tuple[str, httpx.Response]]:
     """Each right code, once through each checker at the same moment: (checker, response)."""
     names = [name for _ in codes for name in CHECKERS]
-    async with httpx.AsyncClient(timeout=5.0) as client:
+    async with httpx.AsyncClient(timeout=5.0, headers=AUTH) as client:
         calls = [client.post(urls[name] + CHECK_PATH, json={"verification_id": vid, "code": code})
                  for vid, code in codes.items() for name in CHECKERS]
         return list(zip(names, await asyncio.gather(*calls), strict=True))

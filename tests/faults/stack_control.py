@@ -16,8 +16,10 @@ from pathlib import Path
 
 import redis
 
+from devtools import keys
 from devtools.components import LIVE_TABLE, TEST_PROFILE, Ports, components
 from devtools.processes import ProcessSpec, Stack
+from tests.faults.api import API_KEY
 from tests.support.procfs import process_tree
 
 # The launcher's test profile, with codes that outlive a whole fault scenario, and a small per-IP
@@ -103,13 +105,16 @@ class FaultStack(Stack):
 
 
 def fault_components(ports: Ports, workdir: Path) -> tuple[list[ProcessSpec], Path]:
-    """The launcher's components, with a private Redis data dir and a private route table."""
+    """The launcher's components, with a private Redis data dir, a private route table and a
+    keyring holding the suite's one key."""
     table = workdir / "routes.toml"
     shutil.copyfile(LIVE_TABLE, table)
     redis_dir = workdir / "redis"
     redis_dir.mkdir()
-    specs = components(ports, external_redis=None, workers=2, profile=FAULT_PROFILE,
-                       table=table, redis_dir=str(redis_dir))
+    keyring_file = workdir / "keyring.json"
+    keys.write_keyring(keyring_file, keys.Keyring((keys.entry_for(API_KEY, "faults"),)))
+    specs = components(ports, external_redis=None, keyring_file=keyring_file, workers=2,
+                       profile=FAULT_PROFILE, table=table, redis_dir=str(redis_dir))
     return specs, table
 
 

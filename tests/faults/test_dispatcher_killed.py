@@ -10,6 +10,7 @@ from collections import Counter
 import httpx
 
 from tests.faults.api import (
+    AUTH,
     SEND_PATH,
     Findings,
     ReportFn,
@@ -48,7 +49,7 @@ async def send_burst(urls: list[str], accepted: dict[str, str], kill_at: asyncio
             else:
                 refused.append(f"{response.status_code} {response.text[:200]}")
 
-    async with httpx.AsyncClient(timeout=10.0) as client:
+    async with httpx.AsyncClient(timeout=10.0, headers=AUTH) as client:
         await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
     return refused
 

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.faults.api import CHECK_PATH, as_client, new_client_ip, new_phone, problem_violation
+from tests.faults.api import (
+    AUTH,
+    CHECK_PATH,
+    as_client,
+    new_client_ip,
+    new_phone,
+    problem_violation,
+)
 from tests.faults.hostile_bodies import CASES, Hostile
 from tests.faults.stack_control import FaultStack
 
@@ -67,7 +74,7 @@ def test_hostile_request_gets_a_documented_4xx_problem(
         headers.append((b"Content-Type", case.content_type.encode()))
     body = with_fresh_destinations(case.body)
     content = chunks(body) if case.chunked else (body if case.method == "POST" else None)
-    with httpx.Client(timeout=10.0) as http:
+    with httpx.Client(timeout=10.0, headers=AUTH) as http:
         response = http.request(case.method, url, content=content, headers=headers)
     try:
         answer = response.json()

@@ -3,6 +3,8 @@ and one SIGTERM stops every process it started."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import signal
@@ -27,7 +29,9 @@ def pid_alive(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_dev_run_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    keyring_file = tmp_path / "keys" / "keyring.json"  # not there yet: ./dev run makes one
+    env = {**{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+           "KEYRING_FILE": str(keyring_file)}
     lines: list[str] = []
     announced = "components ready"
     spec = ProcessSpec("dev-run", (sys.executable, "-m", "devtools", "run", "--free-ports",
@@ -44,6 +48,11 @@ def test_dev_run_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> N
         for name in ("monolith", "send", "verify", "devinbox", "dispatcher", "events"):
             assert re.search(rf"{name}\s+started \(pid=\d+\)", output), output
         assert "(inbox page;" in output
+        shown = re.search(r"API key \(shown once\): (ak_[0-9a-f]{16})\.(\S{43})$", output, re.M)
+        assert shown, output
+        [entry] = json.loads(keyring_file.read_text())["keys"]
+        assert (entry["id"], entry["client"]) == (shown.group(1), "dev")
+        assert entry["secret_sha256"] == hashlib.sha256(shown.group(2).encode()).hexdigest()
         pids = [int(p) for p in re.findall(r"started \(pid=(\d+)\)", output)]
         # Only the runner is signalled (not its group): it must stop everything itself.
         os.kill(runner.pid, signal.SIGTERM)

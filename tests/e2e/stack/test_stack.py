@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools import keys
 from devtools.components import TEST_PROFILE, components, free_ports, redis_spec
 from devtools.processes import HttpReady, ProcessSpec, Stack, StartError
 from devtools.redis_server import free_port
@@ -18,8 +19,11 @@ from tests.support.procfs import processes_in_group
 
 
 @pytest.mark.slow
-def test_every_component_becomes_ready_and_sigterm_stops_them_all() -> None:
-    specs = components(free_ports(), external_redis=None, workers=2, profile=TEST_PROFILE)
+def test_every_component_becomes_ready_and_sigterm_stops_them_all(tmp_path: Path) -> None:
+    keyring_file = tmp_path / "keyring.json"
+    keys.write_keyring(keyring_file, keys.Keyring())
+    specs = components(free_ports(), external_redis=None, keyring_file=keyring_file, workers=2,
+                       profile=TEST_PROFILE)
     assert {s.name for s in specs} == {c.name for c in ALL_COMPONENTS}
     with Stack(specs, ready_timeout=60) as stack:
         for spec in specs:

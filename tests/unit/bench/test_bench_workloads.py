@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from bench import loader, tools, wrkrun
+from bench import http, loader, tools, wrkrun
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 BENCHMARK_NET = ipaddress.ip_network("198.18.0.0/15")
@@ -22,10 +22,12 @@ BENCHMARK_NET = ipaddress.ip_network("198.18.0.0/15")
 class Recorder(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as wrk expects
     seen: ClassVar[list[tuple[str, dict[str, Any], str | None]]] = []
+    authorizations: ClassVar[set[str | None]] = set()
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.seen.append((self.path, body, self.headers.get("X-Forwarded-For")))
+        self.authorizations.add(self.headers.get("Authorization"))
         self.send_response(201 if self.path == "/api/verifications" else 200)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -38,6 +40,7 @@ class Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     Recorder.seen = []
+    Recorder.authorizations = set()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -65,6 +68,7 @@ def test_send_posts_a_new_destination_and_client_ip_every_time(server: str) -> N
     assert len(addresses) == len(seen) and all(a in BENCHMARK_NET for a in addresses)
     assert len(set(addresses)) == len(addresses)
     assert {path for path, _, _ in seen} == {"/api/verifications"}
+    assert Recorder.authorizations == {f"Bearer {http.API_KEY}"}
 
 
 def test_check_walks_every_id_with_a_wrong_code(server: str, tmp_path: Path) -> None:
@@ -78,3 +82,4 @@ def test_check_walks_every_id_with_a_wrong_code(server: str, tmp_path: Path) -> 
     assert all(b["code"] == loader.WRONG_CODE and set(b) == {"verification_id", "code"}
                for b in bodies)
     assert {path for path, _, _ in Recorder.seen} == {"/api/verification-checks"}
+    assert Recorder.authorizations == {f"Bearer {http.API_KEY}"}

@@ -45,14 +45,41 @@ def test_other_task_roles_hold_no_permissions(templates: dict[str, Template]) ->
     roles = resources(templates["services"], "AWS::IAM::Role")
     for component in COMPONENTS:
         role = roles[f"{component.title}TaskRole"]["Properties"]
-        if component.name != "dispatcher":
+        if component.name != "dispatcher" and not component.is_web:
             assert "Policies" not in role and "ManagedPolicyArns" not in role, component.name
+
+
+def test_only_the_web_task_roles_read_the_keyring_and_nothing_else(
+        templates: dict[str, Template]) -> None:
+    roles = resources(templates["services"], "AWS::IAM::Role")
+    assert {c.name for c in WEB_COMPONENTS} == {"monolith", "send", "verify"}
+    for component in WEB_COMPONENTS:
+        role = roles[f"{component.title}TaskRole"]
+        assert statements(role) == [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                     "Resource": {"Ref": "KeyringSecretArn"}}], component.name
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_the_keyring_secret_starts_empty_and_its_arn_reaches_the_web_tasks(
+        templates: dict[str, Template]) -> None:
+    secret = templates["cache"]["Resources"]["KeyringSecret"]["Properties"]
+    assert json.loads(secret["SecretString"]) == {"version": 1, "keys": []}
+    assert "./dev keys create NAME --secret-arn ARN" in json.dumps(secret["Description"])
+    assert templates["cache"]["Outputs"]["KeyringSecretArn"]["Value"] == {"Ref": "KeyringSecret"}
+    web = {f"{c.title}TaskDefinition" for c in WEB_COMPONENTS}
+    for name, task in resources(templates["services"], "AWS::ECS::TaskDefinition").items():
+        [container] = task["Properties"]["ContainerDefinitions"]
+        environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+        expected = {"Ref": "KeyringSecretArn"} if name in web else None
+        assert environment.get("KEYRING_SECRET_ARN") == expected, name
+        assert "KEYRING_SECRET_ARN" not in {s["Name"] for s in container["Secrets"]}
 
 
 def test_secrets_come_through_the_execution_role_only(templates: dict[str, Template]) -> None:
     roles = resources(templates["services"], "AWS::IAM::Role")
     readers = {n for n, r in roles.items() if "secretsmanager:GetSecretValue" in actions_of(r)}
-    assert readers == {"TaskExecutionRole"}
+    keyring_readers = {f"{c.title}TaskRole" for c in WEB_COMPONENTS}  # the test above
+    assert readers == {"TaskExecutionRole", *keyring_readers}
     [statement] = statements(roles["TaskExecutionRole"])
     assert statement["Resource"] == [{"Ref": "CodePepperSecretArn"},
                                      {"Ref": "CacheAuthTokenSecretArn"}]
