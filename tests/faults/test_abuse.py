@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.faults.api import (
+    AUTH,
     CHECK_PATH,
     SEND_PATH,
     Findings,
@@ -53,7 +54,8 @@ async def guess(urls: list[str], body_of: list[dict[str, str]]) -> list[tuple[in
 
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     timeout = aiohttp.ClientTimeout(total=15.0)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout,
+                                     headers=AUTH) as session:
         return list(await asyncio.gather(*(one(session, n) for n in range(len(body_of)))))
 
 
