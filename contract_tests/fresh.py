@@ -15,8 +15,15 @@ def fresh_ip() -> str:
     return str(FAKE_CLIENT_NETWORK.network_address + offset)
 
 
+# US area codes in which every exchange 200-999 is a valid FIXED_LINE_OR_MOBILE number for
+# phonenumbers (tests/unit/contract/test_fresh_phones.py checks it): 12 x 8,000,000 numbers.
+US_AREA_CODES = ("201", "202", "206", "212", "213", "303", "305", "312", "415", "512", "617", "646")
+
+
 def fresh_phone() -> str:
-    return "+1555" + "".join(str(secrets.randbelow(10)) for _ in range(7))
+    """A valid US mobile-capable number (SMS is refused to invalid, toll-free or premium ones)."""
+    exchange = 200 + secrets.randbelow(800)
+    return f"+1{secrets.choice(US_AREA_CODES)}{exchange}{secrets.randbelow(10_000):04d}"
 
 
 def fresh_email() -> str:
