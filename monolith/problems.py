@@ -10,6 +10,10 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "invalid_parameter": (
         400, "Invalid parameter", "The parameter '{field}' is missing or invalid."
     ),
+    "unsupported_number_type": (
+        400, "Unsupported number type", "SMS cannot be sent to this kind of number."
+    ),
+    "geo_not_permitted": (403, "Geo not permitted", "SMS to this country is not enabled."),
     "not_found": (404, "Not found", "The requested resource was not found."),
     "method_not_allowed": (
         405, "Method not allowed", "The method is not allowed for this resource."

@@ -34,7 +34,7 @@ VERIFICATION_HEADERS: dict[str, Any] = {
                           **VERIFICATION_HEADERS}},
         200: {"model": schemas.Verification, "headers": VERIFICATION_HEADERS,
               "description": "The pending verification's code was sent again"},
-        **schemas.problem_responses(400, 413, 415, 422, 429, 500, 503),
+        **schemas.problem_responses(400, 403, 413, 415, 422, 429, 500, 503),
     },
     openapi_extra={
         "requestBody": schemas.json_request_body(schemas.SEND_BODY),
