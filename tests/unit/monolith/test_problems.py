@@ -34,4 +34,4 @@ def test_the_table_of_the_api_document() -> None:
         429, "Too many requests", "Too many verifications were sent; retry later."
     )
     assert CATALOGUE["not_pending"][1] == "Verification not pending"
-    assert len(CATALOGUE) == 14
+    assert len(CATALOGUE) == 16

@@ -89,7 +89,7 @@ def test_problem_words() -> None:
         "status": 400, "detail": "The parameter 'to' is missing or invalid.",
         "code": "invalid_parameter", "field": "to"}
     assert list(problem_body("not_found")) == ["type", "title", "status", "detail", "code"]
-    assert len(PROBLEMS) == 14
+    assert len(PROBLEMS) == 16
 
 
 @pytest.mark.parametrize(("ms", "seconds"), [(0, 1), (1, 1), (999, 1), (1000, 1), (1001, 2),
