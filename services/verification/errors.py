@@ -14,6 +14,7 @@ class VerificationError(Exception):
 
 class InvalidParameter(VerificationError):
     code = "invalid_parameter"
+    field: str
 
     def __init__(self, field: str) -> None:
         super().__init__()

@@ -8,6 +8,7 @@ import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from contract_tests.fresh import US_AREA_CODES, fresh_phone
+from contract_tests.test_phone_numbers import fresh_french_mobile
 from tests.faults.api import new_phone
 
 
@@ -36,3 +37,11 @@ def test_fault_suite_phones_are_us_mobiles_and_never_repeat() -> None:
     phones = [new_phone() for _ in range(20_000)]  # crosses exchanges (10,000 per exchange)
     assert all(map(is_us_mobile, phones))
     assert len(set(phones)) == len(phones)
+
+
+def test_fresh_french_mobiles_are_mobiles_of_france() -> None:
+    for to in ["+33610000000", "+33619999999", *(fresh_french_mobile() for _ in range(2000))]:
+        number = phonenumbers.parse(to, None)
+        assert phonenumbers.number_type(number) == PhoneNumberType.MOBILE, to
+        assert phonenumbers.region_code_for_number(number) == "FR", to
+        assert phonenumbers.format_number(number, PhoneNumberFormat.E164) == to
