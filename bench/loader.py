@@ -16,7 +16,7 @@ from pathlib import Path
 import redis
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bench import contract
+from bench import contract, phones
 
 WRONG_CODE = "000000"
 PER_CALL = 1000
@@ -34,7 +34,7 @@ def random_code() -> str:
 def _args(pepper: str, aead: AESGCM, first: int, last: int, ids: list[str]) -> list[str]:
     args: list[str] = []
     for index in range(first, last):
-        verification_id, to = contract.new_id(), f"+447{index:09d}"
+        verification_id, to = contract.new_id(), phones.us_mobile(phones.LOADER_AREA_CODE, index)
         code = random_code()
         args += [verification_id, to, contract.code_mac(pepper, code),
                  contract.seal_with(aead, verification_id, code),

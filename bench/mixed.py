@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bench import phones
 from bench.http import AUTH, benchmark_ip
 
 CODE_PATTERN = re.compile(r"code is (\d{4,10})")
@@ -55,7 +56,7 @@ async def _code(session: aiohttp.ClientSession, inbox: str, to: str) -> str | No
 async def _flow(session: aiohttp.ClientSession, urls: tuple[str, str, str], index: int,
                 tally: Tally) -> None:
     send_url, check_url, inbox = urls
-    to = f"+1777{index:09d}"
+    to = phones.us_mobile(phones.MIXED_AREA_CODE, index)
     started = time.monotonic()
     async with session.post(f"{send_url}/api/verifications", json={"to": to, "channel": "sms"},
                             headers={"X-Forwarded-For": benchmark_ip(50_000 + index)}) as reply:

@@ -12,15 +12,13 @@ from typing import Any
 
 import redis
 
-from bench import contract, http, loader, memory, monitor
+from bench import contract, http, loader, memory, monitor, phones
 from bench.targets import PROFILE, Deployment
-
-PROBE_PREFIX = "+1888"  # probe destinations; the loader's are +447..., wrk's +1<seed>...
 
 
 def _send(url: str, index: int) -> int:
-    status, _ = http.post_json(url + "/api/verifications",
-                               {"to": f"{PROBE_PREFIX}{index:09d}", "channel": "sms"},
+    to = phones.us_mobile(phones.PROBE_AREA_CODE, index)
+    status, _ = http.post_json(url + "/api/verifications", {"to": to, "channel": "sms"},
                                {"X-Forwarded-For": http.benchmark_ip(100_000 + index)})
     return status
 
@@ -52,7 +50,8 @@ def probe(start: Callable[[str], Deployment], redis_url: str, requests: int,
         monitor.mark(client, "check")
         checks = [_check(check_url, ids[i]) for i in range(requests)]
         phases = recorder.stop(client)
-        bytes_per = memory.per_verification(client, exclude_prefix="+447",
+        loaded_prefix = f"+1{phones.LOADER_AREA_CODE}"
+        bytes_per = memory.per_verification(client, exclude_prefix=loaded_prefix,
                                             sends=requests + 5)
         bytes_per["bench_loaded_record_bytes"] = memory.mean_usage(
             client, [contract.RECORD_PREFIX + i for i in ids[:20]])

@@ -27,7 +27,7 @@ def _namespace() -> int:
 NAMESPACE = _namespace()
 _IP_SLICE = (FAKE_CLIENT_NETWORK.num_addresses - 2) // NAMESPACES
 _ips = itertools.count(secrets.randbelow(_IP_SLICE // 2))
-_phones = itertools.count(secrets.randbelow(50_000))
+_phones = itertools.count(secrets.randbelow(100_000))
 
 
 def fresh_ip() -> str:
@@ -35,8 +35,19 @@ def fresh_ip() -> str:
     return str(FAKE_CLIENT_NETWORK.network_address + offset)
 
 
+# US area codes in which every exchange 200-999 is a valid FIXED_LINE_OR_MOBILE number for
+# phonenumbers (tests/unit/contract/test_fresh_phones.py checks it): 12 x 8,000,000 numbers.
+US_AREA_CODES = ("201", "202", "206", "212", "213", "303", "305", "312", "415", "512", "617", "646")
+
+
 def fresh_phone() -> str:
-    return f"+1555{NAMESPACE:02d}{next(_phones) % 100_000:05d}"
+    """A valid US mobile-capable number (SMS is refused to invalid, toll-free or premium ones),
+    from this run's slice: 50 exchanges of every area code (the namespace picks which 50), counted
+    through, so no two runs at once and no two calls of one run share a number."""
+    serial = next(_phones)
+    line, serial = serial % 10_000, serial // 10_000
+    exchange, serial = 200 + NAMESPACE * 50 + serial % 50, serial // 50
+    return f"+1{US_AREA_CODES[serial % len(US_AREA_CODES)]}{exchange}{line:04d}"
 
 
 def fresh_email() -> str:

@@ -47,6 +47,7 @@ class Policy:
     ip_limit: int
     ip_window_seconds: int
     max_body_bytes: int
+    sms_countries: tuple[str, ...]  # region codes SMS may go to; `*` is every one
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
 
     @classmethod
@@ -67,10 +68,21 @@ class Policy:
             ip_limit=number("VERIFY_IP_LIMIT"),
             ip_window_seconds=number("VERIFY_IP_WINDOW_SECONDS"),
             max_body_bytes=number("MAX_BODY_BYTES"),
+            sms_countries=tuple(
+                code.strip()
+                for code in (
+                    env.get("VERIFY_SMS_COUNTRIES", "").strip()
+                    or documented["VERIFY_SMS_COUNTRIES"]
+                ).split(",")
+                if code.strip()
+            ),
             max_wait_seconds=float(
                 env.get("CONTRACT_MAX_WAIT_SECONDS", "") or DEFAULT_MAX_WAIT_SECONDS
             ),
         )
+
+    def permits_sms_to(self, region: str) -> bool:
+        return "*" in self.sms_countries or region in self.sms_countries
 
     def require_wait(self, seconds: float, setting: str) -> None:
         """Skip (never pass) a test whose waiting time under this policy is too long."""

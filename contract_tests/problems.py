@@ -14,6 +14,10 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     ),
     "unauthorized": (401, "Unauthorized", "A valid API key is required."),
     "forbidden": (403, "Forbidden", "The API key does not allow this operation."),
+    "unsupported_number_type": (
+        400, "Unsupported number type", "SMS cannot be sent to this kind of number."
+    ),
+    "geo_not_permitted": (403, "Geo not permitted", "SMS to this country is not enabled."),
     "not_found": (404, "Not found", "The requested resource was not found."),
     "method_not_allowed": (
         405, "Method not allowed", "The method is not allowed for this resource."
@@ -48,6 +52,8 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     ),
 }
 
+# The problems that name a request member in `field`.
+FIELD_CODES = frozenset({"invalid_parameter", "unsupported_number_type", "geo_not_permitted"})
 TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 VERIFICATION_ID = re.compile(r"^VE[0-9a-f]{32}$")
 USER_ID = re.compile(r"^US[0-9a-f]{32}$")
@@ -101,7 +107,7 @@ def assert_problem(response: httpx.Response, code: str, field: str | None = None
         "detail": detail.format(field=field),
         "code": code,
     }
-    if code == "invalid_parameter":
+    if code in FIELD_CODES:
         expected["field"] = field
     body: dict[str, Any] = response.json()
     assert body == expected, describe(response)

@@ -12,6 +12,10 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     ),
     "unauthorized": (401, "Unauthorized", "A valid API key is required."),
     "forbidden": (403, "Forbidden", "The API key does not allow this operation."),
+    "unsupported_number_type": (
+        400, "Unsupported number type", "SMS cannot be sent to this kind of number."
+    ),
+    "geo_not_permitted": (403, "Geo not permitted", "SMS to this country is not enabled."),
     "not_found": (404, "Not found", "The requested resource was not found."),
     "method_not_allowed": (
         405, "Method not allowed", "The method is not allowed for this resource."

@@ -7,10 +7,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import phonenumbers
+
 DEVELOPMENT_PEPPER = "development-pepper-not-a-secret"
 MIN_PRODUCTION_PEPPER_BYTES = 32
 APP_ENVS = ("development", "production")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# docs/api.md "Settings": countries where SMS termination is cheap and pumping rare; `*` is all.
+DEFAULT_SMS_COUNTRIES = (
+    "US", "CA", "GB", "IE", "DE", "FR", "ES", "IT", "NL", "BE",
+    "AT", "CH", "SE", "NO", "DK", "FI", "PT", "PL", "AU", "NZ",
+)
 
 
 class SettingsError(ValueError):
@@ -46,6 +53,20 @@ def parse_trusted_proxies(raw: str) -> tuple[IpNetwork, ...]:
     return tuple(networks)
 
 
+def parse_sms_countries(raw: str) -> tuple[str, ...]:
+    """Comma-separated region codes of phonenumbers (ISO 3166-1 alpha-2), or `*` alone."""
+    countries = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if countries == ("*",):
+        return countries
+    unknown = [code for code in countries if code not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown or not countries:
+        raise SettingsError(
+            f"VERIFY_SMS_COUNTRIES={raw!r}: {', '.join(unknown) or 'no code'} is not a region "
+            "code; use ISO 3166-1 alpha-2 codes in capitals (e.g. US,GB,FR) or * for all"
+        )
+    return countries
+
+
 @dataclass(frozen=True)
 class Settings:
     app_env: str = "development"
@@ -64,6 +85,7 @@ class Settings:
     idempotency_ttl_seconds: int = 86400
     trusted_proxies: tuple[IpNetwork, ...] = ()
     max_body_bytes: int = 16384
+    sms_countries: tuple[str, ...] = DEFAULT_SMS_COUNTRIES
     users_ttl_seconds: int = 30 * 86400
     keyring_file: str = ""
     keyring_secret_arn: str = ""
@@ -101,6 +123,11 @@ class Settings:
             idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86400, 1),
             trusted_proxies=parse_trusted_proxies(env.get("TRUSTED_PROXIES", "")),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16384, 1),
+            sms_countries=(
+                parse_sms_countries(raw_countries)
+                if (raw_countries := env.get("VERIFY_SMS_COUNTRIES", "")).strip()
+                else DEFAULT_SMS_COUNTRIES
+            ),
             users_ttl_seconds=_int(env, "USERS_TTL_SECONDS", 30 * 86400, 1),
             keyring_file=keyring_file,
             keyring_secret_arn=keyring_secret_arn,

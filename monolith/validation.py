@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
 from monolith.problems import Problem, invalid
 
 CHANNELS = ("sms", "email")
@@ -21,6 +24,10 @@ VERIFICATION_ID = re.compile(r"VE[0-9a-f]{32}")
 USER_ID = re.compile(r"US[0-9a-f]{32}")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 NAME_MAX = 100
+# SMS goes to numbers a person carries; premium, shared-cost, toll-free, VoIP, pager... numbers
+# are where SMS pumping earns its money (docs/api.md "Destinations").
+SMS_NUMBER_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+ALL_COUNTRIES = "*"
 
 
 @dataclass(frozen=True)
@@ -57,12 +64,23 @@ def reject_unknown(body: dict[str, Any], allowed: frozenset[str]) -> None:
         raise invalid(unknown[0])
 
 
+def parse_phone(to: str) -> phonenumbers.PhoneNumber | None:
+    """The number `to` names when it is strict E.164 and a valid number, else None."""
+    if not E164.fullmatch(to):
+        return None
+    try:
+        number = phonenumbers.parse(to, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
 def normalize_to(channel: str, to: Any, field: str = "to") -> str:
-    """The destination as stored (email lower-cased), or 400 naming `field`."""
+    """The destination as stored (phone in E.164, email lower-cased), or 400 naming `field`."""
     if not isinstance(to, str):
         raise invalid(field)
-    if channel == "sms" and E164.fullmatch(to):
-        return to
+    if channel == "sms" and (number := parse_phone(to)) is not None:
+        return phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if channel == "email" and to.isascii() and len(to) <= EMAIL_MAX and EMAIL.fullmatch(to):
         return to.lower()
     raise invalid(field)
@@ -88,6 +106,21 @@ def parse_send(body: Any) -> SendRequest:
     if locale is not None and not (isinstance(locale, str) and LOCALE.fullmatch(locale)):
         raise invalid("locale")
     return SendRequest(to=to, channel=channel, locale=locale)
+
+
+def check_sms_destination(send: SendRequest, countries: tuple[str, ...]) -> None:
+    """Refuse an SMS to a number of a refused type (400) or of a country not in `countries` (403).
+
+    Runs after the body's own checks and before any Redis work: a refused number counts nowhere.
+    """
+    if send.channel != "sms":
+        return
+    number = phonenumbers.parse(send.to, None)  # already valid: parse_send checked it
+    if phonenumbers.number_type(number) not in SMS_NUMBER_TYPES:
+        raise Problem("unsupported_number_type", field="to")
+    region = phonenumbers.region_code_for_number(number)
+    if ALL_COUNTRIES not in countries and region not in countries:
+        raise Problem("geo_not_permitted", field="to")
 
 
 def parse_idempotency_key(value: str | None) -> str | None:

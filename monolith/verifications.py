@@ -10,7 +10,12 @@ from monolith.extensions import backend
 from monolith.metrics import SENDS
 from monolith.problems import Problem
 from monolith.rendering import render_verification
-from monolith.validation import VERIFICATION_ID, parse_idempotency_key, parse_send
+from monolith.validation import (
+    VERIFICATION_ID,
+    check_sms_destination,
+    parse_idempotency_key,
+    parse_send,
+)
 from monolith.web import json_response, read_json_body
 
 bp = Blueprint("verifications", __name__)
@@ -28,6 +33,7 @@ def start_verification() -> Response:
     body = read_json_body(settings.max_body_bytes)
     send_request = parse_send(body)
     idempotency_key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
+    check_sms_destination(send_request, settings.sms_countries)
     idempotency = None
     if idempotency_key is not None:
         idempotency = (idempotency_key, ctx.keyring.request_hash("POST", COLLECTION, body))

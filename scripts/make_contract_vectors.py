@@ -30,6 +30,35 @@ INVALID_DESTINATIONS = [
     ("email", "ada@example"),
     ("sms", "+1 415 555 0100"),
     ("sms", "14155550100"),
+    ("sms", "+15550100999"),  # the E.164 form, but not a valid number (unassigned range)
+    ("sms", "+19995551234"),
+]
+
+# docs/api.md "Phone numbers": what a send with VERIFY_SMS_COUNTRIES at its documented default
+# answers for each number (`created` or the problem code, always with field `to`); its type and
+# region as libphonenumber names them. A check by `to` judges neither type nor country.
+DEFAULT_SMS_COUNTRIES = "US,CA,GB,IE,DE,FR,ES,IT,NL,BE,AT,CH,SE,NO,DK,FI,PT,PL,AU,NZ"
+SMS_SENDS: list[tuple[str, str, str, str, str]] = [
+    # to, normalized_to, number type, region, outcome of a send
+    ("+33612345678", "+33612345678", "MOBILE", "FR", "created"),
+    ("+330612345678", "+33612345678", "MOBILE", "FR", "created"),  # national 0 dropped
+    ("+14155550100", "+14155550100", "FIXED_LINE_OR_MOBILE", "US", "created"),
+    ("+16475550123", "+16475550123", "FIXED_LINE_OR_MOBILE", "CA", "created"),
+    ("+447400123456", "+447400123456", "MOBILE", "GB", "created"),
+    ("+19005550123", "+19005550123", "PREMIUM_RATE", "US", "unsupported_number_type"),
+    ("+18005550123", "+18005550123", "TOLL_FREE", "US", "unsupported_number_type"),
+    ("+18885550123", "+18885550123", "TOLL_FREE", "US", "unsupported_number_type"),
+    ("+33895123456", "+33895123456", "PREMIUM_RATE", "FR", "unsupported_number_type"),
+    ("+445612345678", "+445612345678", "VOIP", "GB", "unsupported_number_type"),
+    ("+447000123456", "+447000123456", "PERSONAL_NUMBER", "GB", "unsupported_number_type"),
+    ("+15005550123", "+15005550123", "PERSONAL_NUMBER", "US", "unsupported_number_type"),
+    ("+4930123456", "+4930123456", "FIXED_LINE", "DE", "unsupported_number_type"),
+    ("+35391234567", "+35391234567", "FIXED_LINE", "IE", "unsupported_number_type"),
+    ("+23276123456", "+23276123456", "MOBILE", "SL", "geo_not_permitted"),  # Sierra Leone
+    ("+2347012345678", "+2347012345678", "MOBILE", "NG", "geo_not_permitted"),
+    ("+447911123456", "+447911123456", "MOBILE", "GG", "geo_not_permitted"),  # Guernsey: not GB
+    ("+447624123456", "+447624123456", "MOBILE", "IM", "geo_not_permitted"),  # Isle of Man
+    ("+15550100999", "", "", "", "invalid_parameter"),  # not a valid number
 ]
 
 # docs/api.md "Client IP", case by case: X-Forwarded-For headers (in order), the TCP peer, the
@@ -92,6 +121,7 @@ def main() -> None:
     destinations = []
     for channel, given, normalized in [
         ("sms", "+14155550100", "+14155550100"),
+        ("sms", "+330612345678", "+33612345678"),  # canonical E.164: the national 0 dropped
         ("email", "Ada.Lovelace@Example.COM", "ada.lovelace@example.com"),
         # An address may start with `+`: its channel is email (it holds an `@`).
         ("email", "+Tag@Example.com", "+tag@example.com"),
@@ -166,6 +196,14 @@ def main() -> None:
         "invalid_destinations": [
             {"channel": channel, "to": to} for channel, to in INVALID_DESTINATIONS
         ],
+        "sms_sends": {
+            "sms_countries": DEFAULT_SMS_COUNTRIES,
+            "numbers": [
+                {"to": to, "normalized_to": normalized, "number_type": kind, "region": region,
+                 "send": outcome}
+                for to, normalized, kind, region, outcome in SMS_SENDS
+            ],
+        },
         "client_ips": ips,
         "client_ip_walks": [
             {"forwarded_for": headers, "peer": peer, "trusted_proxies": trusted, "client": client}

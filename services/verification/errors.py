@@ -5,6 +5,7 @@ from __future__ import annotations
 
 class VerificationError(Exception):
     code = "internal_error"
+    field: str | None = None  # the request member a problem names, when it names one
 
     def __init__(self, retry_after_ms: int | None = None) -> None:
         super().__init__(self.code)
@@ -13,10 +14,21 @@ class VerificationError(Exception):
 
 class InvalidParameter(VerificationError):
     code = "invalid_parameter"
+    field: str
 
     def __init__(self, field: str) -> None:
         super().__init__()
         self.field = field
+
+
+class UnsupportedNumberType(VerificationError):
+    code = "unsupported_number_type"
+    field = "to"
+
+
+class GeoNotPermitted(VerificationError):
+    code = "geo_not_permitted"
+    field = "to"
 
 
 class NotFound(VerificationError):

@@ -19,6 +19,7 @@ from services.verification.settings import Settings
 from services.verification.store import NewSend, VerificationStore
 from services.verification.validation import (
     check_idempotency_key,
+    check_sms_destination,
     is_verification_id,
     parse_check_body,
     parse_send_body,
@@ -45,6 +46,7 @@ class VerificationService:
     async def start(self, body: Any, idempotency_key: str | None, client_ip: str) -> Started:
         request = parse_send_body(body)
         idempotency_key = check_idempotency_key(idempotency_key)
+        check_sms_destination(request, self.settings.sms_countries)
         pepper = self.settings.code_pepper
         verification_id = new_verification_id()
         code = generate_code(self.settings.code_length)

@@ -8,13 +8,31 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import model_validator
+import phonenumbers
+from pydantic import BeforeValidator, model_validator
 
 from kit.settings import Count, EnvSettings, Networks, env_var
 
 # Development only: APP_ENV=production refuses to start without a real CODE_PEPPER.
 DEVELOPMENT_PEPPER = "development-pepper-not-a-secret"
 MIN_PRODUCTION_PEPPER_BYTES = 32
+
+
+def _countries_from_text(raw: object) -> object:
+    """VERIFY_SMS_COUNTRIES: region codes of phonenumbers (ISO 3166-1 alpha-2), or `*` alone."""
+    if not isinstance(raw, str):
+        return raw
+    countries = tuple(part.strip() for part in raw.split(",") if part.strip())
+    unknown = [code for code in countries if code not in phonenumbers.SUPPORTED_REGIONS]
+    if countries != ("*",) and (unknown or not countries):
+        raise ValueError(
+            f"{', '.join(unknown) or 'no code'} is not a region code; use ISO 3166-1 alpha-2 "
+            "codes in capitals (e.g. US,GB,FR) or * for all"
+        )
+    return countries
+
+
+Countries = Annotated[tuple[str, ...], BeforeValidator(_countries_from_text)]
 
 
 class Settings(EnvSettings):
@@ -40,6 +58,11 @@ class Settings(EnvSettings):
     keyring_file: Annotated[str, env_var("KEYRING_FILE")] = ""
     keyring_secret_arn: Annotated[str, env_var("KEYRING_SECRET_ARN")] = ""
     keyring_reload_seconds: Annotated[int, env_var("KEYRING_RELOAD_SECONDS", ge=1, le=60)] = 30
+    # Countries where SMS termination is cheap and pumping rare (docs/api.md "Settings").
+    sms_countries: Annotated[Countries, env_var("VERIFY_SMS_COUNTRIES")] = (
+        "US", "CA", "GB", "IE", "DE", "FR", "ES", "IT", "NL", "BE",
+        "AT", "CH", "SE", "NO", "DK", "FI", "PT", "PL", "AU", "NZ",
+    )
 
     @model_validator(mode="after")
     def _production_has_a_pepper(self) -> Settings:

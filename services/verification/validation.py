@@ -6,7 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from services.verification.errors import InvalidParameter
+import phonenumbers
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+from services.verification.errors import GeoNotPermitted, InvalidParameter, UnsupportedNumberType
 
 CHANNELS = ("sms", "email")
 SEND_MEMBERS = frozenset({"to", "channel", "locale"})
@@ -23,11 +26,15 @@ LOCALE = re.compile(r"[a-z]{2}(?:-[A-Z]{2})?")
 CODE = re.compile(r"[0-9]{4,10}")
 VERIFICATION_ID = re.compile(r"VE[0-9a-f]{32}")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+# SMS goes to numbers a person carries; premium, shared-cost, toll-free, VoIP, pager... numbers
+# are where SMS pumping earns its money (docs/api.md "Destinations").
+SMS_NUMBER_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+ALL_COUNTRIES = "*"
 
 
 @dataclass(frozen=True)
 class SendRequest:
-    to: str  # normalized: email lower-cased, phone as given
+    to: str  # normalized: email lower-cased, phone in canonical E.164
     channel: str
     locale: str | None
 
@@ -44,12 +51,23 @@ def is_verification_id(text: str) -> bool:
     return VERIFICATION_ID.fullmatch(text) is not None
 
 
+def parse_phone(to: str) -> phonenumbers.PhoneNumber | None:
+    """The number `to` names when it is strict E.164 and a valid number, else None."""
+    if not E164.fullmatch(to):
+        return None
+    try:
+        number = phonenumbers.parse(to, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
 def normalize_destination(channel: str, to: Any) -> str:
     """The destination as stored, or InvalidParameter('to')."""
     if not isinstance(to, str):
         raise InvalidParameter("to")
-    if channel == "sms" and E164.fullmatch(to):
-        return to
+    if channel == "sms" and (number := parse_phone(to)) is not None:
+        return phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if (
         channel == "email"
         and to.isascii()
@@ -106,6 +124,21 @@ def parse_check_body(body: Any) -> CheckRequest:
     if not isinstance(verification_id, str):
         raise InvalidParameter("verification_id")
     return CheckRequest(code=code, verification_id=verification_id)
+
+
+def check_sms_destination(request: SendRequest, countries: tuple[str, ...]) -> None:
+    """Refuse an SMS to a number of a refused type (400) or of a country not in `countries` (403).
+
+    Runs after the body's own checks and before any Redis work: a refused number counts nowhere.
+    """
+    if request.channel != "sms":
+        return
+    number = phonenumbers.parse(request.to, None)  # already valid: parse_send_body checked it
+    if phonenumbers.number_type(number) not in SMS_NUMBER_TYPES:
+        raise UnsupportedNumberType()
+    region = phonenumbers.region_code_for_number(number)
+    if ALL_COUNTRIES not in countries and region not in countries:
+        raise GeoNotPermitted()
 
 
 def check_idempotency_key(value: str | None) -> str | None:

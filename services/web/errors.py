@@ -12,7 +12,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from services.verification.errors import InvalidParameter, VerificationError
+from services.verification.errors import VerificationError
 from services.web.problems import PROBLEMS, problem_response
 
 log = logging.getLogger("services.web")
@@ -39,8 +39,7 @@ async def _problem(_: Request, exc: Exception) -> Response:
 
 async def _domain(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, VerificationError)
-    field = exc.field if isinstance(exc, InvalidParameter) else None
-    return problem_response(exc.code, field=field, retry_after_ms=exc.retry_after_ms)
+    return problem_response(exc.code, field=exc.field, retry_after_ms=exc.retry_after_ms)
 
 
 async def _http(_: Request, exc: Exception) -> Response:

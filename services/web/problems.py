@@ -24,6 +24,10 @@ PROBLEMS: dict[str, Problem] = {
     ),
     "unauthorized": Problem(401, "Unauthorized", "A valid API key is required."),
     "forbidden": Problem(403, "Forbidden", "The API key does not allow this operation."),
+    "unsupported_number_type": Problem(
+        400, "Unsupported number type", "SMS cannot be sent to this kind of number."
+    ),
+    "geo_not_permitted": Problem(403, "Geo not permitted", "SMS to this country is not enabled."),
     "not_found": Problem(404, "Not found", "The requested resource was not found."),
     "method_not_allowed": Problem(
         405, "Method not allowed", "The method is not allowed for this resource."

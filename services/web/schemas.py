@@ -59,9 +59,10 @@ class ProblemDetails(BaseModel):
     status: int
     detail: str
     code: Literal[tuple(PROBLEMS)]  # type: ignore[valid-type]
-    # Absent unless invalid_parameter, never null: keep `null` out of the published schema.
+    # Absent unless the problem names a member, never null: keep `null` out of the published schema.
     field: str | SkipJsonSchema[None] = Field(
-        default=None, description="only for invalid_parameter"
+        default=None,
+        description="only for invalid_parameter, unsupported_number_type and geo_not_permitted",
     )
 
 

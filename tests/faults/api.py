@@ -33,7 +33,9 @@ _serial = itertools.count(random.randrange(10_000, 90_000) * 1000)
 
 
 def new_phone() -> str:
-    return f"+1999{next(_serial):08d}"
+    """A valid US mobile-capable number, +1 212 then exchange 200-999 and 4 digits (8,000,000)."""
+    n = next(_serial) % 8_000_000
+    return f"+1212{200 + n // 10_000}{n % 10_000:04d}"
 
 
 def new_email() -> str:

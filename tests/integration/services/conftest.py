@@ -24,6 +24,7 @@ def json_logs(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
     on the captured stderr; the logging of the test run put back afterwards."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    root.handlers = []  # only this process's own handler: none an earlier test left behind
     logs.configure("DEBUG")
     yield
     root.handlers = handlers

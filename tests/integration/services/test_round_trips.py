@@ -49,7 +49,7 @@ async def test_one_round_trip_per_operation(redis_url: str, redis_client: redis.
     settings = make_settings(redis_url, resend_cooldown_seconds=0)
     async with running_api(redis_client, settings, redis_factory=counting_redis) as api:
         await api.send.get("/api/verifications/VE" + "0" * 32)  # warm-up: opens the connection
-        await api.check("000000", to="+10000000000")
+        await api.check("000000", to="+14155550999")
         created = await api.start()
         vid = created.json()["id"]
         code = api.code_for(vid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bench import contract, loader, memory
+from bench import contract, loader, memory, phones
 
 PEPPER = "test-pepper"
 FIELDS = {"v", "id", "to", "channel", "locale", "status", "code_mac", "code_sealed", "dest_hash",
@@ -25,7 +25,7 @@ def test_records_follow_the_contract(redis_client: redis.Redis) -> None:
         key = contract.RECORD_PREFIX + verification_id
         record = redis_client.hgetall(key)
         assert set(record) == FIELDS
-        to = f"+447{index:09d}"
+        to = phones.us_mobile(phones.LOADER_AREA_CODE, index)
         assert (record["v"], record["id"], record["to"], record["status"]) == \
                ("1", verification_id, to, "pending")
         assert record["dest_hash"] == contract.dest_hash(PEPPER, "sms", to)
@@ -45,7 +45,7 @@ def test_batches_cover_every_destination_once(redis_client: redis.Redis) -> None
     assert len(ids) == len(set(ids)) == count
     assert redis_client.dbsize() == 2 * count
     last = redis_client.hget(contract.RECORD_PREFIX + ids[-1], "to")
-    assert last == f"+447{500 + count - 1:09d}"
+    assert last == phones.us_mobile(phones.LOADER_AREA_CODE, 500 + count - 1)
 
 
 def test_memory_per_verification_counts_record_and_index(redis_client: redis.Redis) -> None:
@@ -56,5 +56,6 @@ def test_memory_per_verification_counts_record_and_index(redis_client: redis.Red
     assert record is not None and sizes["record_bytes"] == record
     assert sizes["core_bytes"] == sizes["record_bytes"] + sizes["pending_index_bytes"]
     assert sizes["pending_index_bytes"] > 0
-    excluded = memory.per_verification(redis_client, exclude_prefix="+447", sends=5)
+    loaded_prefix = f"+1{phones.LOADER_AREA_CODE}"
+    excluded = memory.per_verification(redis_client, exclude_prefix=loaded_prefix, sends=5)
     assert "error" in excluded  # the bench's own records are left out when asked

@@ -11,11 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberType
 
 from bench import http, loader, tools, wrkrun
 
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 BENCHMARK_NET = ipaddress.ip_network("198.18.0.0/15")
 
 
@@ -62,7 +63,10 @@ def test_send_posts_a_new_destination_and_client_ip_every_time(server: str) -> N
     assert abs(len(seen) - result.requests) <= 4  # in flight when wrk stopped
     destinations = [body["to"] for _, body, _ in seen]
     assert len(set(destinations)) == len(destinations)
-    assert all(E164.match(to) and to.startswith("+14321") for to in destinations)
+    # Seed 4321 picks area code 202 and exchanges 600-699 (send.lua's `destination`).
+    assert all(re.fullmatch(r"\+12026[0-9]{6}", to) for to in destinations)
+    numbers = [phonenumbers.parse(to, None) for to in destinations]
+    assert all(phonenumbers.number_type(n) == PhoneNumberType.FIXED_LINE_OR_MOBILE for n in numbers)
     assert all(body["channel"] == "sms" and set(body) == {"to", "channel"} for _, body, _ in seen)
     addresses = [ipaddress.ip_address(xff) for _, _, xff in seen if xff]
     assert len(addresses) == len(seen) and all(a in BENCHMARK_NET for a in addresses)

@@ -34,7 +34,7 @@ def test_the_table_of_the_api_document() -> None:
         429, "Too many requests", "Too many verifications were sent; retry later."
     )
     assert CATALOGUE["not_pending"][1] == "Verification not pending"
-    assert len(CATALOGUE) == 16
+    assert len(CATALOGUE) == 18
     assert Problem("unauthorized").body() == {
         "type": "urn:problem:verify:unauthorized", "title": "Unauthorized", "status": 401,
         "detail": "A valid API key is required.", "code": "unauthorized"}

@@ -24,8 +24,8 @@ def field_of(parse: Any, body: Any) -> str:
 
 @pytest.mark.parametrize(
     ("to", "channel", "stored"),
-    [("+14155550100", "sms", "+14155550100"), ("+1234567", "sms", "+1234567"),
-     ("+123456789012345", "sms", "+123456789012345"),
+    [("+14155550100", "sms", "+14155550100"), ("+33612345678", "sms", "+33612345678"),
+     ("+330612345678", "sms", "+33612345678"),  # stored in canonical E.164
      ("Ada.Lovelace@Example.COM", "email", "ada.lovelace@example.com"),
      ("a+b/c{d}|e~f@sub-1.example.co", "email", "a+b/c{d}|e~f@sub-1.example.co")],
 )
@@ -35,7 +35,8 @@ def test_valid_destinations(to: str, channel: str, stored: str) -> None:
 
 @pytest.mark.parametrize(
     "to", ["+123456", "+1234567890123456", "+0123456789", "14155550100", "+1415555010a",
-           "+14155550100\n", " +14155550100"],
+           "+14155550100\n", " +14155550100",
+           "+1234567", "+123456789012345", "+15550100999"],  # E.164-shaped, not valid numbers
 )
 def test_bad_phone(to: str) -> None:
     assert field_of(parse_send_body, {"to": to, "channel": "sms"}) == "to"
