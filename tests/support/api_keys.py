@@ -1,17 +1,18 @@
-"""Keyrings for tests (docs/api.md "The keyring"), keys made as `./dev keys create` makes them."""
+"""Keyrings for tests (docs/api.md "The keyring"), keys made by `./dev keys`' own code
+(devtools/keys.py), with their secrets kept so tests can present them."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
+import dataclasses
 import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-ALL_SCOPES = ("send", "check", "read", "cancel")
+from devtools import keys
+
+ALL_SCOPES = keys.SCOPES
 
 
 @dataclass(frozen=True)
@@ -30,29 +31,26 @@ class IssuedKey:
     def authorization(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    def api_key(self) -> keys.ApiKey:
+        entry = keys.entry_for(self.token, self.client, self.scopes)
+        return dataclasses.replace(entry, revoked=self.revoked)
+
     def entry(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "client": self.client,
-            "scopes": list(self.scopes),
-            "created_at": "2026-12-01T20:00:00.000Z",
-            "revoked": self.revoked,
-            "secret_sha256": hashlib.sha256(self.secret.encode()).hexdigest(),
-        }
+        return {**dataclasses.asdict(self.api_key()), "scopes": list(self.scopes)}
 
 
 def new_key(client: str = "tests", scopes: tuple[str, ...] = ALL_SCOPES,
             revoked: bool = False) -> IssuedKey:
-    key_id, secret = "ak_" + secrets.token_hex(8), secrets.token_urlsafe(32)
-    return IssuedKey(key_id, secret, client, scopes, revoked)
+    made, token = keys.new_key(client, scopes)
+    return IssuedKey(made.id, token.partition(".")[2], client, made.scopes, revoked)
 
 
-def keyring_text(*keys: IssuedKey) -> str:
-    return json.dumps({"version": 1, "keys": [key.entry() for key in keys]})
+def keyring_text(*issued: IssuedKey) -> str:
+    return keys.dump_keyring(keys.Keyring(tuple(key.api_key() for key in issued)))
 
 
-def write_keyring(path: Path, *keys: IssuedKey) -> Path:
-    path.write_text(keyring_text(*keys), encoding="utf-8")
+def write_keyring(path: Path, *issued: IssuedKey) -> Path:
+    path.write_text(keyring_text(*issued), encoding="utf-8")
     return path
 
 
