@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, g
 
 from monolith import store
 from monolith.extensions import backend
@@ -19,7 +19,9 @@ bp = Blueprint("checks", __name__)
 def check_code() -> Response:
     ctx = backend()
     check_request = parse_check(read_json_body(ctx.settings.max_body_bytes))
-    result = store.check(ctx.redis, ctx.scripts, ctx.settings, ctx.keyring, check_request)
+    result = store.check(
+        ctx.redis, ctx.scripts, ctx.settings, ctx.keyring, g.client, check_request
+    )
     CHECKS.labels(outcome=result.outcome).inc()
     if result.outcome not in ("approved", "wrong"):
         raise Problem(result.outcome, retry_after_ms=result.retry_after_ms or None)

@@ -52,8 +52,9 @@ class Keyring:
     def ip_hash(self, client_ip: str) -> str:
         return self._mac(f"ip|{ip_limit_subject(client_ip)}")[:32]
 
-    def idem_hash(self, idempotency_key: str) -> str:
-        return self._mac(f"idem|{idempotency_key}")[:32]
+    def idem_hash(self, client: str, idempotency_key: str) -> str:
+        """Scoped per client (contract v2): another client's same key is another key."""
+        return self._mac(f"idem|{client}|{idempotency_key}")[:32]
 
     def request_hash(self, method: str, path: str, body: Any) -> str:
         return self._mac(f"body|{method} {path}|{canonical_json(body)}")

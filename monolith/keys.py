@@ -10,6 +10,8 @@ RECORD_PREFIX = "vfy:ver:"
 PENDING_PREFIX = "vfy:pending:"
 DEST_LIMIT_PREFIX = "vfy:rl:dest:"
 IP_LIMIT_PREFIX = "vfy:rl:ip:"
+CLIENT_LIMIT_PREFIX = "vfy:rl:client:"
+FAILED_CHECKS_PREFIX = "vfy:rl:fail:"
 IDEMPOTENCY_PREFIX = "vfy:idem:"
 OUTBOX = "vfy:outbox"
 EVENTS = "vfy:events"
@@ -27,7 +29,13 @@ def record(verification_id: str) -> str:
     return RECORD_PREFIX + verification_id
 
 
-def pending(dest_hash: str) -> str:
+def pending(client: str, dest_hash: str) -> str:
+    """The client's own pending index (contract v2)."""
+    return f"{PENDING_PREFIX}{client}:{dest_hash}"
+
+
+def pending_v1(dest_hash: str) -> str:
+    """The contract v1 pending index: still read until the v1 records have expired."""
     return PENDING_PREFIX + dest_hash
 
 
@@ -37,6 +45,14 @@ def dest_limit(dest_hash: str) -> str:
 
 def ip_limit(ip_hash: str) -> str:
     return IP_LIMIT_PREFIX + ip_hash
+
+
+def client_limit(client: str) -> str:
+    return CLIENT_LIMIT_PREFIX + client
+
+
+def failed_checks(client: str, dest_hash: str) -> str:
+    return f"{FAILED_CHECKS_PREFIX}{client}:{dest_hash}"
 
 
 def idempotency(idem_hash: str) -> str:

@@ -28,6 +28,7 @@ def render_verification(record: dict[str, Any], now_ms: int | None = None) -> di
         "to": record["to"],
         "channel": record["channel"],
         "locale": record.get("locale") or None,
+        "reference": record.get("reference") or None,
         "status": effective_status(str(record["status"]), expires_at, now_ms),
         "send_attempts": int(record["send_attempts"]),
         "check_attempts": int(record["check_attempts"]),

@@ -82,6 +82,10 @@ class Settings:
     dest_window_seconds: int = 3600
     ip_limit: int = 100
     ip_window_seconds: int = 3600
+    dest_failed_checks_per_day: int = 20
+    dest_failed_checks_window_seconds: int = 86400
+    client_send_limit: int = 1000
+    client_window_seconds: int = 3600
     idempotency_ttl_seconds: int = 86400
     trusted_proxies: tuple[IpNetwork, ...] = ()
     max_body_bytes: int = 16384
@@ -120,6 +124,12 @@ class Settings:
             dest_window_seconds=_int(env, "VERIFY_DEST_WINDOW_SECONDS", 3600, 1),
             ip_limit=_int(env, "VERIFY_IP_LIMIT", 100, 1),
             ip_window_seconds=_int(env, "VERIFY_IP_WINDOW_SECONDS", 3600, 1),
+            dest_failed_checks_per_day=_int(env, "VERIFY_DEST_FAILED_CHECKS_PER_DAY", 20, 1),
+            dest_failed_checks_window_seconds=_int(
+                env, "VERIFY_DEST_FAILED_CHECKS_WINDOW_SECONDS", 86400, 1
+            ),
+            client_send_limit=_int(env, "VERIFY_CLIENT_SEND_LIMIT", 1000, 1),
+            client_window_seconds=_int(env, "VERIFY_CLIENT_WINDOW_SECONDS", 3600, 1),
             idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86400, 1),
             trusted_proxies=parse_trusted_proxies(env.get("TRUSTED_PROXIES", "")),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16384, 1),

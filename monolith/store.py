@@ -64,6 +64,7 @@ def send(
     scripts: Scripts,
     settings: Settings,
     keyring: Keyring,
+    api_client: str,  # the authenticated client (g.client): the new verification's owner
     request: SendRequest,
     client_ip: str,
     idempotency: tuple[str, str] | None,  # (Idempotency-Key, request_hash)
@@ -71,12 +72,18 @@ def send(
     new_id = new_verification_id()
     code = generate_code(settings.code_length)  # used only when this send creates a verification
     dest_hash = keyring.dest_hash(request.channel, request.to)
-    idem_key = keys.idempotency(keyring.idem_hash(idempotency[0])) if idempotency else ""
+    idem_key = (
+        keys.idempotency(keyring.idem_hash(api_client, idempotency[0])) if idempotency else ""
+    )
+    limited_ip = request.end_user_ip or client_ip
     reply = scripts.send(
         keys=[
-            keys.pending(dest_hash),
+            keys.pending(api_client, dest_hash),
+            keys.pending_v1(dest_hash),
             keys.dest_limit(dest_hash),
-            keys.ip_limit(keyring.ip_hash(client_ip)),
+            keys.client_limit(api_client),
+            keys.ip_limit(keyring.ip_hash(limited_ip)),
+            keys.failed_checks(api_client, dest_hash),
             idem_key,
             keys.record(new_id),
             keys.OUTBOX,
@@ -88,8 +95,11 @@ def send(
             settings.code_ttl_seconds * 1000, settings.retention_seconds * 1000,
             settings.resend_cooldown_seconds * 1000, settings.max_sends,
             settings.dest_limit, settings.dest_window_seconds * 1000,
+            settings.client_send_limit, settings.client_window_seconds * 1000,
             settings.ip_limit, settings.ip_window_seconds * 1000,
+            settings.dest_failed_checks_per_day, settings.dest_failed_checks_window_seconds * 1000,
             settings.idempotency_ttl_seconds * 1000, keys.STREAM_TTL_MS, keys.OUTBOX_MAXLEN,
+            api_client, request.reference or "",
         ],
         client=client,
     )
@@ -105,7 +115,7 @@ def send(
 
 def check(
     client: redis.Redis, scripts: Scripts, settings: Settings, keyring: Keyring,
-    request: CheckRequest,
+    api_client: str, request: CheckRequest,
 ) -> CheckResult:
     dest_hash = ""
     if request.verification_id is None:
@@ -117,6 +127,8 @@ def check(
             keys.RECORD_PREFIX, keys.PENDING_PREFIX, request.verification_id or "", dest_hash,
             keyring.code_mac(request.code), settings.max_checks,
             settings.retention_seconds * 1000, keys.STREAM_TTL_MS, keys.EVENTS_MAXLEN,
+            api_client, keys.FAILED_CHECKS_PREFIX, settings.dest_failed_checks_per_day,
+            settings.dest_failed_checks_window_seconds * 1000,
         ],
         client=client,
     )
@@ -128,14 +140,16 @@ def check(
 
 
 def cancel(
-    client: redis.Redis, scripts: Scripts, settings: Settings, verification_id: str
+    client: redis.Redis, scripts: Scripts, settings: Settings, api_client: str,
+    verification_id: str,
 ) -> tuple[str, dict[str, str]]:
-    """(outcome, record): outcome not_found, not_pending or canceled (with the record)."""
+    """(outcome, record): outcome not_found (also another client's), not_pending or canceled
+    (with the record)."""
     reply = scripts.cancel(
         keys=[keys.record(verification_id), keys.EVENTS],
         args=[
             keys.PENDING_PREFIX, settings.retention_seconds * 1000, keys.STREAM_TTL_MS,
-            keys.EVENTS_MAXLEN,
+            keys.EVENTS_MAXLEN, api_client,
         ],
         client=client,
     )
@@ -143,8 +157,11 @@ def cancel(
     return _text(reply[0]), dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-def read(client: redis.Redis, verification_id: str) -> tuple[dict[str, str], int] | None:
-    """The record and Redis' clock in ms, read in one round trip; None when there is none."""
+def read(
+    client: redis.Redis, api_client: str, verification_id: str
+) -> tuple[dict[str, str], int] | None:
+    """The record and Redis' clock in ms, read in one round trip; None when there is none or it
+    is another client's (a v1 record has no owner: any client may read it)."""
     pipe = client.pipeline(transaction=False)
     pipe.hgetall(keys.record(verification_id))
     pipe.time()
@@ -152,4 +169,6 @@ def read(client: redis.Redis, verification_id: str) -> tuple[dict[str, str], int
     if not raw:
         return None
     record = {_text(k): _text(v) for k, v in raw.items()}
+    if record.get("client", api_client) != api_client:
+        return None
     return record, int(seconds) * 1000 + int(micros) // 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ CODE = re.compile(r"[0-9]{4,10}")
 VERIFICATION_ID = re.compile(r"VE[0-9a-f]{32}")
 USER_ID = re.compile(r"US[0-9a-f]{32}")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+REFERENCE = re.compile(r"[\x20-\x7e]{1,64}")
 NAME_MAX = 100
 # SMS goes to numbers a person carries; premium, shared-cost, toll-free, VoIP, pager... numbers
 # are where SMS pumping earns its money (docs/api.md "Destinations").
@@ -35,6 +37,8 @@ class SendRequest:
     to: str  # normalized
     channel: str
     locale: str | None
+    end_user_ip: str | None = None  # normalized; counted by the IP limit instead of the client IP
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,22 @@ def channel_of(to: Any) -> str:
     return "email" if isinstance(to, str) and "@" in to else "sms"
 
 
+def parse_end_user_ip(value: Any) -> str:
+    """An IPv4 or IPv6 address as text: no port, no brackets, no zone; IPv4-mapped is its IPv4."""
+    if not isinstance(value, str) or "%" in value:
+        raise invalid("end_user_ip")
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        raise invalid("end_user_ip") from None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
 def parse_send(body: Any) -> SendRequest:
     data = require_object(body)
-    reject_unknown(data, frozenset({"to", "channel", "locale"}))
+    reject_unknown(data, frozenset({"to", "channel", "locale", "end_user_ip", "reference"}))
     channel = data.get("channel")
     if not isinstance(channel, str) or channel not in CHANNELS:
         raise invalid("channel")
@@ -105,7 +122,17 @@ def parse_send(body: Any) -> SendRequest:
     locale = data.get("locale")
     if locale is not None and not (isinstance(locale, str) and LOCALE.fullmatch(locale)):
         raise invalid("locale")
-    return SendRequest(to=to, channel=channel, locale=locale)
+    end_user_ip = data.get("end_user_ip")
+    if end_user_ip is not None:
+        end_user_ip = parse_end_user_ip(end_user_ip)
+    reference = data.get("reference")
+    if reference is not None and not (
+        isinstance(reference, str) and REFERENCE.fullmatch(reference)
+    ):
+        raise invalid("reference")
+    return SendRequest(
+        to=to, channel=channel, locale=locale, end_user_ip=end_user_ip, reference=reference
+    )
 
 
 def check_sms_destination(send: SendRequest, countries: tuple[str, ...]) -> None:

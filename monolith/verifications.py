@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
 from monolith import store
 from monolith.client_ip import resolve_client_ip
@@ -41,7 +41,8 @@ def start_verification() -> Response:
         request.headers.getlist("X-Forwarded-For"), request.remote_addr, settings.trusted_proxies
     )
     result = store.send(
-        ctx.redis, ctx.scripts, settings, ctx.keyring, send_request, client_ip, idempotency
+        ctx.redis, ctx.scripts, settings, ctx.keyring, g.client, send_request, client_ip,
+        idempotency,
     )
     SENDS.labels(outcome=result.outcome).inc()
     if result.record is None:
@@ -63,7 +64,7 @@ def _known_id(verification_id: str) -> str:
 @bp.get(f"{COLLECTION}/<verification_id>", provide_automatic_options=False)
 def get_verification(verification_id: str) -> Response:
     ctx = backend()
-    found = store.read(ctx.redis, _known_id(verification_id))
+    found = store.read(ctx.redis, g.client, _known_id(verification_id))
     if found is None:
         raise Problem("not_found")
     record, now_ms = found
@@ -74,7 +75,7 @@ def get_verification(verification_id: str) -> Response:
 def cancel_verification(verification_id: str) -> Response:
     ctx = backend()
     outcome, record = store.cancel(
-        ctx.redis, ctx.scripts, ctx.settings, _known_id(verification_id)
+        ctx.redis, ctx.scripts, ctx.settings, g.client, _known_id(verification_id)
     )
     if outcome != "canceled":
         raise Problem(outcome)

@@ -26,11 +26,12 @@ def test_cancel_frees_the_index_keeps_the_record_for_retention_and_emits_the_eve
     vid = start().get_json()["id"]
     assert client.post(f"/api/verifications/{vid}/cancel").status_code == 200
     dest_hash = keyring.dest_hash("sms", PHONE)
-    assert not redis_client.exists(f"vfy:pending:{dest_hash}")
+    assert not redis_client.exists(f"vfy:pending:tests:{dest_hash}")
     assert 59_000 < redis_client.pttl(f"vfy:ver:{vid}") <= 60_000  # retention from now
     [(_id, event)] = stream("vfy:events")
     assert event["type"] == "verification.canceled" and event["verification_id"] == vid
-    assert event["dest_hash"] == dest_hash and event["schema"] == "1"
+    assert event["dest_hash"] == dest_hash and event["schema"] == "2"
+    assert event["client"] == "tests" and event["reference"] == ""
 
 
 def test_expiry_is_reported_then_written_by_a_check(

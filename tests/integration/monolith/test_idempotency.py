@@ -23,7 +23,7 @@ def test_a_refused_send_is_not_remembered(
     assert client.post("/api/verifications", json=BODY).status_code == 201
     headers = {"Idempotency-Key": "after-429"}
     assert client.post("/api/verifications", json=BODY, headers=headers).status_code == 429
-    assert not redis_client.exists(f"vfy:idem:{keyring.idem_hash('after-429')}")
+    assert not redis_client.exists(f"vfy:idem:{keyring.idem_hash('tests', 'after-429')}")
 
 
 def test_stored_value_follows_the_contract(
@@ -32,11 +32,12 @@ def test_stored_value_follows_the_contract(
     import json
 
     client.post("/api/verifications", json=BODY, headers={"Idempotency-Key": "k-3"})
-    key = f"vfy:idem:{keyring.idem_hash('k-3')}"
+    key = f"vfy:idem:{keyring.idem_hash('tests', 'k-3')}"
     stored = json.loads(redis_client.get(key) or "{}")
     assert stored["request_hash"] == keyring.request_hash("POST", "/api/verifications", BODY)
     assert stored["status"] == 201
-    assert set(stored["record"]) == {"id", "to", "channel", "locale", "status", "send_attempts",
-                                     "check_attempts", "created_at", "expires_at"}
+    assert set(stored["record"]) == {"id", "to", "channel", "locale", "reference", "status",
+                                     "send_attempts", "check_attempts", "created_at",
+                                     "expires_at"}
     assert isinstance(stored["record"]["created_at"], int)
     assert 59_000 < redis_client.pttl(key) <= 60_000

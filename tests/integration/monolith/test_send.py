@@ -26,15 +26,17 @@ def test_record_index_and_job_follow_the_storage_contract(
     record = redis_client.hgetall(f"vfy:ver:{vid}")
     code = outbox_codes(vid)[0]
     dest_hash = keyring.dest_hash("sms", PHONE)
-    assert set(record) == {"v", "id", "to", "channel", "locale", "status", "code_mac",
-                           "code_sealed", "dest_hash", "send_attempts", "check_attempts",
-                           "created_at", "expires_at", "last_sent_at"}
-    assert record["v"] == "1" and record["locale"] == "" and record["dest_hash"] == dest_hash
+    assert set(record) == {"v", "id", "client", "to", "channel", "locale", "reference", "status",
+                           "code_mac", "code_sealed", "dest_hash", "send_attempts",
+                           "check_attempts", "created_at", "expires_at", "last_sent_at"}
+    assert record["v"] == "2" and record["locale"] == "" and record["dest_hash"] == dest_hash
+    assert record["client"] == "tests" and record["reference"] == ""
     assert record["code_mac"] == keyring.code_mac(code)
     assert int(record["expires_at"]) - int(record["created_at"]) == 120_000
     assert record["last_sent_at"] == record["created_at"]
-    assert redis_client.get(f"vfy:pending:{dest_hash}") == vid
-    assert 119_000 < redis_client.pttl(f"vfy:pending:{dest_hash}") <= 120_000
+    assert redis_client.get(f"vfy:pending:tests:{dest_hash}") == vid
+    assert not redis_client.exists(f"vfy:pending:{dest_hash}")  # the v1 index is only read
+    assert 119_000 < redis_client.pttl(f"vfy:pending:tests:{dest_hash}") <= 120_000
     assert 179_000 < redis_client.pttl(f"vfy:ver:{vid}") <= 180_000
     [(_entry_id, job)] = stream("vfy:outbox")
     assert job == {"verification_id": vid, "channel": "sms", "to": PHONE, "locale": "",
@@ -42,6 +44,7 @@ def test_record_index_and_job_follow_the_storage_contract(
                    "enqueued_at": record["created_at"]}
     assert redis_client.get(f"vfy:rl:dest:{dest_hash}") == "1"
     assert redis_client.get(f"vfy:rl:ip:{keyring.ip_hash('127.0.0.1')}") == "1"
+    assert redis_client.get("vfy:rl:client:tests") == "1"
 
 
 def test_a_resend_enqueues_the_same_sealed_code_and_counts_toward_the_limit(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from typing import Any
 
@@ -49,7 +51,7 @@ def test_destinations_normalize_hash_and_name_keys(
         assert normalized == case["normalized_to"]
         dest_hash = keyring.dest_hash(case["channel"], normalized)
         assert dest_hash == case["dest_hash"]
-        assert keys.pending(dest_hash) == case["pending_key"]
+        assert keys.pending_v1(dest_hash) == case["pending_key"]
         assert keys.dest_limit(dest_hash) == case["dest_limit_key"]
 
 
@@ -60,7 +62,7 @@ def test_a_check_by_to_finds_what_a_send_stored(
     for case in vectors["destinations"]:
         check = parse_check({"to": case["to"], "code": "123456"})
         assert (check.channel, check.to) == (case["channel"], case["normalized_to"])
-        assert keys.pending(keyring.dest_hash(case["channel"], str(check.to))) == (
+        assert keys.pending_v1(keyring.dest_hash(case["channel"], str(check.to))) == (
             case["pending_key"])
 
 
@@ -80,11 +82,25 @@ def test_ip_hashes(keyring: Keyring, vectors: dict[str, Any]) -> None:
         assert keys.ip_limit(case["ip_hash"]) == case["ip_limit_key"]
 
 
-def test_idempotency_hashes(keyring: Keyring, vectors: dict[str, Any]) -> None:
+def test_idempotency_hashes_are_scoped_per_client(
+    keyring: Keyring, vectors: dict[str, Any]
+) -> None:
+    """idem_hash v2 is the HMAC of `idem|{client}|{key}` (until the v2 vectors of
+    scripts/make_contract_vectors.py land, the contract's formula written out here)."""
+    pepper = vectors["pepper"].encode()
     for case in vectors["idempotency_keys"]:
-        idem_hash = keyring.idem_hash(case["idempotency_key"])
-        assert idem_hash == case["idem_hash"]
-        assert keys.idempotency(idem_hash) == case["key"]
+        key = case["idempotency_key"]
+        message = f"idem|tests|{key}".encode()
+        expected = hmac.new(pepper, message, hashlib.sha256).hexdigest()[:32]
+        assert keyring.idem_hash("tests", key) == expected
+        assert keyring.idem_hash("other", key) != expected
+        assert keys.idempotency(expected) == f"vfy:idem:{expected}"
+
+
+def test_v2_key_names() -> None:
+    assert keys.pending("acme", "ab" * 16) == "vfy:pending:acme:" + "ab" * 16
+    assert keys.failed_checks("acme", "ab" * 16) == "vfy:rl:fail:acme:" + "ab" * 16
+    assert keys.client_limit("acme") == "vfy:rl:client:acme"
 
 
 def test_request_hashes_and_canonical_json(keyring: Keyring, vectors: dict[str, Any]) -> None:
