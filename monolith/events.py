@@ -28,6 +28,9 @@ from monolith.store import Scripts
 from monolith.users_store import mark_verified
 
 logger = logging.getLogger("monolith.events")
+# Event schemas this consumer reads (storage contract): 2 adds `client` and `reference`, which the
+# users area does not need; 1 is still written by a side not yet upgraded.
+SCHEMAS = ("1", "2")
 Entry = tuple[str, dict[str, str]]
 
 
@@ -58,7 +61,10 @@ class EventsConsumer:
 
     def handle(self, entry: Entry) -> None:
         entry_id, fields = entry[0], entry[1] or {}  # fields are None for a trimmed entry
-        if fields.get("type") == "verification.approved":
+        if fields and fields.get("schema") not in SCHEMAS:
+            logger.warning("event %s has schema %r, not one of %s: skipped", entry_id,
+                           fields.get("schema"), ", ".join(SCHEMAS))
+        elif fields.get("type") == "verification.approved":
             marked = mark_verified(
                 self.client, self.mark_script, fields.get("channel", ""),
                 fields.get("dest_hash", ""),

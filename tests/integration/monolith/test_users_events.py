@@ -134,6 +134,40 @@ def test_only_approvals_mark_and_any_side_may_approve(
     assert redis_client.xpending("vfy:events", "monolith-users")["pending"] == 0
 
 
+@pytest.mark.parametrize("schema_fields", [
+    {"schema": "1"},
+    {"schema": "2", "client": "tests", "reference": "order-1"},
+    {"schema": "2", "client": "", "reference": ""},  # a v1 record's event, written by v2 code
+], ids=["schema-1", "schema-2", "schema-2-v1-record"])
+def test_approvals_of_schema_1_and_2_mark_the_user(
+    client: FlaskClient, redis_client: redis.Redis, keyring: Keyring, redis_url: str,
+    run_consumer: Callable[..., EventsConsumer], schema_fields: dict[str, str],
+) -> None:
+    consumer = run_consumer(redis_url)
+    user = create_user(client, phone=PHONE)
+    redis_client.xadd("vfy:events", {**schema_fields, "type": "verification.approved",
+                                     "verification_id": "VE" + "3" * 32, "channel": "sms",
+                                     "dest_hash": keyring.dest_hash("sms", PHONE),
+                                     "occurred_at": "1"})
+    wait_for(lambda: consumer.handled >= 1, 1.0)
+    assert client.get(f"/api/users/{user['id']}").get_json()["phone_verified"] is True
+
+
+def test_an_approval_of_an_unknown_schema_is_skipped(
+    client: FlaskClient, redis_client: redis.Redis, keyring: Keyring, redis_url: str,
+    run_consumer: Callable[..., EventsConsumer],
+) -> None:
+    consumer = run_consumer(redis_url)
+    user = create_user(client, phone=PHONE)
+    redis_client.xadd("vfy:events", {"schema": "3", "type": "verification.approved",
+                                     "verification_id": "VE" + "4" * 32, "channel": "sms",
+                                     "dest_hash": keyring.dest_hash("sms", PHONE),
+                                     "occurred_at": "1"})
+    wait_for(lambda: consumer.handled >= 1, 1.0)
+    assert client.get(f"/api/users/{user['id']}").get_json()["phone_verified"] is False
+    assert redis_client.xpending("vfy:events", "monolith-users")["pending"] == 0
+
+
 def test_entries_of_a_dead_consumer_are_reclaimed(
     client: FlaskClient, redis_client: redis.Redis, keyring: Keyring, redis_url: str,
     run_consumer: Callable[..., EventsConsumer],
