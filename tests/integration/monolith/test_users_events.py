@@ -145,10 +145,10 @@ def test_approvals_of_schema_1_and_2_mark_the_user(
 ) -> None:
     consumer = run_consumer(redis_url)
     user = create_user(client, phone=PHONE)
-    redis_client.xadd("vfy:events", {**schema_fields, "type": "verification.approved",
-                                     "verification_id": "VE" + "3" * 32, "channel": "sms",
-                                     "dest_hash": keyring.dest_hash("sms", PHONE),
-                                     "occurred_at": "1"})
+    event: dict[Any, Any] = {**schema_fields, "type": "verification.approved",
+                             "verification_id": "VE" + "3" * 32, "channel": "sms",
+                             "dest_hash": keyring.dest_hash("sms", PHONE), "occurred_at": "1"}
+    redis_client.xadd("vfy:events", event)
     wait_for(lambda: consumer.handled >= 1, 1.0)
     assert client.get(f"/api/users/{user['id']}").get_json()["phone_verified"] is True
 

@@ -23,6 +23,10 @@ def test_defaults_are_those_of_the_api_document() -> None:
     assert (settings.resend_cooldown_seconds, settings.max_sends, settings.max_checks) == (30, 5, 5)
     assert (settings.dest_limit, settings.dest_window_seconds) == (10, 3600)
     assert (settings.ip_limit, settings.ip_window_seconds) == (100, 3600)
+    assert (settings.dest_failed_checks_per_day, settings.dest_failed_checks_window_seconds) == (
+        20, 86400,
+    )
+    assert (settings.client_send_limit, settings.client_window_seconds) == (1000, 3600)
     assert settings.idempotency_ttl_seconds == 86400
     assert settings.trusted_proxies == ()
     assert settings.max_body_bytes == 16384

@@ -144,3 +144,28 @@ def test_user_rules() -> None:
     assert field_of(parse_user, {"name": "Ada", "phone": "123"}) == "phone"
     assert field_of(parse_user, {"name": "Ada", "email": "nope"}) == "email"
     assert field_of(parse_user, {"name": "Ada", "email": "a@b.co", "age": 3}) == "age"
+
+
+@pytest.mark.parametrize(("value", "stored"), [
+    ("203.0.113.5", "203.0.113.5"), ("2001:DB8::1", "2001:db8::1"),
+    ("::ffff:203.0.113.5", "203.0.113.5"), ("203.0.113.5:80", None), ("[2001:db8::1]", None),
+    ("fe80::1%eth0", None), (" 203.0.113.5", None), ("localhost", None), (7, None),
+])
+def test_end_user_ip(value: object, stored: str | None) -> None:
+    body = {"to": "+14155550100", "channel": "sms", "end_user_ip": value}
+    if stored is not None:
+        assert parse_send(body).end_user_ip == stored
+    else:
+        assert field_of(parse_send, body) == "end_user_ip"
+
+
+@pytest.mark.parametrize(("value", "ok"), [
+    ("a", True), (" ~", True), ("x" * 64, True), ("", False), ("x" * 65, False),
+    ("caf\u00e9", False), ("tab\t", False), (42, False),
+])
+def test_reference(value: object, ok: bool) -> None:
+    body = {"to": "+14155550100", "channel": "sms", "reference": value}
+    if ok:
+        assert parse_send(body).reference == value
+    else:
+        assert field_of(parse_send, body) == "reference"
