@@ -21,6 +21,7 @@ from tests.support.api_keys import shared_key, shared_keyring_file
 PEPPER = "integration-test-pepper"
 CLIENT_IP = "203.0.113.7"
 PHONE = "+14155550100"
+CLIENT = shared_key().client  # the client `serve` calls as
 
 
 def make_settings(redis_url: str, **overrides: Any) -> Settings:
