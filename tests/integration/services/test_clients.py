@@ -3,10 +3,7 @@ verifications; the per-client limits; end_user_ip and reference."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -14,27 +11,19 @@ import redis
 
 from services.verification import crypto, keys
 from tests.integration.services.support import (
+    AS_OTHER,
     CLIENT,
+    OTHER,
     PEPPER,
     PHONE,
     Api,
     events,
-    make_settings,
     running_api,
+    two_client_settings,
     wrong_code,
 )
-from tests.support.api_keys import new_key, shared_key, write_keyring
 
-OTHER = new_key("globex")
-AS_OTHER = OTHER.authorization
 BODY = {"to": PHONE, "channel": "sms"}
-
-
-def two_client_settings(redis_url: str, **overrides: Any) -> Any:
-    """Settings whose keyring holds the shared key (client `tests`) and OTHER (`globex`)."""
-    folder = Path(tempfile.mkdtemp(prefix="test-keyring-"))
-    keyring = write_keyring(folder / "keyring.json", shared_key(), OTHER)
-    return make_settings(redis_url, keyring_file=str(keyring), **overrides)
 
 
 @pytest.fixture

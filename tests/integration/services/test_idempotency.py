@@ -14,7 +14,8 @@ BODY = {"to": PHONE, "channel": "sms"}
 
 async def test_stored_snapshot_follows_the_contract(api: Api) -> None:
     await api.send.post("/api/verifications", json=BODY, headers={"Idempotency-Key": "k-1"})
-    stored = json.loads(str(api.redis.get(keys.idempotency_key(crypto.idem_hash(PEPPER, CLIENT, "k-1")))))
+    idem_hash = crypto.idem_hash(PEPPER, CLIENT, "k-1")
+    stored = json.loads(str(api.redis.get(keys.idempotency_key(idem_hash))))
     assert stored["status"] == 201
     assert stored["request_hash"] == crypto.request_hash(PEPPER, "POST", "/api/verifications", BODY)
     assert set(stored["record"]) == {"id", "to", "channel", "locale", "reference", "status",
@@ -29,4 +30,5 @@ async def test_a_refused_send_is_not_stored(api: Api) -> None:
     headers = {"Idempotency-Key": "after-cooldown"}
     refused = await api.send.post("/api/verifications", json=BODY, headers=headers)
     assert refused.status_code == 429
-    assert api.redis.exists(keys.idempotency_key(crypto.idem_hash(PEPPER, CLIENT, "after-cooldown"))) == 0
+    idem_hash = crypto.idem_hash(PEPPER, CLIENT, "after-cooldown")
+    assert api.redis.exists(keys.idempotency_key(idem_hash)) == 0
