@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from services.verification.service import SEND_PATH
 from services.web import schemas
-from services.web.app_state import service_of, settings_of
+from services.web.app_state import client_of, service_of, settings_of
 from services.web.auth import requires
 from services.web.client_ip import client_ip
 from services.web.json_body import read_json_body
@@ -51,6 +51,7 @@ async def start_verification(request: Request) -> Response:
         body,
         request.headers.get("idempotency-key"),
         client_ip(request.headers.getlist("x-forwarded-for"), peer, trusted),
+        client_of(request),
     )
     headers: dict[str, str] = {}
     if started.http_status == 201:
@@ -68,7 +69,7 @@ async def start_verification(request: Request) -> Response:
 )
 @requires("read")
 async def read_verification(request: Request, verification_id: str) -> Response:
-    return json_response(await service_of(request).read(verification_id))
+    return json_response(await service_of(request).read(verification_id, client_of(request)))
 
 
 @router.post(
@@ -79,4 +80,4 @@ async def read_verification(request: Request, verification_id: str) -> Response:
 )
 @requires("cancel")
 async def cancel_verification(request: Request, verification_id: str) -> Response:
-    return json_response(await service_of(request).cancel(verification_id))
+    return json_response(await service_of(request).cancel(verification_id, client_of(request)))

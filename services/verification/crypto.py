@@ -55,8 +55,9 @@ def ip_hash(pepper: str, client_ip: str) -> str:
     return _hmac_hex(pepper, f"ip|{ip_limit_subject(client_ip)}")[:32]
 
 
-def idem_hash(pepper: str, idempotency_key: str) -> str:
-    return _hmac_hex(pepper, f"idem|{idempotency_key}")[:32]
+def idem_hash(pepper: str, client: str, idempotency_key: str) -> str:
+    """Contract v2: the key is the client's own (v1 hashed `idem|{key}` alone)."""
+    return _hmac_hex(pepper, f"idem|{client}|{idempotency_key}")[:32]
 
 
 def canonical_json(body: Any) -> str:

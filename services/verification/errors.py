@@ -65,4 +65,5 @@ SEND_REFUSALS: dict[str, type[VerificationError]] = {
     "max_send_attempts_reached": MaxSendAttemptsReached,
     "resend_cooldown": ResendCooldown,
     "rate_limited": RateLimited,
+    "max_check_attempts_reached": MaxCheckAttemptsReached,
 }

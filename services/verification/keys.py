@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-CONTRACT_VERSION = 1
-EVENT_SCHEMA = 1
+CONTRACT_VERSION = 2
+EVENT_SCHEMA = 2
 
 RECORD_PREFIX = "vfy:ver:"
 PENDING_PREFIX = "vfy:pending:"
 DEST_LIMIT_PREFIX = "vfy:rl:dest:"
 IP_LIMIT_PREFIX = "vfy:rl:ip:"
+FAILED_CHECKS_PREFIX = "vfy:rl:fail:"
+CLIENT_LIMIT_PREFIX = "vfy:rl:client:"
 IDEMPOTENCY_PREFIX = "vfy:idem:"
 
 OUTBOX_STREAM = "vfy:outbox"
@@ -26,8 +28,22 @@ def record_key(verification_id: str) -> str:
     return RECORD_PREFIX + verification_id
 
 
-def pending_key(dest_hash: str) -> str:
+def pending_key(client: str, dest_hash: str) -> str:
+    """The client's own pending index (contract v2)."""
+    return f"{PENDING_PREFIX}{client}:{dest_hash}"
+
+
+def v1_pending_key(dest_hash: str) -> str:
+    """The pending index of contract v1, still read until its records expire."""
     return PENDING_PREFIX + dest_hash
+
+
+def failed_checks_key(client: str, dest_hash: str) -> str:
+    return f"{FAILED_CHECKS_PREFIX}{client}:{dest_hash}"
+
+
+def client_limit_key(client: str) -> str:
+    return CLIENT_LIMIT_PREFIX + client
 
 
 def dest_limit_key(dest_hash: str) -> str:

@@ -6,8 +6,9 @@ import time
 from typing import Any
 
 # A record snapshot as the send script stores it with an idempotency key (storage contract, step 7):
-# id, to, channel, locale ("" for none), status, send_attempts, check_attempts, created_at and
-# expires_at (integer ms). HGETALL records are converted to this shape by `snapshot_from_hash`.
+# id, to, channel, locale ("" for none), reference ("" for none; absent before v2), status,
+# send_attempts, check_attempts, created_at and expires_at (integer ms). HGETALL records are
+# converted to this shape by `snapshot_from_hash`.
 Snapshot = dict[str, Any]
 
 
@@ -23,6 +24,7 @@ def snapshot_from_hash(fields: dict[str, str]) -> Snapshot:
         "to": fields["to"],
         "channel": fields["channel"],
         "locale": fields.get("locale", ""),
+        "reference": fields.get("reference", ""),
         "status": fields["status"],
         "send_attempts": int(fields["send_attempts"]),
         "check_attempts": int(fields["check_attempts"]),
@@ -45,6 +47,7 @@ def render_verification(snapshot: Snapshot, status: str | None = None) -> dict[s
         "to": snapshot["to"],
         "channel": snapshot["channel"],
         "locale": snapshot["locale"] or None,
+        "reference": snapshot.get("reference") or None,
         "status": status or snapshot["status"],
         "send_attempts": int(snapshot["send_attempts"]),
         "check_attempts": int(snapshot["check_attempts"]),

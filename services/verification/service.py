@@ -13,6 +13,7 @@ from services.verification.errors import (
     MaxCheckAttemptsReached,
     NotFound,
     NotPending,
+    RateLimited,
 )
 from services.verification.rendering import render_check_result, render_verification
 from services.verification.settings import Settings
@@ -43,7 +44,11 @@ class VerificationService:
         self.store = store
         self.settings = settings
 
-    async def start(self, body: Any, idempotency_key: str | None, client_ip: str) -> Started:
+    async def start(
+        self, body: Any, idempotency_key: str | None, client_ip: str, client: str
+    ) -> Started:
+        """Start or resend as `client` (the API key's); the IP limit counts the body's
+        `end_user_ip` when given, else `client_ip`."""
         request = parse_send_body(body)
         idempotency_key = check_idempotency_key(idempotency_key)
         check_sms_destination(request, self.settings.sms_countries)
@@ -58,9 +63,13 @@ class VerificationService:
                 to=request.to,
                 channel=request.channel,
                 locale=request.locale or "",
+                reference=request.reference or "",
+                client=client,
                 dest_hash=crypto.dest_hash(pepper, request.channel, request.to),
-                ip_hash=crypto.ip_hash(pepper, client_ip),
-                idem_hash=crypto.idem_hash(pepper, idempotency_key) if idempotency_key else None,
+                ip_hash=crypto.ip_hash(pepper, request.end_user_ip or client_ip),
+                idem_hash=(
+                    crypto.idem_hash(pepper, client, idempotency_key) if idempotency_key else None
+                ),
                 # Only an idempotency record stores it: no key, no hash to compute.
                 request_hash=(
                     crypto.request_hash(pepper, SEND_METHOD, SEND_PATH, body)
@@ -77,19 +86,19 @@ class VerificationService:
             result.http_status, render_verification(result.snapshot), result.outcome == "replay"
         )
 
-    async def read(self, verification_id: str) -> dict[str, Any]:
+    async def read(self, verification_id: str, client: str) -> dict[str, Any]:
         if not is_verification_id(verification_id):
             raise NotFound()
-        found = await self.store.read(verification_id)
+        found = await self.store.read(verification_id, client)
         if found is None:
             raise NotFound()
         snapshot, status = found
         return render_verification(snapshot, status)
 
-    async def cancel(self, verification_id: str) -> dict[str, Any]:
+    async def cancel(self, verification_id: str, client: str) -> dict[str, Any]:
         if not is_verification_id(verification_id):
             raise NotFound()
-        outcome, snapshot = await self.store.cancel(verification_id)
+        outcome, snapshot = await self.store.cancel(verification_id, client)
         log.info("cancel id=%s outcome=%s", verification_id, outcome)
         if outcome == "not_found":
             raise NotFound()
@@ -98,20 +107,24 @@ class VerificationService:
         assert snapshot is not None
         return render_verification(snapshot)
 
-    async def check(self, body: Any) -> dict[str, Any]:
+    async def check(self, body: Any, client: str) -> dict[str, Any]:
         request = parse_check_body(body)
         if request.verification_id is not None and not is_verification_id(request.verification_id):
             raise NotFound()
         candidate = crypto.code_mac(self.settings.code_pepper, request.code)
         if request.verification_id is not None:
-            result = await self.store.check(candidate, verification_id=request.verification_id)
+            result = await self.store.check(
+                candidate, client, verification_id=request.verification_id
+            )
         else:
             assert request.to is not None and request.channel is not None
             dest = crypto.dest_hash(self.settings.code_pepper, request.channel, request.to)
-            result = await self.store.check(candidate, dest_hash=dest)
+            result = await self.store.check(candidate, client, dest_hash=dest)
         log.info("check id=%s outcome=%s", result.verification_id or "-", result.outcome)
         if result.outcome == "not_found":
             raise NotFound()
+        if result.outcome == "rate_limited":
+            raise RateLimited(retry_after_ms=result.retry_after_ms)
         if result.outcome == "max_check_attempts_reached":
             raise MaxCheckAttemptsReached(retry_after_ms=result.retry_after_ms)
         return render_check_result(

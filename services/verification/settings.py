@@ -49,6 +49,13 @@ class Settings(EnvSettings):
     dest_window_seconds: Annotated[Count, env_var("VERIFY_DEST_WINDOW_SECONDS")] = 3600
     ip_limit: Annotated[Count, env_var("VERIFY_IP_LIMIT")] = 100
     ip_window_seconds: Annotated[Count, env_var("VERIFY_IP_WINDOW_SECONDS")] = 3600
+    # Wrong codes per client and destination per window (from the first failure), and sends per
+    # client per window (docs/api.md "Rate limits").
+    dest_failed_checks_per_day: Annotated[Count, env_var("VERIFY_DEST_FAILED_CHECKS_PER_DAY")] = 20
+    dest_failed_checks_window_seconds: Annotated[
+        Count, env_var("VERIFY_DEST_FAILED_CHECKS_WINDOW_SECONDS")] = 86400
+    client_send_limit: Annotated[Count, env_var("VERIFY_CLIENT_SEND_LIMIT")] = 1000
+    client_window_seconds: Annotated[Count, env_var("VERIFY_CLIENT_WINDOW_SECONDS")] = 3600
     idempotency_ttl_seconds: Annotated[Count, env_var("IDEMPOTENCY_TTL_SECONDS")] = 86400
     trusted_proxies: Annotated[Networks, env_var("TRUSTED_PROXIES")] = ()
     max_body_bytes: Annotated[Count, env_var("MAX_BODY_BYTES")] = 16384

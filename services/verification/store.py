@@ -30,6 +30,8 @@ class NewSend:
     to: str
     channel: str
     locale: str
+    reference: str  # "" for none
+    client: str  # the owner: the authenticated caller
     dest_hash: str
     ip_hash: str
     idem_hash: str | None
@@ -68,7 +70,8 @@ class VerificationStore:
         self.gate = RedisGate(client.connection_pool.max_connections)
         self.scripts = Scripts(client, self.gate)
         # Script arguments that only depend on settings, built once and already in wire form
-        # (ARGV 9-21 of send.lua, 3-9 of check.lua, 1-5 of cancel.lua).
+        # (ARGV 11-27 of send.lua, 3-9 and 11-13 of check.lua, 1-5 of cancel.lua).
+        failed_checks_window_ms = settings.dest_failed_checks_window_seconds * 1000
         self.send_tail: list[bytes] = [_wire(value) for value in (
             settings.code_ttl_seconds * 1000, settings.retention_seconds * 1000,
             settings.resend_cooldown_seconds * 1000, settings.max_sends,
@@ -76,10 +79,16 @@ class VerificationStore:
             settings.ip_limit, settings.ip_window_seconds * 1000,
             settings.idempotency_ttl_seconds * 1000, keys.RECORD_PREFIX, keys.OUTBOX_MAXLEN,
             keys.STREAM_TTL_MS, keys.CONTRACT_VERSION,
+            settings.dest_failed_checks_per_day, failed_checks_window_ms,
+            settings.client_send_limit, settings.client_window_seconds * 1000,
         )]
-        self.check_tail: list[bytes] = [_wire(value) for value in (
+        self.check_head: list[bytes] = [_wire(value) for value in (
             settings.max_checks, settings.retention_seconds * 1000, keys.RECORD_PREFIX,
             keys.PENDING_PREFIX, keys.EVENTS_MAXLEN, keys.STREAM_TTL_MS, keys.EVENT_SCHEMA,
+        )]
+        self.check_tail: list[bytes] = [_wire(value) for value in (
+            keys.FAILED_CHECKS_PREFIX, settings.dest_failed_checks_per_day,
+            failed_checks_window_ms,
         )]
         self.cancel_args: list[bytes] = [_wire(value) for value in (
             settings.retention_seconds * 1000, keys.PENDING_PREFIX,
@@ -91,16 +100,20 @@ class VerificationStore:
 
     async def send(self, new: NewSend) -> SendResult:
         script_keys = [
-            keys.pending_key(new.dest_hash),
+            keys.pending_key(new.client, new.dest_hash),
+            keys.v1_pending_key(new.dest_hash),
             keys.dest_limit_key(new.dest_hash),
             keys.ip_limit_key(new.ip_hash),
             keys.idempotency_key(new.idem_hash) if new.idem_hash else "",
             keys.record_key(new.verification_id),
             keys.OUTBOX_STREAM,
+            keys.failed_checks_key(new.client, new.dest_hash),
+            keys.client_limit_key(new.client),
         ]
         args: list[Any] = [
             new.verification_id, new.code_mac, new.code_sealed, new.to, new.channel, new.locale,
-            new.dest_hash, new.request_hash if new.idem_hash else "", *self.send_tail,
+            new.dest_hash, new.request_hash if new.idem_hash else "", new.client, new.reference,
+            *self.send_tail,
         ]
         outcome, payload, retry_ms = await self.scripts.run("send", script_keys, args)
         if outcome == "replay":
@@ -112,14 +125,18 @@ class VerificationStore:
         return SendResult(outcome, 0, None, int(retry_ms))
 
     async def check(
-        self, code_mac: str, *, verification_id: str = "", dest_hash: str = ""
+        self, code_mac: str, client: str, *, verification_id: str = "", dest_hash: str = ""
     ) -> CheckResult:
+        """Check as `client`: its own verification, or a v1 one (which belongs to no one)."""
         if verification_id:
-            mode, first_key = "id", keys.record_key(verification_id)
+            script_keys = [keys.record_key(verification_id), "", keys.EVENTS_STREAM]
+            mode = "id"
         else:
-            mode, first_key = "to", keys.pending_key(dest_hash)
+            script_keys = [keys.pending_key(client, dest_hash), keys.v1_pending_key(dest_hash),
+                           keys.EVENTS_STREAM]
+            mode = "to"
         reply = await self.scripts.run(
-            "check", [first_key, keys.EVENTS_STREAM], [mode, code_mac, *self.check_tail]
+            "check", script_keys, [mode, code_mac, *self.check_head, client, *self.check_tail]
         )
         if len(reply) == 1:
             return CheckResult(reply[0])
@@ -127,19 +144,21 @@ class VerificationStore:
         retry_ms = int(retry[0]) if retry else 0
         return CheckResult(outcome, found_id, to, channel, status, int(attempts), retry_ms)
 
-    async def cancel(self, verification_id: str) -> tuple[str, Snapshot | None]:
+    async def cancel(self, verification_id: str, client: str) -> tuple[str, Snapshot | None]:
         outcome, payload = await self.scripts.run(
-            "cancel", [keys.record_key(verification_id), keys.EVENTS_STREAM], self.cancel_args
+            "cancel", [keys.record_key(verification_id), keys.EVENTS_STREAM],
+            [*self.cancel_args, client],
         )
         return outcome, (json.loads(payload) if payload else None)
 
-    async def read(self, verification_id: str) -> tuple[Snapshot, str] | None:
-        """The snapshot and its status as of Redis' clock; None when there is no record."""
+    async def read(self, verification_id: str, client: str) -> tuple[Snapshot, str] | None:
+        """The snapshot and its status as of Redis' clock; None when there is no record or it
+        is another client's (a v1 record, without `client`, is anyone's)."""
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(keys.record_key(verification_id))
         pipe.time()
         fields, (seconds, micros) = await self.gate.call(pipe.execute)
-        if not fields:
+        if not fields or fields.get("client", "") not in ("", client):
             return None
         snapshot = snapshot_from_hash(fields)
         return snapshot, effective_status(snapshot, seconds * 1000 + micros // 1000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from services.verification.errors import GeoNotPermitted, InvalidParameter, UnsupportedNumberType
 
 CHANNELS = ("sms", "email")
-SEND_MEMBERS = frozenset({"to", "channel", "locale"})
+SEND_MEMBERS = frozenset({"to", "channel", "locale", "end_user_ip", "reference"})
 CHECK_MEMBERS = frozenset({"to", "verification_id", "code"})
 
 # fullmatch everywhere: `$` in `re.match` would also accept a trailing newline.
@@ -26,6 +27,8 @@ LOCALE = re.compile(r"[a-z]{2}(?:-[A-Z]{2})?")
 CODE = re.compile(r"[0-9]{4,10}")
 VERIFICATION_ID = re.compile(r"VE[0-9a-f]{32}")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+REFERENCE_MAX_LENGTH = 64
+REFERENCE = re.compile(rf"[\x20-\x7e]{{1,{REFERENCE_MAX_LENGTH}}}")
 # SMS goes to numbers a person carries; premium, shared-cost, toll-free, VoIP, pager... numbers
 # are where SMS pumping earns its money (docs/api.md "Destinations").
 SMS_NUMBER_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
@@ -37,6 +40,8 @@ class SendRequest:
     to: str  # normalized: email lower-cased, phone in canonical E.164
     channel: str
     locale: str | None
+    end_user_ip: str | None = None  # the address as given; the IP limit counts it when present
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,33 @@ def parse_send_body(body: Any) -> SendRequest:
     locale = body.get("locale")
     if locale is not None and not (isinstance(locale, str) and LOCALE.fullmatch(locale)):
         raise InvalidParameter("locale")
-    return SendRequest(to=to, channel=channel, locale=locale)
+    return SendRequest(
+        to=to, channel=channel, locale=locale,
+        end_user_ip=parse_end_user_ip(body.get("end_user_ip")),
+        reference=parse_reference(body.get("reference")),
+    )
+
+
+def parse_end_user_ip(value: Any) -> str | None:
+    """An IPv4 or IPv6 address as text: no port, no brackets, no zone (`%`); null is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or "%" in value:
+        raise InvalidParameter("end_user_ip")
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise InvalidParameter("end_user_ip") from None
+    return value
+
+
+def parse_reference(value: Any) -> str | None:
+    """1-64 printable ASCII characters (0x20-0x7E); null is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not REFERENCE.fullmatch(value):
+        raise InvalidParameter("reference")
+    return value
 
 
 def parse_check_body(body: Any) -> CheckRequest:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.web import schemas
-from services.web.app_state import service_of
+from services.web.app_state import client_of, service_of
 from services.web.auth import requires
 from services.web.json_body import read_json_body
 from services.web.problems import json_response
@@ -24,4 +24,5 @@ router = APIRouter(tags=["verification checks"], route_class=RawRoute)
 )
 @requires("check")
 async def check_code(request: Request) -> Response:
-    return json_response(await service_of(request).check(await read_json_body(request)))
+    body = await read_json_body(request)
+    return json_response(await service_of(request).check(body, client_of(request)))

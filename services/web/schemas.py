@@ -19,6 +19,7 @@ E164_PATTERN = f"^{validation.E164.pattern}$"
 EMAIL_PATTERN = f"^{validation.EMAIL.pattern}$"
 LOCALE_PATTERN = f"^{validation.LOCALE.pattern}$"
 CODE_PATTERN = f"^{validation.CODE.pattern}$"
+REFERENCE_PATTERN = "^[ -~]+$"
 # docs/api.md: RFC 3339 in UTC with milliseconds and a `Z` (rendering.render_time writes it).
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 PROBLEM_TYPE_PATTERN = "^urn:problem:verify:[a-z_]+$"
@@ -34,6 +35,7 @@ class Verification(BaseModel):
     to: str
     channel: Channel
     locale: str | None
+    reference: str | None = Field(max_length=validation.REFERENCE_MAX_LENGTH)
     status: Status
     send_attempts: int = Field(ge=1)
     check_attempts: int = Field(ge=0)
@@ -72,6 +74,18 @@ EMAIL: dict[str, Any] = {
 }
 
 
+# The end user's address, when the caller sends on their behalf (counted by the IP limit).
+END_USER_IP: dict[str, Any] = {
+    "type": ["string", "null"], "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}],
+    "description": "the end user's IPv4 or IPv6 address (no port, brackets or zone)",
+}
+REFERENCE: dict[str, Any] = {
+    "type": ["string", "null"], "pattern": REFERENCE_PATTERN, "minLength": 1,
+    "maxLength": validation.REFERENCE_MAX_LENGTH,
+    "description": "the caller's own reference, stored and returned; a resend keeps the first",
+}
+
+
 def _destination(channel: str, to: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
@@ -81,6 +95,8 @@ def _destination(channel: str, to: dict[str, Any]) -> dict[str, Any]:
             "channel": {"type": "string", "enum": [channel]},
             "to": to,
             "locale": {"type": ["string", "null"], "pattern": LOCALE_PATTERN},
+            "end_user_ip": END_USER_IP,
+            "reference": REFERENCE,
         },
     }
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,17 +18,27 @@ from services.verification import crypto, keys
 from services.verification.settings import Settings
 from services.verify.app import create_app as create_verify_app
 from services.web.factory import RedisFactory
-from tests.support.api_keys import shared_key, shared_keyring_file
+from tests.support.api_keys import new_key, shared_key, shared_keyring_file, write_keyring
 
 PEPPER = "integration-test-pepper"
 CLIENT_IP = "203.0.113.7"
 PHONE = "+14155550100"
+CLIENT = shared_key().client  # the client `serve` calls as
+OTHER = new_key("globex")  # a second client, in the keyring of `two_client_settings`
+AS_OTHER = OTHER.authorization
 
 
 def make_settings(redis_url: str, **overrides: Any) -> Settings:
     """The tests' settings: their keyring holds `shared_key()`, which `serve` sends."""
     given = {"keyring_file": shared_keyring_file(), **overrides}
     return Settings(redis_url=redis_url, code_pepper=PEPPER, **given)
+
+
+def two_client_settings(redis_url: str, **overrides: Any) -> Settings:
+    """The tests' settings with a keyring holding the shared key and OTHER's."""
+    folder = Path(tempfile.mkdtemp(prefix="test-keyring-"))
+    keyring = write_keyring(folder / "keyring.json", shared_key(), OTHER)
+    return make_settings(redis_url, keyring_file=str(keyring), **overrides)
 
 
 @asynccontextmanager

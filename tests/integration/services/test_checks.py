@@ -6,7 +6,7 @@ The API rules of checking are the contract suite's (contract_tests/test_checks.p
 from __future__ import annotations
 
 from services.verification import crypto, keys
-from tests.integration.services.support import PEPPER, PHONE, Api, events, wrong_code
+from tests.integration.services.support import CLIENT, PEPPER, PHONE, Api, events, wrong_code
 
 
 async def test_an_approval_writes_the_approved_event(api: Api) -> None:
@@ -14,10 +14,10 @@ async def test_an_approval_writes_the_approved_event(api: Api) -> None:
     response = await api.check(api.code_for(created["id"]), verification_id=created["id"])
     assert response.json()["status"] == "approved"
     (event,) = events(api.redis)
-    assert event == {"schema": "1", "type": "verification.approved",
+    assert event == {"schema": "2", "type": "verification.approved",
                      "verification_id": created["id"], "channel": "sms",
-                     "dest_hash": crypto.dest_hash(PEPPER, "sms", PHONE),
-                     "occurred_at": event["occurred_at"]}
+                     "dest_hash": crypto.dest_hash(PEPPER, "sms", PHONE), "client": CLIENT,
+                     "reference": "", "occurred_at": event["occurred_at"]}
 
 
 async def test_the_last_wrong_code_writes_max_attempts_reached(api: Api) -> None:

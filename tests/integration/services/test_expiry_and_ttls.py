@@ -8,6 +8,7 @@ import redis
 
 from services.verification import crypto, keys
 from tests.integration.services.support import (
+    CLIENT,
     PEPPER,
     PHONE,
     Api,
@@ -60,7 +61,7 @@ async def test_every_key_has_a_ttl(api: Api) -> None:
     all_keys = sorted(str(k) for k in api.redis.keys("*"))
     dest = crypto.dest_hash(PEPPER, "sms", PHONE)
     assert keys.record_key(created["id"]) in all_keys
-    assert {keys.pending_key(dest), keys.dest_limit_key(dest), keys.OUTBOX_STREAM,
+    assert {keys.pending_key(CLIENT, dest), keys.dest_limit_key(dest), keys.OUTBOX_STREAM,
             keys.EVENTS_STREAM, keys.ip_limit_key(crypto.ip_hash(PEPPER, "203.0.113.7"))} <= set(
         all_keys)
     for key in all_keys:

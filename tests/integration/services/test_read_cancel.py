@@ -6,7 +6,7 @@ The API rules of reading and canceling are the contract suite's (contract_tests/
 from __future__ import annotations
 
 from services.verification import crypto, keys
-from tests.integration.services.support import PEPPER, PHONE, Api, events
+from tests.integration.services.support import CLIENT, PEPPER, PHONE, Api, events
 
 
 async def test_cancel_frees_the_index_and_writes_the_event(api: Api) -> None:
@@ -14,7 +14,7 @@ async def test_cancel_frees_the_index_and_writes_the_event(api: Api) -> None:
     canceled = await api.send.post(f"/api/verifications/{created['id']}/cancel")
     assert canceled.status_code == 200
     dest = crypto.dest_hash(PEPPER, "sms", PHONE)
-    assert api.redis.exists(keys.pending_key(dest)) == 0
+    assert api.redis.exists(keys.pending_key(CLIENT, dest)) == 0
     (event,) = events(api.redis)
     assert event["type"] == "verification.canceled"
     assert event["verification_id"] == created["id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ def test_send_and_check_by_to_name_the_same_keys(vector: dict[str, str]) -> None
     assert sent.to == vector["normalized_to"]
     dest_hash = crypto.dest_hash(PEPPER, vector["channel"], sent.to)
     assert dest_hash == vector["dest_hash"]
-    assert keys.pending_key(dest_hash) == vector["pending_key"]
+    assert keys.v1_pending_key(dest_hash) == vector["pending_key"]  # v1: still read
     assert keys.dest_limit_key(dest_hash) == vector["dest_limit_key"]
     # A check by `to` reads the channel from the form and finds the same pending key.
     check = parse_check_body({"to": vector["to"], "code": "123456"})
@@ -61,8 +62,15 @@ def test_invalid_destinations_are_refused_on_send_and_check(vector: dict[str, st
 
 
 @pytest.mark.parametrize("vector", VECTORS["idempotency_keys"], ids=lambda v: v["idem_hash"])
-def test_idem_hash(vector: dict[str, str]) -> None:
-    assert crypto.idem_hash(PEPPER, vector["idempotency_key"]) == vector["idem_hash"]
+def test_idem_hash_v2_is_the_clients_own(vector: dict[str, str]) -> None:
+    """Contract v2 hashes `idem|{client}|{key}`: one key of two clients names two records, and
+    neither is the v1 record of `idem|{key}` (the vectors' v1 hash)."""
+    key = vector["idempotency_key"]
+    message = f"idem|acme|{key}".encode()
+    expected = hmac.digest(PEPPER.encode(), message, "sha256").hex()[:32]
+    assert crypto.idem_hash(PEPPER, "acme", key) == expected
+    assert crypto.idem_hash(PEPPER, "globex", key) != expected
+    assert vector["idem_hash"] not in {expected, crypto.idem_hash(PEPPER, "globex", key)}
 
 
 @pytest.mark.parametrize("vector", VECTORS["request_bodies"], ids=lambda v: v["request_hash"][:8])

@@ -33,7 +33,7 @@ def test_time_vectors(vector: dict[str, Any]) -> None:
 
 def test_key_and_stream_vectors() -> None:
     for destination in VECTORS["destinations"]:
-        assert keys.pending_key(destination["dest_hash"]) == destination["pending_key"]
+        assert keys.v1_pending_key(destination["dest_hash"]) == destination["pending_key"]
         assert keys.dest_limit_key(destination["dest_hash"]) == destination["dest_limit_key"]
     for ip in VECTORS["client_ips"]:
         assert keys.ip_limit_key(ip["ip_hash"]) == ip["ip_limit_key"]
@@ -49,12 +49,19 @@ def test_key_and_stream_vectors() -> None:
 
 
 def test_verification_member_order_and_values() -> None:
+    """A v1 record (no `reference`) renders `reference: null`, placed after `locale`."""
     rendered = render_verification(snapshot_from_hash(HASH))
     assert json.dumps(rendered, separators=(",", ":")) == (
         '{"id":"VE0123456789abcdef0123456789abcdef","to":"+14155550100","channel":"sms",'
-        '"locale":null,"status":"pending","send_attempts":2,"check_attempts":1,'
+        '"locale":null,"reference":null,"status":"pending","send_attempts":2,"check_attempts":1,'
         '"created_at":"2026-11-28T16:33:09.120Z","expires_at":"2026-11-28T16:43:09.120Z"}'
     )
+
+
+def test_a_v2_records_reference_is_rendered_and_empty_is_null() -> None:
+    v2 = {**HASH, "v": "2", "client": "acme", "reference": "order 42"}
+    assert render_verification(snapshot_from_hash(v2))["reference"] == "order 42"
+    assert render_verification(snapshot_from_hash({**v2, "reference": ""}))["reference"] is None
 
 
 def test_locale_kept_and_status_override() -> None:

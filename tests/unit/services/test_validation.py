@@ -117,3 +117,38 @@ def test_codes_and_ids() -> None:
     assert is_verification_id(new_verification_id())
     assert not is_verification_id("VE" + "A" * 32)
     assert not is_verification_id("VE" + "a" * 32 + "\n")
+
+
+SMS = {"to": "+14155550100", "channel": "sms"}
+
+
+@pytest.mark.parametrize(
+    "address", ["203.0.113.9", "2001:db8::1", "::ffff:203.0.113.9", "2001:DB8:0:0:0:0:0:1"]
+)
+def test_end_user_ip_accepts_addresses(address: str) -> None:
+    assert parse_send_body({**SMS, "end_user_ip": address}).end_user_ip == address
+
+
+@pytest.mark.parametrize(
+    "address", ["203.0.113.9:443", "[2001:db8::1]", "fe80::1%eth0", "203.0.113", "example.com",
+                " 203.0.113.9", "203.0.113.9\n", "", 3232235777, ["203.0.113.9"],
+                "2001:db8::/64", "010.0.0.1"],
+)
+def test_end_user_ip_refuses_anything_else(address: Any) -> None:
+    assert field_of(parse_send_body, {**SMS, "end_user_ip": address}) == "end_user_ip"
+
+
+@pytest.mark.parametrize("reference", ["a", "order 42 / #7 ~ {x}", "x" * 64, " "])
+def test_reference_accepts_printable_ascii(reference: str) -> None:
+    assert parse_send_body({**SMS, "reference": reference}).reference == reference
+
+
+@pytest.mark.parametrize("reference", ["", "x" * 65, "tab\there", "caf\u00e9", "line\n", 42])
+def test_reference_refuses_anything_else(reference: Any) -> None:
+    assert field_of(parse_send_body, {**SMS, "reference": reference}) == "reference"
+
+
+def test_absent_or_null_end_user_ip_and_reference_are_none() -> None:
+    for body in (SMS, {**SMS, "end_user_ip": None, "reference": None}):
+        parsed = parse_send_body(body)
+        assert (parsed.end_user_ip, parsed.reference) == (None, None)
