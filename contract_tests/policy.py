@@ -46,6 +46,10 @@ class Policy:
     dest_window_seconds: int
     ip_limit: int
     ip_window_seconds: int
+    client_send_limit: int
+    client_window_seconds: int
+    failed_checks_per_day: int
+    failed_checks_window_seconds: int
     max_body_bytes: int
     sms_countries: tuple[str, ...]  # region codes SMS may go to; `*` is every one
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
@@ -67,6 +71,10 @@ class Policy:
             dest_window_seconds=number("VERIFY_DEST_WINDOW_SECONDS"),
             ip_limit=number("VERIFY_IP_LIMIT"),
             ip_window_seconds=number("VERIFY_IP_WINDOW_SECONDS"),
+            client_send_limit=number("VERIFY_CLIENT_SEND_LIMIT"),
+            client_window_seconds=number("VERIFY_CLIENT_WINDOW_SECONDS"),
+            failed_checks_per_day=number("VERIFY_DEST_FAILED_CHECKS_PER_DAY"),
+            failed_checks_window_seconds=number("VERIFY_DEST_FAILED_CHECKS_WINDOW_SECONDS"),
             max_body_bytes=number("MAX_BODY_BYTES"),
             sms_countries=tuple(
                 code.strip()

@@ -58,7 +58,7 @@ TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 VERIFICATION_ID = re.compile(r"^VE[0-9a-f]{32}$")
 USER_ID = re.compile(r"^US[0-9a-f]{32}$")
 VERIFICATION_MEMBERS = [
-    "id", "to", "channel", "locale", "status", "send_attempts", "check_attempts",
+    "id", "to", "channel", "locale", "reference", "status", "send_attempts", "check_attempts",
     "created_at", "expires_at",
 ]
 CHECK_MEMBERS = [

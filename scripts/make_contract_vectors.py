@@ -1,7 +1,8 @@
 """Write docs/storage-contract-vectors.json: the golden vectors of the storage contract.
 
 A third, deliberately naive reading of docs/storage-contract.md. Run it only when the contract's
-version changes; both implementations' tests compare their own code with its output.
+version changes; both implementations' tests compare their own code with its output. Version-2
+cases sit beside the version-1 ones (kept under their old names), which both sides still read.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PEPPER = "golden-pepper-do-not-use-in-production"
+CONTRACT_VERSION = 2
+CLIENTS = ["acme", "Beta_Corp-2"]  # client names: [A-Za-z0-9_-]{1,64}, used in key names as is
 OUT = Path(__file__).resolve().parent.parent / "docs" / "storage-contract-vectors.json"
 
 
@@ -108,8 +112,61 @@ def mac(message: str) -> str:
     return hmac.new(PEPPER.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
+def render(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
 def canonical(body: Any) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def example_records(dest: dict[str, Any], seal: dict[str, Any]) -> list[dict[str, Any]]:
+    """A version-2 record (owned, with a reference) and a version-1 one (no client, no reference):
+    the `vfy:ver:{id}` fields as Redis holds them, and the verification body each renders."""
+    created, ttl = 1795883589120, 600_000
+    base = {
+        "id": seal["verification_id"], "to": dest["normalized_to"], "channel": dest["channel"],
+        "locale": "", "status": "pending", "code_mac": mac(f"code|{seal['code']}"),
+        "code_sealed": seal["code_sealed"], "dest_hash": dest["dest_hash"],
+        "send_attempts": "1", "check_attempts": "0", "created_at": str(created),
+        "expires_at": str(created + ttl), "last_sent_at": str(created),
+    }
+    v2 = {"v": "2", **base, "client": "acme", "reference": "order-42"}
+    v1 = {"v": "1", **base}
+
+    def body(fields: dict[str, str]) -> dict[str, Any]:
+        return {"id": fields["id"], "to": fields["to"], "channel": fields["channel"],
+                "locale": fields["locale"] or None, "reference": fields.get("reference") or None,
+                "status": fields["status"], "send_attempts": int(fields["send_attempts"]),
+                "check_attempts": int(fields["check_attempts"]),
+                "created_at": render(int(fields["created_at"])),
+                "expires_at": render(int(fields["expires_at"]))}
+
+    return [
+        {"version": 2, "key": f"vfy:ver:{v2['id']}", "fields": v2, "owner": "acme",
+         "pending_key": f"vfy:pending:acme:{dest['dest_hash']}", "renders": body(v2)},
+        {"version": 1, "key": f"vfy:ver:{v1['id']}", "fields": v1, "owner": None,
+         "pending_key": f"vfy:pending:{dest['dest_hash']}", "renders": body(v1)},
+    ]
+
+
+def example_events(records: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The `verification.approved` entry each example record's approval writes (schema 2 always:
+    a v1 record's carries an empty client), and a schema-1 entry as version 1 wrote it."""
+    occurred_at = "1795883650000"
+    events = []
+    for record in records:
+        fields = record["fields"]
+        events.append({"schema": "2", "type": "verification.approved",
+                       "verification_id": fields["id"], "channel": fields["channel"],
+                       "dest_hash": fields["dest_hash"], "client": fields.get("client", ""),
+                       "reference": fields.get("reference", ""), "occurred_at": occurred_at})
+    fields = records[1]["fields"]
+    events.append({"schema": "1", "type": "verification.approved",
+                   "verification_id": fields["id"], "channel": fields["channel"],
+                   "dest_hash": fields["dest_hash"], "occurred_at": occurred_at})
+    return events
 
 
 def main() -> None:
@@ -149,12 +206,33 @@ def main() -> None:
         ip_hash = mac(f"ip|{subject}")[:32]
         ips.append({"ip": ip, "ip_limit_subject": subject, "ip_hash": ip_hash,
                     "ip_limit_key": f"vfy:rl:ip:{ip_hash}"})
-    idem = []
-    for key in ["order-42-attempt-1", "9b2c6f0e-5d1a-4c53-9a4e-0d1f3b8c7e21"]:
+    idem_keys = ["order-42-attempt-1", "9b2c6f0e-5d1a-4c53-9a4e-0d1f3b8c7e21"]
+    idem = []  # version 1: `idem|{key}`, read only (a v2 send never finds these)
+    for key in idem_keys:
         idem_hash = mac(f"idem|{key}")[:32]
-        idem.append(
-            {"idempotency_key": key, "idem_hash": idem_hash, "key": f"vfy:idem:{idem_hash}"}
-        )
+        idem.append({"version": 1, "idempotency_key": key, "idem_hash": idem_hash,
+                     "key": f"vfy:idem:{idem_hash}"})
+    idem_v2 = []  # version 2: `idem|{client}|{key}`; one key, two clients, two hashes
+    for client in CLIENTS:
+        for key in idem_keys:
+            idem_hash = mac(f"idem|{client}|{key}")[:32]
+            idem_v2.append({"version": 2, "client": client, "idempotency_key": key,
+                            "idem_hash": idem_hash, "key": f"vfy:idem:{idem_hash}"})
+    client_keys = []
+    for client in CLIENTS:
+        for dest in destinations[:3]:
+            dest_hash = dest["dest_hash"]
+            client_keys.append({
+                "client": client,
+                "channel": dest["channel"],
+                "normalized_to": dest["normalized_to"],
+                "dest_hash": dest_hash,
+                "pending_key": f"vfy:pending:{client}:{dest_hash}",
+                "v1_pending_key": f"vfy:pending:{dest_hash}",
+                "failed_checks_key": f"vfy:rl:fail:{client}:{dest_hash}",
+                "client_limit_key": f"vfy:rl:client:{client}",
+                "dest_limit_key": f"vfy:rl:dest:{dest_hash}",
+            })
     bodies = []
     for body in [
         {"to": "+14155550100", "channel": "sms"},
@@ -187,8 +265,10 @@ def main() -> None:
                 "record_key": f"vfy:ver:{vid}",
             }
         )
+    records = example_records(destinations[0], seals[0])
     vectors = {
-        "contract_version": 1,
+        "contract_version": CONTRACT_VERSION,
+        "reads_versions": [1, CONTRACT_VERSION],
         "pepper": PEPPER,
         "seal_key_hex": seal_key.hex(),
         "codes": codes,
@@ -210,6 +290,10 @@ def main() -> None:
             for headers, peer, trusted, client in CLIENT_IP_WALKS
         ],
         "idempotency_keys": idem,
+        "idempotency_keys_v2": idem_v2,
+        "client_keys": client_keys,
+        "records": records,
+        "events": example_events(records),
         "request_bodies": bodies,
         "seals": seals,
         "streams": {
