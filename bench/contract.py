@@ -14,9 +14,16 @@ import secrets
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = "2"
 RECORD_PREFIX = "vfy:ver:"
-PENDING_PREFIX = "vfy:pending:"
+# The bench's own client (its key's in bench/http.py): records and pending indexes are per client.
+CLIENT = "bench"
+
+
+def pending_key(client: str, dest_hash: str) -> str:
+    return f"vfy:pending:{client}:{dest_hash}"
+
+
 DEST_LIMIT_PREFIX = "vfy:rl:dest:"
 IP_LIMIT_PREFIX = "vfy:rl:ip:"
 OUTBOX = "vfy:outbox"

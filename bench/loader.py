@@ -45,12 +45,13 @@ def _args(pepper: str, aead: AESGCM, first: int, last: int, ids: list[str]) -> l
 
 def load_pending(client: redis.Redis, *, pepper: str, start: int, count: int, ttl_s: int,
                  retention_s: int, progress: Callable[[str], None] = print) -> list[str]:
-    """Write `count` pending verifications for destinations start..start+count-1; their ids."""
+    """Write `count` pending verifications of the bench's client for destinations
+    start..start+count-1; their ids."""
     sha = client.script_load(SCRIPT)
     aead = AESGCM(contract.seal_key(pepper))
     seconds, micros = client.time()
     head = [str(int(seconds) * 1000 + int(micros) // 1000), str(ttl_s * 1000),
-            str((ttl_s + retention_s) * 1000)]
+            str((ttl_s + retention_s) * 1000), contract.CLIENT]
     ids: list[str] = []
     started, end, step = time.monotonic(), start + count, PER_CALL * CALLS_PER_PIPELINE
     for batch in range(start, end, step):

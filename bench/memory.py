@@ -28,7 +28,7 @@ def per_verification(client: redis.Redis, *, exclude_prefix: str, sends: int) ->
         if to is None or str(to).startswith(exclude_prefix):
             continue
         records.append(_usage(client, str(key)))
-        pendings.append(_usage(client, contract.PENDING_PREFIX + str(dest_hash)))
+        pendings.append(_usage(client, contract.pending_key(contract.CLIENT, str(dest_hash))))
         dest_limits.append(_usage(client, contract.DEST_LIMIT_PREFIX + str(dest_hash)))
     if not records:
         return {"error": "no verification records written by the target were found"}

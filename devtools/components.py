@@ -37,6 +37,10 @@ TEST_PROFILE: Mapping[str, str] = {
     "VERIFY_CODE_TTL_SECONDS": "8",
     "VERIFY_RESEND_COOLDOWN_SECONDS": "1",
     "ROUTING_HEALTH_INTERVAL_S": "1",  # the gateway sees its targets healthy within seconds
+    # Every target of the contract stage sends as client alpha on one Redis: a per-client limit
+    # reached by their sum would refuse what each target expects to be sent (the side suites test
+    # the limit itself, with small values).
+    "VERIFY_CLIENT_SEND_LIMIT": "1000000",
 }
 TRUSTED_LOOPBACK = "127.0.0.1/32,::1/128"
 

@@ -29,8 +29,12 @@ def test_code_mac(vector: dict[str, str]) -> None:
 def test_dest_hash_and_key_names(vector: dict[str, str]) -> None:
     digest = contract.dest_hash(PEPPER, vector["channel"], vector["normalized_to"])
     assert digest == vector["dest_hash"]
-    assert contract.PENDING_PREFIX + digest == vector["pending_key"]
     assert contract.DEST_LIMIT_PREFIX + digest == vector["dest_limit_key"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["client_keys"], ids=lambda v: v["client"])
+def test_pending_key_of_a_client(vector: dict[str, str]) -> None:
+    assert contract.pending_key(vector["client"], vector["dest_hash"]) == vector["pending_key"]
 
 
 def test_ip_limit_and_outbox_names() -> None:

@@ -8,8 +8,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bench import contract, loader, memory, phones
 
 PEPPER = "test-pepper"
-FIELDS = {"v", "id", "to", "channel", "locale", "status", "code_mac", "code_sealed", "dest_hash",
-          "send_attempts", "check_attempts", "created_at", "expires_at", "last_sent_at"}
+FIELDS = {"v", "id", "client", "to", "channel", "locale", "reference", "status", "code_mac",
+          "code_sealed", "dest_hash", "send_attempts", "check_attempts", "created_at",
+          "expires_at", "last_sent_at"}
 
 
 def load(client: redis.Redis, count: int, start: int = 0) -> list[str]:
@@ -26,15 +27,15 @@ def test_records_follow_the_contract(redis_client: redis.Redis) -> None:
         record = redis_client.hgetall(key)
         assert set(record) == FIELDS
         to = phones.us_mobile(phones.LOADER_AREA_CODE, index)
-        assert (record["v"], record["id"], record["to"], record["status"]) == \
-               ("1", verification_id, to, "pending")
+        assert (record["v"], record["id"], record["client"], record["to"], record["status"]) \
+            == ("2", verification_id, contract.CLIENT, to, "pending")
         assert record["dest_hash"] == contract.dest_hash(PEPPER, "sms", to)
         code = contract.open_seal(aead, verification_id, str(record["code_sealed"]))
         assert len(code) == 6 and code != loader.WRONG_CODE
         assert record["code_mac"] == contract.code_mac(PEPPER, code)
         assert int(record["expires_at"]) - int(record["created_at"]) == 600_000
         assert 4_100_000 < redis_client.pttl(key) <= 4_200_000
-        pending_key = contract.PENDING_PREFIX + record["dest_hash"]
+        pending_key = contract.pending_key(contract.CLIENT, record["dest_hash"])
         assert redis_client.get(pending_key) == verification_id
         assert 590_000 < redis_client.pttl(pending_key) <= 600_000
 

@@ -30,7 +30,8 @@ def keyring(vectors: dict[str, Any]) -> Keyring:
 
 
 def test_contract_version_is_the_one_implemented(vectors: dict[str, Any]) -> None:
-    assert vectors["contract_version"] == 1
+    assert vectors["contract_version"] == 2
+    assert vectors["reads_versions"] == [1, 2]  # version-1 records are still read
 
 
 def test_seal_key(keyring: Keyring, vectors: dict[str, Any]) -> None:

@@ -19,8 +19,9 @@ VECTORS: dict[str, Any] = json.loads(
 PEPPER: str = VECTORS["pepper"]
 
 
-def test_contract_version_is_one() -> None:
-    assert VECTORS["contract_version"] == 1
+def test_contract_version_is_two() -> None:
+    assert VECTORS["contract_version"] == 2 == keys.CONTRACT_VERSION
+    assert VECTORS["reads_versions"] == [1, 2]  # version-1 records are still read
 
 
 def test_seal_key() -> None:
