@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from typing import Any
 
@@ -86,16 +84,19 @@ def test_ip_hashes(keyring: Keyring, vectors: dict[str, Any]) -> None:
 def test_idempotency_hashes_are_scoped_per_client(
     keyring: Keyring, vectors: dict[str, Any]
 ) -> None:
-    """idem_hash v2 is the HMAC of `idem|{client}|{key}` (until the v2 vectors of
-    scripts/make_contract_vectors.py land, the contract's formula written out here)."""
-    pepper = vectors["pepper"].encode()
-    for case in vectors["idempotency_keys"]:
-        key = case["idempotency_key"]
-        message = f"idem|tests|{key}".encode()
-        expected = hmac.new(pepper, message, hashlib.sha256).hexdigest()[:32]
-        assert keyring.idem_hash("tests", key) == expected
-        assert keyring.idem_hash("other", key) != expected
-        assert keys.idempotency(expected) == f"vfy:idem:{expected}"
+    for case in vectors["idempotency_keys_v2"]:
+        digest = keyring.idem_hash(case["client"], case["idempotency_key"])
+        assert digest == case["idem_hash"]
+        assert keys.idempotency(digest) == case["key"]
+
+
+def test_v2_key_names_of_a_client(vectors: dict[str, Any]) -> None:
+    for case in vectors["client_keys"]:
+        client, dest_hash = case["client"], case["dest_hash"]
+        assert keys.pending(client, dest_hash) == case["pending_key"]
+        assert keys.pending_v1(dest_hash) == case["v1_pending_key"]
+        assert keys.failed_checks(client, dest_hash) == case["failed_checks_key"]
+        assert keys.client_limit(client) == case["client_limit_key"]
 
 
 def test_v2_key_names() -> None:

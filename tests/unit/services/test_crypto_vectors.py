@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -62,16 +61,21 @@ def test_invalid_destinations_are_refused_on_send_and_check(vector: dict[str, st
         assert raised.value.field == "to"
 
 
-@pytest.mark.parametrize("vector", VECTORS["idempotency_keys"], ids=lambda v: v["idem_hash"])
+@pytest.mark.parametrize("vector", VECTORS["idempotency_keys_v2"],
+                         ids=lambda v: f"{v['client']}-{v['idempotency_key']}")
 def test_idem_hash_v2_is_the_clients_own(vector: dict[str, str]) -> None:
-    """Contract v2 hashes `idem|{client}|{key}`: one key of two clients names two records, and
-    neither is the v1 record of `idem|{key}` (the vectors' v1 hash)."""
-    key = vector["idempotency_key"]
-    message = f"idem|acme|{key}".encode()
-    expected = hmac.digest(PEPPER.encode(), message, "sha256").hex()[:32]
-    assert crypto.idem_hash(PEPPER, "acme", key) == expected
-    assert crypto.idem_hash(PEPPER, "globex", key) != expected
-    assert vector["idem_hash"] not in {expected, crypto.idem_hash(PEPPER, "globex", key)}
+    assert crypto.idem_hash(PEPPER, vector["client"], vector["idempotency_key"]) == \
+        vector["idem_hash"]
+    assert keys.idempotency_key(vector["idem_hash"]) == vector["key"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["client_keys"], ids=lambda v: v["client"])
+def test_v2_key_names_of_a_client(vector: dict[str, str]) -> None:
+    client, dest_hash = vector["client"], vector["dest_hash"]
+    assert keys.pending_key(client, dest_hash) == vector["pending_key"]
+    assert keys.v1_pending_key(dest_hash) == vector["v1_pending_key"]
+    assert keys.failed_checks_key(client, dest_hash) == vector["failed_checks_key"]
+    assert keys.client_limit_key(client) == vector["client_limit_key"]
 
 
 @pytest.mark.parametrize("vector", VECTORS["request_bodies"], ids=lambda v: v["request_hash"][:8])
