@@ -91,9 +91,10 @@ def test_last_wrong_code_exhausts_then_even_the_right_code_is_429(
         assert retry_after(refused) <= policy.code_ttl_seconds, describe(refused)
     after = assert_verification(api.get(created["id"]), 200)
     assert (after["status"], after["check_attempts"]) == ("max_attempts_reached", policy.max_checks)
-    # Exhausted is not pending: a send starts a new verification.
-    renewed = assert_verification(api.send(created["to"], "sms"), 201)
-    assert renewed["id"] != created["id"]
+    # A new send cannot reset the budget: refused until the exhausted verification expires.
+    renewed = api.send(created["to"], "sms")
+    assert_problem(renewed, "max_check_attempts_reached")
+    assert retry_after(renewed) <= policy.code_ttl_seconds, describe(renewed)
 
 
 def test_malformed_checks_do_not_count(api: Api) -> None:
