@@ -167,6 +167,9 @@ class Api:
 
 @contextmanager
 def http_client(timeout: float = 15.0) -> Iterator[httpx.Client]:
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    # Keep-alive as many as may be open: httpcore's sync pool can close a surplus idle connection it
+    # has just handed to a waiting thread (encode/httpcore#1110), which the races in
+    # test_concurrency.py hit as "Bad file descriptor" now and then.
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     with httpx.Client(timeout=timeout, limits=limits) as client:
         yield client
