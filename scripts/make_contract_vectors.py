@@ -132,7 +132,8 @@ def example_records(dest: dict[str, Any], seal: dict[str, Any]) -> list[dict[str
         "send_attempts": "1", "check_attempts": "0", "created_at": str(created),
         "expires_at": str(created + ttl), "last_sent_at": str(created),
     }
-    v2 = {"v": "2", **base, "client": "acme", "reference": "order-42"}
+    prefix_hash = mac(f"prefix|{dest['normalized_to'][:-4]}")[:32] if dest["channel"] == "sms" else ""
+    v2 = {"v": "2", **base, "client": "acme", "reference": "order-42", "prefix_hash": prefix_hash}
     v1 = {"v": "1", **base}
 
     def body(fields: dict[str, str]) -> dict[str, Any]:
@@ -167,6 +168,28 @@ def example_events(records: list[dict[str, Any]]) -> list[dict[str, str]]:
                    "verification_id": fields["id"], "channel": fields["channel"],
                    "dest_hash": fields["dest_hash"], "occurred_at": occurred_at})
     return events
+
+
+def sms_guard_vectors() -> dict[str, Any]:
+    """The SMS-pumping guards' keys per number prefix, and bucket arithmetic of the conversion
+    tally (docs/storage-contract.md "vfy:fg:{prefix_hash} fields")."""
+    prefixes = []
+    for to in ["+14155550123", "+14155559999", "+33612345678", "+447400123456"]:
+        prefix = to[:-4]
+        prefix_hash = mac(f"prefix|{prefix}")[:32]
+        prefixes.append({"normalized_to": to, "number_prefix": prefix, "prefix_hash": prefix_hash,
+                         "prefix_limit_key": f"vfy:rl:prefix:{prefix_hash}",
+                         "tally_key": f"vfy:fg:{prefix_hash}",
+                         "block_key": f"vfy:fg:block:{prefix_hash}"})
+    buckets = []
+    for now_ms, window_s in [(1795883589120, 86400), (1795883589120, 240), (3_599_999, 86400),
+                             (3_600_000, 86400)]:
+        bucket_ms = window_s * 1000 // 24
+        bucket = now_ms // bucket_ms
+        buckets.append({"now_ms": now_ms, "window_seconds": window_s, "bucket_ms": bucket_ms,
+                        "bucket": bucket, "sent_field": f"s:{bucket}",
+                        "approved_field": f"a:{bucket}", "oldest_counted_bucket": bucket - 23})
+    return {"global_key": "vfy:rl:sms", "prefixes": prefixes, "tally_buckets": buckets}
 
 
 def main() -> None:
@@ -292,6 +315,7 @@ def main() -> None:
         "idempotency_keys": idem,
         "idempotency_keys_v2": idem_v2,
         "client_keys": client_keys,
+        "sms_guards": sms_guard_vectors(),
         "records": records,
         "events": example_events(records),
         "request_bodies": bodies,
