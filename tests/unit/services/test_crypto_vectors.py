@@ -90,7 +90,7 @@ def test_prefix_hash_and_guard_keys(vector: dict[str, str]) -> None:
 
 
 def test_the_global_sms_counter() -> None:
-    assert keys.SMS_LIMIT_KEY == VECTORS["sms_guards"]["global_key"]
+    assert VECTORS["sms_guards"]["global_key"] == keys.SMS_LIMIT_KEY
 
 
 @pytest.mark.parametrize("vector", VECTORS["sms_guards"]["tally_buckets"],
