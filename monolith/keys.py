@@ -26,7 +26,6 @@ OUTBOX_MAXLEN = 100_000
 EVENTS_MAXLEN = 100_000
 
 USER_PREFIX = "users:"
-USERS_BY_DEST_PREFIX = "users:by-dest:"
 
 
 def record(verification_id: str) -> str:
@@ -78,7 +77,3 @@ def idempotency(idem_hash: str) -> str:
 
 def user(user_id: str) -> str:
     return USER_PREFIX + user_id
-
-
-def users_by_dest(dest_hash: str) -> str:
-    return USERS_BY_DEST_PREFIX + dest_hash
