@@ -158,10 +158,10 @@ def test_known_divergences_name_their_operations(monkeypatch: pytest.MonkeyPatch
     known = KnownDivergence("plus-check", "a check by to = +...@", lambda op: op == Check("to",
                                                                                       "plus0"))
     monkeypatch.setattr(fuzz, "KNOWN_DIVERGENCES", (known,))
-    config = FuzzConfig(Target(URLS, {}), Target(URLS, {}), Policy.from_env({}))
+    config = FuzzConfig(Target(URLS, ({}, {})), Target(URLS, ({}, {})), Policy.from_env({}))
     assert config.known_divergence(Check("to", "plus0")) is known
     assert config.known_divergence(Check("to", "tag0")) is None
-    played = FuzzConfig(Target(URLS, {}), Target(URLS, {}), Policy.from_env({}),
+    played = FuzzConfig(Target(URLS, ({}, {})), Target(URLS, ({}, {})), Policy.from_env({}),
                         include_known=frozenset({known.key}))
     assert played.known_divergence(Check("to", "plus0")) is None
 
