@@ -94,7 +94,7 @@ class EndUserAddresses:
             return None
         v4, host = self.ipv4, self.ipv6.network_address + 1
         a, b, c, d = v4.split(".")
-        padded = f"{a}.{b}.{c}.0{d}"  # "0" + "7" or "00": a leading zero either way
+        padded = f"{a}.0{b}.{c}.{d}"  # 198.018.x.y: three digits, one a leading zero
         return {
             "ipv4": v4, "ipv4-mapped ipv6": f"::ffff:{v4}",
             "ipv6": str(host), "ipv6 upper-case": str(host).upper(),
