@@ -147,14 +147,18 @@ class Method:
 
 @dataclass(frozen=True)
 class Churn:
-    """Send and cancel, `times` over: fills a destination's rate-limit window in one step."""
+    """Send and cancel, `times` over: fills a destination's rate-limit window in one step, and
+    with an `end_user_ip` adds `times` to that IP's count (most of what brings it to the limit)."""
 
     dest: str
     times: int
     client: int = 0
+    end_user_ip: str = "<absent>"
 
     def describe(self) -> str:
-        return f"{_as(self.client)}send to {self.dest} and cancel it, {self.times} times"
+        return (f"{_as(self.client)}send to {self.dest}"
+                + (f" (end_user_ip {self.end_user_ip})" if self.end_user_ip != "<absent>" else "")
+                + f" and cancel it, {self.times} times")
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,10 @@ raws = st.builds(Raw, endpoint=st.sampled_from(("send", "check")),
 methods = st.builds(Method, endpoint=st.sampled_from(("send", "check", "read", "cancel")),
                     method=st.sampled_from(RAW_METHODS))
 churns = st.builds(Churn, dest=st.sampled_from(DESTINATIONS), times=st.integers(2, 11),
-                   client=clients)
+                   client=clients,
+                   # each group as often (the v4 one has half the names)
+                   end_user_ip=st.sampled_from(("<absent>",) * 2 + END_USER_IPS_V4 * 2
+                                               + END_USER_IPS_V6))
 # Waiting for expiry costs the whole code TTL: one wait in twenty.
 waits = st.builds(Wait, until=st.sampled_from(("cooldown",) * 19 + ("expiry",)))
 

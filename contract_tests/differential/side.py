@@ -301,7 +301,8 @@ class Side:
     def _churn(self, op: Churn) -> list[Outcome]:
         outcomes = []
         for _ in range(op.times):
-            sent = self.send_request(self._send(Send(op.dest, client=op.client)))
+            sent = self.send_request(self._send(Send(op.dest, client=op.client,
+                                                     end_user_ip=op.end_user_ip)))
             outcomes.append(sent)
             body = sent.exchange.body
             if isinstance(body, dict) and isinstance(body.get("id"), str):
