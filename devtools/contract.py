@@ -42,7 +42,9 @@ class Target:
 def targets(urls: Mapping[str, str]) -> list[Target]:
     m, s, v = urls["monolith"], urls["send"], urls["verify"]
     services = f"send={s},check={v},users={m}"
-    # The longest first: it runs beside all the others instead of alone at the end.
+    # The longest first: it runs beside all the others instead of alone at the end. The fuzzer
+    # acts as two clients: CONTRACT_API_KEY's and CONTRACT_API_KEY_B's (alpha and beta, in every
+    # target's environment: suite_env), which test_fuzz.py requires.
     found = [
         Target("fuzz monolith/services",
                ("--diff-a", m, "--diff-b", services, "--redis-url", urls["redis-url"],

@@ -2,13 +2,16 @@
 
 A Hypothesis `RuleBasedStateMachine` draws operations (operations.py) and plays each one, at the
 same moment, on three sides (side.py): A, A' (A again, to measure the noise: noise_ledger.py) and
-B. After the noise rules (noise.py) every response, every delivered message and every event in
-`vfy:events` of A must equal B's. On a difference Hypothesis shrinks the sequence, and the error
-is the shrunk sequence as a reproduction: each step, and both sides' requests and responses.
+B. Each operation acts as one of two clients (the keys of --api-key and --api-key-b), the same
+on every side. After the noise rules (noise.py) every response, every delivered message and every
+event in `vfy:events` of A must equal B's. On a difference Hypothesis shrinks the sequence, and
+the error is the shrunk sequence as a reproduction: each step, and both sides' requests and
+responses.
 
     ./dev fuzz --a http://127.0.0.1:8001 \
         --b send=http://127.0.0.1:8002,check=http://127.0.0.1:8003 \
-        --inbox-url http://127.0.0.1:8025 --redis-url redis://127.0.0.1:6379/0
+        --inbox-url http://127.0.0.1:8025 --redis-url redis://127.0.0.1:6379/0 \
+        --api-key "$KEY" --api-key-b "$ANOTHER_CLIENTS_KEY"
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from contract_tests.differential.operations import (
     Operation,
     Wait,
 )
-from contract_tests.differential.side import Outcome, Side
+from contract_tests.differential.side import EndUserAddresses, Outcome, Side
 from contract_tests.differential.views import differences, view_of
 from contract_tests.policy import Policy
 
@@ -72,7 +75,8 @@ class Divergence(AssertionError):
 @dataclass
 class Target:
     urls: Urls
-    headers: dict[str, str]
+    # Per client (operations.CLIENTS), by index: its Authorization and the spec's other headers.
+    client_headers: tuple[dict[str, str], ...]
 
 
 @dataclass
@@ -90,17 +94,27 @@ class FuzzConfig:
     known_skipped: dict[str, int] = field(default_factory=dict)
     reproductions: list[str] = field(default_factory=list)
     clients: dict[str, httpx.Client] = field(default_factory=dict)
+    # Each side's end-user addresses, for the whole run (side.EndUserAddresses says why).
+    end_users: dict[str, EndUserAddresses] = field(
+        default_factory=lambda: {label: EndUserAddresses() for label in LABELS})
     events: redis.Redis | None = None
     pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_specs(cls, a: str, b: str, inbox_url: str | None, redis_url: str | None,
-                   policy: Policy, api_key: str | None, **options: Any) -> FuzzConfig:
-        """`api_key` is sent to both sides (a spec's `header=Authorization:…` overrides it)."""
-        (urls_a, headers_a), (urls_b, headers_b) = (parse_target(a, inbox_url, api_key),
-                                                    parse_target(b, inbox_url, api_key))
-        return cls(Target(urls_a, headers_a), Target(urls_b, headers_b), policy, redis_url,
-                   **options)
+                   policy: Policy, api_key: str | None, api_key_b: str | None,
+                   **options: Any) -> FuzzConfig:
+        """`api_key` (the first client's; a spec's `header=Authorization:…` overrides it) and
+        `api_key_b` (another client's) are sent to both sides."""
+        if not api_key_b or api_key_b == api_key:
+            raise ValueError("the fuzzer acts as two clients: give --api-key-b (env "
+                             "CONTRACT_API_KEY_B), a key of another client than --api-key's")
+
+        def target(spec: str) -> Target:
+            urls, headers = parse_target(spec, inbox_url, api_key)
+            return Target(urls, (headers, {**headers, "Authorization": f"Bearer {api_key_b}"}))
+
+        return cls(target(a), target(b), policy, redis_url, **options)
 
     def target(self, label: str) -> Target:
         return self.b if label == "B" else self.a
@@ -125,7 +139,9 @@ class DifferentialMachine(RuleBasedStateMachine):
         cfg = self.config
         cfg.examples += 1
         self.sides = {label: Side(label, cfg.target(label).urls, cfg.clients[label], cfg.policy,
-                                  cfg.delivery_timeout, extra_headers=cfg.target(label).headers)
+                                  cfg.delivery_timeout,
+                                  client_headers=cfg.target(label).client_headers,
+                                  end_user=cfg.end_users[label])
                       for label in LABELS}
         self.log: list[StepRecord] = []
         self.events_from = _last_event_id(cfg.events) if cfg.events is not None else None

@@ -28,13 +28,17 @@ def test_random_sequences_answer_the_same(pytestconfig: pytest.Config) -> None:
     a, b = option(pytestconfig, "diff-a"), option(pytestconfig, "diff-b")
     if not a or not b:
         pytest.skip("the fuzzer needs --diff-a and --diff-b (or CONTRACT_DIFF_A/B)")
+    key, key_b = api_key(pytestconfig, "api-key"), api_key(pytestconfig, "api-key-b")
+    if not key_b:
+        pytest.fail("the fuzzer acts as two clients: give --api-key-b (or CONTRACT_API_KEY_B), "
+                    "a key of another client than --api-key's", pytrace=False)
     examples = int(_setting(pytestconfig, "--fuzz-examples", "CONTRACT_FUZZ_EXAMPLES")
                    or DEFAULT_EXAMPLES)
     seed = _setting(pytestconfig, "--fuzz-seed", "CONTRACT_FUZZ_SEED")
     config = FuzzConfig.from_specs(
         a, b, option(pytestconfig, "inbox"),
         _setting(pytestconfig, "--redis-url", "CONTRACT_REDIS_URL"), Policy.from_env(),
-        api_key(pytestconfig, "api-key"),
+        key, key_b,
         delivery_timeout=float(os.environ.get("CONTRACT_DELIVERY_TIMEOUT", "10")))
     report = run_fuzz(config, examples, int(seed) if seed is not None else None)
     print(report.summary())

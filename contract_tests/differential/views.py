@@ -14,7 +14,8 @@ from contract_tests.differential.compare import normalise
 from contract_tests.differential.noise import Normaliser, same
 from contract_tests.differential.side import Outcome
 
-EVENT_FIELDS = ("schema", "type", "verification_id", "channel", "dest_hash", "occurred_at")
+EVENT_FIELDS = ("schema", "type", "verification_id", "channel", "dest_hash", "client",
+                "reference", "occurred_at")
 _NUMBERED = re.compile(r"^(message|event)#\d+\.")
 
 View = dict[str, Any]

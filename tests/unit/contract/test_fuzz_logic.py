@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from contract_tests.client import Urls
-from contract_tests.differential import fuzz
+from contract_tests.differential import fuzz, fuzz_cli
 from contract_tests.differential.fuzz import (
     FuzzConfig,
     KnownDivergence,
@@ -19,9 +20,19 @@ from contract_tests.differential.fuzz import (
 )
 from contract_tests.differential.noise import Normaliser, RawView
 from contract_tests.differential.noise_ledger import NoiseLedger
-from contract_tests.differential.operations import Check, Raw, Read, Send
+from contract_tests.differential.operations import (
+    END_USER_IPS_INVALID,
+    END_USER_IPS_V4,
+    END_USER_IPS_V6,
+    PRINTABLE_PUNCTUATION,
+    SEND_REFERENCES,
+    Check,
+    Raw,
+    Read,
+    Send,
+)
 from contract_tests.differential.scenario import Exchange
-from contract_tests.differential.side import Outcome, Request, Side
+from contract_tests.differential.side import EndUserAddresses, Outcome, Request, Side
 from contract_tests.differential.views import differences, view_of, where_of
 from contract_tests.policy import Policy
 
@@ -158,10 +169,10 @@ def test_known_divergences_name_their_operations(monkeypatch: pytest.MonkeyPatch
     known = KnownDivergence("plus-check", "a check by to = +...@", lambda op: op == Check("to",
                                                                                       "plus0"))
     monkeypatch.setattr(fuzz, "KNOWN_DIVERGENCES", (known,))
-    config = FuzzConfig(Target(URLS, {}), Target(URLS, {}), Policy.from_env({}))
+    config = FuzzConfig(Target(URLS, ({}, {})), Target(URLS, ({}, {})), Policy.from_env({}))
     assert config.known_divergence(Check("to", "plus0")) is known
     assert config.known_divergence(Check("to", "tag0")) is None
-    played = FuzzConfig(Target(URLS, {}), Target(URLS, {}), Policy.from_env({}),
+    played = FuzzConfig(Target(URLS, ({}, {})), Target(URLS, ({}, {})), Policy.from_env({}),
                         include_known=frozenset({known.key}))
     assert played.known_divergence(Check("to", "plus0")) is None
 
@@ -172,3 +183,107 @@ def test_the_reproduction_shows_every_step_and_both_responses() -> None:
     assert "1. send to phone0" in text
     assert "A: POST /api/verifications" in text and "B: POST /api/verifications" in text
     assert "delivered:" in text and "event:" in text
+
+
+def test_end_user_ips_are_what_their_names_say() -> None:
+    """Each valid name counts as the side's end-user IPv4 or its IPv6 /64 (as docs/api.md and the
+    storage contract's ip_limit_subject read it); each invalid one breaks a rule of docs/api.md."""
+    addresses = EndUserAddresses()
+    for name in END_USER_IPS_V4:
+        parsed = ipaddress.ip_address(addresses.render(name))
+        mapped = getattr(parsed, "ipv4_mapped", None)
+        assert str(mapped or parsed) == addresses.ipv4, name
+    for name in END_USER_IPS_V6:
+        parsed = ipaddress.ip_address(addresses.render(name))
+        assert ipaddress.IPv6Network((parsed, 64), strict=False) == addresses.ipv6, name
+    for name in END_USER_IPS_INVALID:
+        value = addresses.render(name)
+        if not isinstance(value, str):
+            continue  # not a string: invalid by its type
+        if "%" not in value:  # Python's ipaddress takes a zone; docs/api.md refuses it
+            with pytest.raises(ValueError):
+                ipaddress.ip_address(value)
+    assert isinstance(addresses.render("as number"), int)
+    assert addresses.render(None) is None
+    leading = addresses.render("ipv4 leading zeros").split(".")
+    assert leading[1].startswith("0") and len(leading[1]) == 3
+    assert addresses.render("ipv6 with zone").endswith("%eth0")
+    # Another side's addresses are disjoint from these (a run-wide IP count must be per side).
+    other = EndUserAddresses()
+    assert other.ipv4 != addresses.ipv4 and other.ipv6 != addresses.ipv6
+
+
+def test_references_cover_both_edges_of_the_rule() -> None:
+    printable = [r for r in SEND_REFERENCES if isinstance(r, str) and r != "<absent>"
+                 and 1 <= len(r) <= 64 and all(0x20 <= ord(c) <= 0x7E for c in r)]
+    assert {64, 1} <= {len(r) for r in printable}
+    assert "r" * 65 in SEND_REFERENCES and "" in SEND_REFERENCES and None in SEND_REFERENCES
+    assert any(isinstance(r, str) and any(ord(c) < 0x20 or ord(c) > 0x7E for c in r)
+               for r in SEND_REFERENCES)
+    assert len(PRINTABLE_PUNCTUATION) == 33 and " " in PRINTABLE_PUNCTUATION
+
+
+def test_a_send_carries_its_clients_key_reference_and_end_user_ip() -> None:
+    s = Side("A", URLS, httpx.Client(), Policy.from_env({}), 1.0,
+             client_headers=({"Authorization": "Bearer ka"}, {"Authorization": "Bearer kb"}))
+    [send] = s.render(Send("phone0", client=1, reference="r" * 64,
+                           end_user_ip="ipv4-mapped ipv6"))
+    assert send.headers["Authorization"] == "Bearer kb" and send.client == 1
+    assert json.loads(send.content or b"") == {
+        "to": s.pool["phone0"], "channel": "sms", "end_user_ip": f"::ffff:{s.end_user.ipv4}",
+        "reference": "r" * 64}
+    [nulls] = s.render(Send("phone0", reference=None, end_user_ip=None))
+    assert nulls.headers["Authorization"] == "Bearer ka"
+    assert json.loads(nulls.content or b"") == {"to": s.pool["phone0"], "channel": "sms",
+                                                "end_user_ip": None, "reference": None}
+    [plain] = s.render(Send("phone0"))
+    assert set(json.loads(plain.content or b"")) == {"to", "channel"}
+    assert "[as client b]" in send.describe() and "Bearer" not in send.describe()
+
+
+def test_the_right_code_is_the_owners_and_the_other_clients_is_the_others() -> None:
+    s = side()
+    vid = "VE" + "a" * 32
+    s.ids, s.dest_of, s.owner_of = [vid], {vid: "phone0"}, {vid: 0}
+    s.codes = {(0, "phone0"): "111111", (1, "phone0"): "222222"}
+
+    def code(check: Check) -> Any:
+        [request] = s.render(check)
+        return json.loads(request.content or b"").get("code")
+
+    # By id the creator's code, whoever checks: another client fails on ownership alone.
+    assert code(Check("id", 0, "right", client=1)) == "111111"
+    assert code(Check("id", 0, "other client's", client=0)) == "222222"
+    # By `to` the caller's own, or the other client's for the same destination.
+    assert code(Check("to", "phone0", "right", client=1)) == "222222"
+    assert code(Check("to", "phone0", "other client's", client=1)) == "111111"
+    assert code(Check("to", "phone1", "right", client=1)) == "000000"  # none sent: surely wrong
+
+
+def test_the_fuzzer_needs_a_second_clients_key() -> None:
+    policy = Policy.from_env({})
+    for key_b in (None, "", "ka"):
+        with pytest.raises(ValueError, match="api-key-b"):
+            FuzzConfig.from_specs("http://a", "http://b", "http://inbox", None, policy, "ka",
+                                  key_b)
+    config = FuzzConfig.from_specs("http://a", "send=http://s,check=http://c,users=http://a",
+                                   "http://inbox", None, policy, "ka", "kb")
+    assert [h["Authorization"] for h in config.b.client_headers] == ["Bearer ka", "Bearer kb"]
+    assert config.end_users["A"].ipv4 != config.end_users["B"].ipv4
+
+
+def test_cli_refuses_to_run_without_the_second_key(capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONTRACT_API_KEY_B", raising=False)
+    assert fuzz_cli.main(["--a", "http://a", "--b", "http://b", "--inbox-url", "http://i",
+                          "--api-key", "ka"]) == 2
+    assert "--api-key-b" in capsys.readouterr().err
+
+
+def test_events_compare_their_client_and_reference() -> None:
+    norm_a, _ = views(A, "+15550000001")
+    other = outcome("VE" + "b" * 32, "+15550000002")
+    other.events[0].update({"client": "beta", "reference": "order-1"})
+    lines = differences(norm_a, views(other, "+15550000002")[0])
+    assert any("event#1.client" in line for line in lines)
+    assert any("event#1.reference" in line for line in lines)
