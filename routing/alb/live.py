@@ -1,7 +1,8 @@
 """A live ALB listener through boto3 (elbv2): compare it with the table, push forward weights.
 
 Both sides are compared in the ALB API's shapes: the table's rules as alb/api.py renders them,
-the listener's as DescribeRules reports them, each reduced by the same normal forms.
+in the production listener's layout (alb/production.py), the listener's as DescribeRules reports
+them, each reduced by the same normal forms.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from routing.alb import api
+from routing.alb import api, production
+from routing.conditions.source_ip import SourceIp
 from routing.table.model import Action, Forward, RouteTable
 
 if TYPE_CHECKING:
@@ -93,15 +95,28 @@ class Live:
 
 
 def differences(table: RouteTable, live: Live) -> list[str]:
+    """The listener against the table in production's layout (routing/alb/production.py): the
+    internal-paths rule first, table rules one priority higher, pin rules absent or limited to
+    some source addresses (the operators' CIDRs, which only the stack knows)."""
     found = []
     live_rules = live.by_priority()
-    for rule in table.by_priority:
-        got = live_rules.pop(str(rule.priority), None)
+    for entry in production.listener_rules(table):
+        rule = entry.rule
+        got = live_rules.pop(str(entry.priority), None)
         if got is None:
-            found.append(f"rule {rule.name!r}: no live rule at priority {rule.priority}")
+            if not entry.pin:  # a pin rule is left out when no operator CIDRs are given
+                found.append(f"rule {rule.name!r}: no live rule at listener priority "
+                             f"{entry.priority}")
             continue
         want_conditions = sorted(normal_condition(c) for c in api.conditions(rule))
-        if sorted(normal_condition(c) for c in got["Conditions"]) != want_conditions:
+        got_conditions = sorted(normal_condition(c) for c in got["Conditions"])
+        if entry.pin:
+            limits = [c for c in got_conditions if c[0] == SourceIp.field]
+            if not limits:
+                found.append(f"rule {rule.name!r} (priority {rule.priority}): a pin rule open "
+                             "to every address (no source-ip condition)")
+            got_conditions = [c for c in got_conditions if c[0] != SourceIp.field]
+        if got_conditions != want_conditions:
             found.append(f"rule {rule.name!r} (priority {rule.priority}): conditions differ: "
                          f"live {got['Conditions']}")
         if live.action_of(got) != live.wanted(rule.action):
@@ -120,9 +135,10 @@ def apply_weights(table: RouteTable, live: Live) -> list[tuple[str, dict[str, in
     (rule name, weights) of each push. Conditions and other actions are CloudFormation's."""
     pushed = []
     live_rules = live.by_priority()
-    for rule in [*table.by_priority, None]:
+    for entry in [*production.listener_rules(table), None]:
+        rule = None if entry is None else entry.rule
         action = table.default_action if rule is None else rule.action
-        got = live_rules.get("default" if rule is None else str(rule.priority))
+        got = live_rules.get("default" if entry is None else str(entry.priority))
         if not isinstance(action, Forward) or got is None or live.action_of(got) == \
                 live.wanted(action):
             continue
