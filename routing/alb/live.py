@@ -94,6 +94,15 @@ class Live:
         return normal_action(api.action(action, arns), self.names)
 
 
+def conditions_match(entry: production.ListenerRule, got: Mapping[str, Any]) -> bool:
+    """The live rule's conditions are the table rule's; a pin rule's source-ip condition (the
+    operators' CIDRs, which only the stack knows) is left out of the comparison."""
+    live_conditions = [c for c in got["Conditions"]
+                       if not (entry.pin and c["Field"] == SourceIp.field)]
+    return sorted(normal_condition(c) for c in live_conditions) == \
+        sorted(normal_condition(c) for c in api.conditions(entry.rule))
+
+
 def differences(table: RouteTable, live: Live) -> list[str]:
     """The listener against the table in production's layout (routing/alb/production.py): the
     internal-paths rule first, table rules one priority higher, pin rules absent or limited to
@@ -108,15 +117,10 @@ def differences(table: RouteTable, live: Live) -> list[str]:
                 found.append(f"rule {rule.name!r}: no live rule at listener priority "
                              f"{entry.priority}")
             continue
-        want_conditions = sorted(normal_condition(c) for c in api.conditions(rule))
-        got_conditions = sorted(normal_condition(c) for c in got["Conditions"])
-        if entry.pin:
-            limits = [c for c in got_conditions if c[0] == SourceIp.field]
-            if not limits:
-                found.append(f"rule {rule.name!r} (priority {rule.priority}): a pin rule open "
-                             "to every address (no source-ip condition)")
-            got_conditions = [c for c in got_conditions if c[0] != SourceIp.field]
-        if got_conditions != want_conditions:
+        if entry.pin and not any(c["Field"] == SourceIp.field for c in got["Conditions"]):
+            found.append(f"rule {rule.name!r} (priority {rule.priority}): a pin rule open "
+                         "to every address (no source-ip condition)")
+        if not conditions_match(entry, got):
             found.append(f"rule {rule.name!r} (priority {rule.priority}): conditions differ: "
                          f"live {got['Conditions']}")
         if live.action_of(got) != live.wanted(rule.action):
@@ -131,8 +135,10 @@ def differences(table: RouteTable, live: Live) -> list[str]:
 
 
 def apply_weights(table: RouteTable, live: Live) -> list[tuple[str, dict[str, int]]]:
-    """Push each forward action that differs (rules by priority, then the default); returns
-    (rule name, weights) of each push. Conditions and other actions are CloudFormation's."""
+    """Push each forward action that differs (rules by priority, then the default) onto the live
+    rule at its listener priority, only when that rule's conditions are the table rule's (never
+    onto some other rule); returns (rule name, weights) of each push. Conditions and other
+    actions are CloudFormation's."""
     pushed = []
     live_rules = live.by_priority()
     for entry in [*production.listener_rules(table), None]:
@@ -140,7 +146,7 @@ def apply_weights(table: RouteTable, live: Live) -> list[tuple[str, dict[str, in
         action = table.default_action if rule is None else rule.action
         got = live_rules.get("default" if entry is None else str(entry.priority))
         if not isinstance(action, Forward) or got is None or live.action_of(got) == \
-                live.wanted(action):
+                live.wanted(action) or (entry is not None and not conditions_match(entry, got)):
             continue
         rendered = api.action(action, live.arns)
         if rule is None:
