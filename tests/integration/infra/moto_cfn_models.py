@@ -1,10 +1,11 @@
 """CloudFormation models for resource types moto's CloudFormation skips, backed by moto's own
 service backends, so a deploy against moto creates real moto resources for them.
 
-moto (5.x) implements Secrets Manager, ElastiCache and CloudWatch alarms as services, but its
-CloudFormation parser skips AWS::SecretsManager::Secret, AWS::ElastiCache::SubnetGroup,
-AWS::ElastiCache::ReplicationGroup and AWS::CloudWatch::Alarm (logging "No Moto CloudFormation
-support"), and then fails on any Ref/GetAtt to them. Each model below reads the template's
+moto (5.x) implements Secrets Manager, ElastiCache, CloudWatch alarms and S3 bucket policies as
+services, but its CloudFormation parser skips AWS::SecretsManager::Secret,
+AWS::ElastiCache::SubnetGroup, AWS::ElastiCache::ReplicationGroup, AWS::CloudWatch::Alarm and
+AWS::S3::BucketPolicy (logging "No Moto CloudFormation support"), and then fails on any Ref/GetAtt
+to them (or, for the bucket policy, silently creates none). Each model below reads the template's
 properties and calls the matching backend method with them; nothing else is invented, except for
 AWS::ElastiCache::ParameterGroup, which moto has no API for at all: its model only names the group
 (what Ref returns, passed on to the replication group) and keeps its properties in
@@ -22,6 +23,7 @@ from typing import Any
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.elasticache.models import elasticache_backends
+from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
 
@@ -168,3 +170,18 @@ class AlarmModel(_Model, CloudFormationModel):
             alarm_actions=props.get("AlarmActions", []),
             treat_missing_data=props.get("TreatMissingData"))
         return cls(alarm.name)
+
+
+class BucketPolicyModel(_Model, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+            region_name: str, **kwargs: Any) -> BucketPolicyModel:
+        props = cloudformation_json["Properties"]
+        s3_backends[account_id]["aws"].put_bucket_policy(
+            props["Bucket"], json.dumps(props["PolicyDocument"]).encode())
+        return cls(resource_name)
