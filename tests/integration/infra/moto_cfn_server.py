@@ -26,8 +26,9 @@ change sets, where moto 5 differs from AWS in two ways that would make the test 
 8. An update treats a resource that its Condition kept from being created as one to modify (and
    fails on the missing original: AttributeError on None) or as unchanged (and never creates it
    though its Condition now holds). Every such resource is handed to the update's "Add" step,
-   which creates it when its Condition holds under the new parameters, as AWS does. (A created resource whose Condition
-   stops holding is still not removed: the deploy test never turns one off.)
+   which creates it when its Condition holds under the new parameters, as AWS does. (A created
+   resource whose Condition stops holding is still not removed: the deploy test never turns one
+   off.)
 
 Usage (from the repo root): python -m tests.integration.infra.moto_cfn_server -H 127.0.0.1 -p PORT
 """
