@@ -1,16 +1,32 @@
 """Cache stack: the shared Redis (ElastiCache, valkey or redis) and the app's secrets.
 
 TLS in transit and an AUTH token from Secrets Manager; its security group admits the tasks only.
+Its parameter group sets `maxmemory-policy noeviction`: under memory pressure a write fails
+(OOM) instead of silently evicting limit counters and pending indexes, and an alarm per node
+fires on memory use above CacheMemoryAlarmPercent first.
 """
 
 from __future__ import annotations
 
-from troposphere import FindInMap, GetAtt, Ref, Sub, Template, ec2, elasticache, secretsmanager
+from troposphere import (
+    FindInMap,
+    GetAtt,
+    Ref,
+    Sub,
+    Template,
+    cloudwatch,
+    ec2,
+    elasticache,
+    secretsmanager,
+)
 
 from infra.base import add_output, add_parameter, name_tags, new_template
 
 REDIS_PORT = 6379
 ENGINE_VERSIONS = {"valkey": "8.0", "redis": "7.1"}
+PARAMETER_GROUP_FAMILIES = {"valkey": "valkey8", "redis": "redis7"}  # of those versions
+CACHE_PARAMETERS = {"maxmemory-policy": "noeviction"}
+NODE_COUNT = 2  # primary and one replica, in two AZs
 EMPTY_KEYRING = '{"version": 1, "keys": []}'
 
 
@@ -48,20 +64,44 @@ def replication_group() -> list[object]:
     return [
         elasticache.SubnetGroup("CacheSubnetGroup", Description="private subnets for Redis",
                                 SubnetIds=Ref("PrivateSubnetIds")),
+        elasticache.ParameterGroup(
+            "CacheParameterGroup", Description="shared Redis: never evict (limits must hold)",
+            CacheParameterGroupFamily=FindInMap("EngineVersions", Ref("CacheEngine"),
+                                                "Family"),
+            Properties=CACHE_PARAMETERS),
         elasticache.ReplicationGroup(
             "CacheReplicationGroup",
             ReplicationGroupDescription=Sub("${AWS::StackName} shared Redis"),
             Engine=Ref("CacheEngine"),
             EngineVersion=FindInMap("EngineVersions", Ref("CacheEngine"), "Version"),
             CacheNodeType=Ref("CacheNodeType"),
-            NumCacheClusters=2, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
-            Port=REDIS_PORT,
+            NumCacheClusters=NODE_COUNT, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
+            Port=REDIS_PORT, CacheParameterGroupName=Ref("CacheParameterGroup"),
             CacheSubnetGroupName=Ref("CacheSubnetGroup"),
             SecurityGroupIds=[Ref("CacheSecurityGroup")],
             TransitEncryptionEnabled=True, AtRestEncryptionEnabled=True,
             AuthToken=Sub("{{resolve:secretsmanager:${CacheAuthTokenSecret}}}"),
             Tags=name_tags(Sub("${AWS::StackName}-redis"))),
     ]
+
+
+def memory_alarm_title(node: int) -> str:
+    return f"CacheNode{node}MemoryAlarm"
+
+
+def memory_alarms() -> list[cloudwatch.Alarm]:
+    """One per node: ElastiCache reports memory per cache cluster (node) of the group, whose ids
+    are the group's id with -001, -002... appended."""
+    return [cloudwatch.Alarm(
+        memory_alarm_title(node), AlarmName=Sub("${AWS::StackName}-cache-" + f"{node:03d}-memory"),
+        AlarmDescription="shared Redis memory use is high: with noeviction, writes fail when "
+                         "it is full (scale CacheNodeType)",
+        Namespace="AWS/ElastiCache", MetricName="DatabaseMemoryUsagePercentage",
+        Dimensions=[cloudwatch.MetricDimension(
+            Name="CacheClusterId", Value=Sub("${CacheReplicationGroup}-" + f"{node:03d}"))],
+        Statistic="Maximum", Period=60, EvaluationPeriods=5, DatapointsToAlarm=3,
+        Threshold=Ref("CacheMemoryAlarmPercent"), ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="missing") for node in range(1, NODE_COUNT + 1)]
 
 
 def build() -> Template:
@@ -75,10 +115,17 @@ def build() -> Template:
                   AllowedValues=sorted(ENGINE_VERSIONS), Description="ElastiCache engine")
     add_parameter(template, "CacheNodeType", Type="String", Default="cache.t4g.micro",
                   Description="ElastiCache node type")
-    template.add_mapping("EngineVersions",
-                         {engine: {"Version": v} for engine, v in ENGINE_VERSIONS.items()})
-    for resource in (*secrets(), cache_security_group(), *replication_group()):
+    add_parameter(template, "CacheMemoryAlarmPercent", Type="Number", Default=80, MinValue=1,
+                  MaxValue=99, Description="memory use (percent of maxmemory) that raises the "
+                  "cache memory alarms")
+    template.add_mapping("EngineVersions", {
+        engine: {"Version": v, "Family": PARAMETER_GROUP_FAMILIES[engine]}
+        for engine, v in ENGINE_VERSIONS.items()})
+    for resource in (*secrets(), cache_security_group(), *replication_group(), *memory_alarms()):
         template.add_resource(resource)
+    for node in range(1, NODE_COUNT + 1):
+        add_output(template, f"CacheNode{node}MemoryAlarmName", Ref(memory_alarm_title(node)),
+                   f"memory alarm of cache node {node}")
     add_output(template, "CacheAddress", GetAtt("CacheReplicationGroup", "PrimaryEndPoint.Address"),
                "primary endpoint of the shared Redis")
     add_output(template, "CachePort", str(REDIS_PORT), "port of the shared Redis")

@@ -1,7 +1,10 @@
 """Cluster part of the platform stack: ECS on Fargate, optionally an EC2 capacity provider, logs.
 
 CapacityProvider=EC2 adds an Auto Scaling group of ECS-optimised instances behind a managed
-capacity provider; services then place tasks on it (awsvpc networking either way).
+capacity provider; services then place tasks on it (awsvpc networking either way). Tasks never
+reach the instance metadata service (the instance role's credentials): the agent blocks it for
+awsvpc tasks (ECS_AWSVPC_BLOCK_IMDS), and IMDSv2 with a hop limit of 1 keeps any container behind
+a bridge from it too. Fargate tasks have no IMDS at all.
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ def cluster() -> list[object]:
 
 
 def ec2_capacity() -> list[object]:
-    user_data = Sub("#!/bin/bash\necho ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n")
+    user_data = Sub("#!/bin/bash\n"
+                    "echo ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n"
+                    "echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config\n")
     return [
         iam.Role("Ec2InstanceRole", Condition="UseEc2",
                  AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
@@ -70,7 +75,9 @@ def ec2_capacity() -> list[object]:
                                IamInstanceProfile=ec2.IamInstanceProfile(
                                    Arn=Sub("${Ec2InstanceProfile.Arn}")),
                                SecurityGroupIds=[Ref("TaskSecurityGroupId")],
-                               MetadataOptions=ec2.MetadataOptions(HttpTokens="required"),
+                               MetadataOptions=ec2.MetadataOptions(
+                                   HttpEndpoint="enabled", HttpTokens="required",
+                                   HttpPutResponseHopLimit=1),
                                UserData=Base64(user_data))),
         autoscaling.AutoScalingGroup(
             "Ec2AutoScalingGroup", Condition="UseEc2", MinSize="0",

@@ -1,8 +1,10 @@
 """Roles of the services stack: one execution role (pull images, write logs, read the two
 secrets) and one task role per component holding only what that process calls.
 
-Only the dispatcher publishes SMS through SNS, so only its role may sns:Publish; only the web
-components read the API keyring (KeyringSecretArn, fetched by the app itself to reload it).
+Only the dispatcher publishes SMS through SNS, so only its role may sns:Publish, and only to
+phone numbers: a direct SMS publish has no resource ARN, so the Allow names no topic (NotResource)
+and a Deny refuses every SNS ARN (topics, platform endpoints) whatever else may allow it. Only the
+web components read the API keyring (KeyringSecretArn, fetched by the app itself to reload it).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from troposphere import Ref, Sub, iam
 from infra.components import Component
 
 SECRET_PARAMETERS = ("CodePepperSecretArn", "CacheAuthTokenSecretArn")
+SNS_ARNS = Sub("arn:${AWS::Partition}:sns:*:*:*")  # every topic and endpoint, any account
 
 
 def ecs_tasks_trust() -> dict[str, object]:
@@ -43,10 +46,12 @@ def task_role_title(component: Component) -> str:
 def task_role(component: Component) -> iam.Role:
     policies = []
     if component.delivers_messages:
-        # SMS goes to phone numbers, not topics, so SNS offers no narrower resource than "*".
-        policies.append(iam.Policy(PolicyName="publish-sms", PolicyDocument={
-            "Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+        policies.append(iam.Policy(PolicyName="publish-sms-only", PolicyDocument={
+            "Version": "2012-10-17", "Statement": [
+                {"Sid": "PhoneNumbersOnly", "Effect": "Allow", "Action": "sns:Publish",
+                 "NotResource": SNS_ARNS},
+                {"Sid": "NoTopics", "Effect": "Deny", "Action": "sns:Publish",
+                 "Resource": SNS_ARNS}]}))
     if component.is_web:
         policies.append(iam.Policy(PolicyName="read-keyring", PolicyDocument={
             "Version": "2012-10-17", "Statement": [{

@@ -1,21 +1,33 @@
 """Load balancer part of the platform stack: the ALB, its listeners, one target group per web
-component (health checks on /readyz) and a 5XX alarm per target group.
+component (health checks on /readyz), a 5XX alarm per target group, access logs to S3.
 
-HTTP only without a certificate; with CertificateArn, HTTPS serves and HTTP redirects to it.
-Listener rules (from the route table) attach to whichever listener serves: see infra.routes.
+Closed by default: with CertificateArn, HTTPS serves and HTTP redirects to it; without one the
+HTTP listener answers every request with a fixed 403, unless AllowPlainHttp=true (demos) lets it
+serve. Listener rules (from the route table) attach to whichever listener serves, and exist only
+when one does (condition SERVES_API): see infra.routes.
 """
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, Ref, Sub, Template, cloudwatch
+import json
+
+from troposphere import Equals, GetAtt, If, Not, Or, Ref, Sub, Template, cloudwatch
 from troposphere import elasticloadbalancingv2 as elb
 
+from infra.access_logs import ACCESS_LOG_ATTRIBUTES, add_access_logs
 from infra.base import add_output, add_parameter, name_tags
 from infra.components import HEALTH_CHECK_PATH, WEB_COMPONENTS, Component
 from routing.table.model import TargetGroup
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 SERVING_LISTENER = If("HasCertificate", Ref("HttpsListener"), Ref("HttpListener"))
+SERVES_API = "ServesApi"  # condition: a listener serves the API (HTTPS, or plain HTTP allowed)
+PLAIN_HTTP_CLOSED = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
+    StatusCode="403", ContentType="application/json", MessageBody=json.dumps({
+        "type": "urn:problem:gateway:https_required", "title": "Forbidden", "status": 403,
+        "code": "https_required",
+        "detail": "Plain HTTP is closed: deploy with CertificateArn (HTTPS), or "
+                  "AllowPlainHttp=true for a demo."})))
 
 
 def add_alb_parameters(template: Template) -> None:
@@ -29,11 +41,18 @@ def add_alb_parameters(template: Template) -> None:
     add_parameter(template, "TaskSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
                   Description="network: TaskSecurityGroupId (EC2 capacity)")
     add_parameter(template, "CertificateArn", Type="String", Default="",
-                  Description="ACM certificate; empty serves plain HTTP")
+                  Description="ACM certificate: HTTPS serves, HTTP redirects to it; empty: "
+                  "HTTP answers 403 unless AllowPlainHttp")
+    add_parameter(template, "AllowPlainHttp", Type="String", Default="false",
+                  AllowedValues=["false", "true"],
+                  Description="without CertificateArn only: serve the API over plain HTTP "
+                  "(codes cross the network in clear; for demos)")
     add_parameter(template, "Alarm5xxThreshold", Type="Number", Default=5, MinValue=1,
                   Description="target 5XX responses per minute that raise an alarm")
-    template.add_condition("HasCertificate",
-                           {"Fn::Not": [{"Fn::Equals": [Ref("CertificateArn"), ""]}]})
+    template.add_condition("HasCertificate", Not(Equals(Ref("CertificateArn"), "")))
+    template.add_condition("PlainHttpAllowed", Equals(Ref("AllowPlainHttp"), "true"))
+    template.add_condition(SERVES_API, Or({"Condition": "HasCertificate"},
+                                          {"Condition": "PlainHttpAllowed"}))
 
 
 def target_group_title(component: Component) -> str:
@@ -63,19 +82,22 @@ def target_group_arns() -> dict[str, Ref]:
 def load_balancer(default_actions: list[elb.Action]) -> list[object]:
     redirect = elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(
         Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))
+    attributes = {"routing.http.drop_invalid_header_fields.enabled": "true",
+                  "idle_timeout.timeout_seconds": "60", **ACCESS_LOG_ATTRIBUTES}
     return [
         elb.LoadBalancer(
             "LoadBalancer", Scheme="internet-facing", Type="application",
             Subnets=Ref("PublicSubnetIds"), SecurityGroups=[Ref("AlbSecurityGroupId")],
-            LoadBalancerAttributes=[
-                elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled",
-                                           Value="true"),
-                elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value="60")],
+            # ALB checks that it may write to the bucket when logging is switched on.
+            DependsOn="AccessLogsBucketPolicy",
+            LoadBalancerAttributes=[elb.LoadBalancerAttributes(Key=k, Value=v)
+                                    for k, v in attributes.items()],
             Tags=name_tags(Sub("${AWS::StackName}-alb"))),
         elb.Listener("HttpListener", LoadBalancerArn=Ref("LoadBalancer"), Port=80,
                      Protocol="HTTP",
                      DefaultActions=If("HasCertificate", [redirect],
-                                       default_actions)),
+                                       If("PlainHttpAllowed", default_actions,
+                                          [PLAIN_HTTP_CLOSED]))),
         elb.Listener("HttpsListener", Condition="HasCertificate",
                      LoadBalancerArn=Ref("LoadBalancer"), Port=443, Protocol="HTTPS",
                      SslPolicy=TLS_POLICY,
@@ -112,6 +134,7 @@ def add_load_balancer(template: Template, default_actions: list[elb.Action],
     """default_actions: what the serving listener does when no rule matches (the table's);
     table_groups: the route table's target groups (their load balancing algorithm)."""
     add_alb_parameters(template)
+    add_access_logs(template)
     algorithm = {g.name: g.algorithm for g in table_groups}
     groups = (target_group(c, algorithm.get(c.name, TargetGroup.algorithm))
               for c in WEB_COMPONENTS)

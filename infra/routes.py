@@ -1,8 +1,11 @@
 """The route table (routing/routes.toml) as the platform stack's listener rules.
 
-This module is the one place infra calls into routing: routing.alb.render renders the rules and the
-listener's default action; here each weighted forward rule's weights become stack parameters
-(defaulting to the table's), so a deploy can shift traffic without editing the table.
+This module is the one place infra calls into routing: routing.alb.render renders the rules in the
+production listener's layout (routing/alb/production.py: internal paths answer 404, pin rules need
+the operators' CIDRs) and the listener's default action; here each weighted forward rule's weights
+become stack parameters (defaulting to the table's), so a deploy can shift traffic without editing
+the table, and each rule gets its stack condition: it exists only while a listener serves the API,
+a pin rule only when OperatorCidrs is given too.
 """
 
 from __future__ import annotations
@@ -12,16 +15,21 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from troposphere import Ref, Template
+from troposphere import And, Equals, Not, Ref, Split, Template
 from troposphere import elasticloadbalancingv2 as elb
 
 from infra.base import add_parameter
-from routing.alb.render import render_default_actions, render_listener_rules
+from infra.loadbalancer import SERVES_API
+from routing.alb.production import PIN_HEADER, max_operator_cidrs
+from routing.alb.render import render_default_actions, render_production_rules
 from routing.table.loader import load_table
 from routing.table.model import RouteTable
 
 ROUTE_TABLE = Path(__file__).resolve().parent.parent / "routing" / "routes.toml"
 MAX_WEIGHT = 999  # ALB's ceiling for a target group's weight in a forward action
+SERVES_PINS = "ServesPins"  # condition: the API is served and operator CIDRs are given
+IPV4_CIDR = r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}"
+IPV6_CIDR = r"[0-9A-Fa-f:]{2,39}/[0-9]{1,3}"
 
 
 def table_path() -> Path:
@@ -61,11 +69,34 @@ def _parametrise_weights(template: Template, rule: elb.ListenerRule,
             group.properties["Weight"] = Ref(parameter)
 
 
+def cidr_list_pattern(most: int) -> str:
+    """Empty, or 1..most CIDR blocks separated by commas (no spaces)."""
+    cidr = f"(?:{IPV4_CIDR}|{IPV6_CIDR})"
+    return f"^$|^{cidr}(?:,{cidr}){{0,{most - 1}}}$"
+
+
+def add_operator_cidrs(template: Template, table: RouteTable) -> Split:
+    """The OperatorCidrs parameter (as many CIDRs as every pin rule has room for) and the
+    conditions on it; returns the pin rules' source-ip values."""
+    most = max_operator_cidrs(table)
+    add_parameter(template, "OperatorCidrs", Type="String", Default="",
+                  AllowedPattern=cidr_list_pattern(most),
+                  ConstraintDescription=f"empty, or up to {most} CIDR blocks separated by commas",
+                  Description=f"operators' addresses, e.g. 203.0.113.0/24: the only ones whose "
+                  f"{PIN_HEADER} header pins a request to a side; empty: no pin rules")
+    template.add_condition("HasOperatorCidrs", Not(Equals(Ref("OperatorCidrs"), "")))
+    template.add_condition(SERVES_PINS, And({"Condition": SERVES_API},
+                                            {"Condition": "HasOperatorCidrs"}))
+    return Split(",", Ref("OperatorCidrs"))
+
+
 def add_listener_rules(template: Template, table: RouteTable, listener_arn: object,
                        arns: Mapping[str, Ref]) -> list[elb.ListenerRule]:
     names_by_arn = {id(arn): name for name, arn in arns.items()}
-    rules = render_listener_rules(table, listener_arn, arns)
-    for rule in rules:
+    operator_cidrs = add_operator_cidrs(template, table)
+    rendered = render_production_rules(table, listener_arn, arns, operator_cidrs)
+    for entry, rule in rendered:
+        rule.Condition = SERVES_PINS if entry.pin else SERVES_API
         _parametrise_weights(template, rule, names_by_arn)
         template.add_resource(rule)
-    return rules
+    return [rule for _, rule in rendered]

@@ -1,7 +1,8 @@
 """A live ALB listener through boto3 (elbv2): compare it with the table, push forward weights.
 
 Both sides are compared in the ALB API's shapes: the table's rules as alb/api.py renders them,
-the listener's as DescribeRules reports them, each reduced by the same normal forms.
+in the production listener's layout (alb/production.py), the listener's as DescribeRules reports
+them, each reduced by the same normal forms.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from routing.alb import api
+from routing.alb import api, production
+from routing.conditions.source_ip import SourceIp
 from routing.table.model import Action, Forward, RouteTable
 
 if TYPE_CHECKING:
@@ -92,16 +94,33 @@ class Live:
         return normal_action(api.action(action, arns), self.names)
 
 
+def conditions_match(entry: production.ListenerRule, got: Mapping[str, Any]) -> bool:
+    """The live rule's conditions are the table rule's; a pin rule's source-ip condition (the
+    operators' CIDRs, which only the stack knows) is left out of the comparison."""
+    live_conditions = [c for c in got["Conditions"]
+                       if not (entry.pin and c["Field"] == SourceIp.field)]
+    return sorted(normal_condition(c) for c in live_conditions) == \
+        sorted(normal_condition(c) for c in api.conditions(entry.rule))
+
+
 def differences(table: RouteTable, live: Live) -> list[str]:
+    """The listener against the table in production's layout (routing/alb/production.py): the
+    internal-paths rule first, table rules one priority higher, pin rules absent or limited to
+    some source addresses (the operators' CIDRs, which only the stack knows)."""
     found = []
     live_rules = live.by_priority()
-    for rule in table.by_priority:
-        got = live_rules.pop(str(rule.priority), None)
+    for entry in production.listener_rules(table):
+        rule = entry.rule
+        got = live_rules.pop(str(entry.priority), None)
         if got is None:
-            found.append(f"rule {rule.name!r}: no live rule at priority {rule.priority}")
+            if not entry.pin:  # a pin rule is left out when no operator CIDRs are given
+                found.append(f"rule {rule.name!r}: no live rule at listener priority "
+                             f"{entry.priority}")
             continue
-        want_conditions = sorted(normal_condition(c) for c in api.conditions(rule))
-        if sorted(normal_condition(c) for c in got["Conditions"]) != want_conditions:
+        if entry.pin and not any(c["Field"] == SourceIp.field for c in got["Conditions"]):
+            found.append(f"rule {rule.name!r} (priority {rule.priority}): a pin rule open "
+                         "to every address (no source-ip condition)")
+        if not conditions_match(entry, got):
             found.append(f"rule {rule.name!r} (priority {rule.priority}): conditions differ: "
                          f"live {got['Conditions']}")
         if live.action_of(got) != live.wanted(rule.action):
@@ -116,15 +135,18 @@ def differences(table: RouteTable, live: Live) -> list[str]:
 
 
 def apply_weights(table: RouteTable, live: Live) -> list[tuple[str, dict[str, int]]]:
-    """Push each forward action that differs (rules by priority, then the default); returns
-    (rule name, weights) of each push. Conditions and other actions are CloudFormation's."""
+    """Push each forward action that differs (rules by priority, then the default) onto the live
+    rule at its listener priority, only when that rule's conditions are the table rule's (never
+    onto some other rule); returns (rule name, weights) of each push. Conditions and other
+    actions are CloudFormation's."""
     pushed = []
     live_rules = live.by_priority()
-    for rule in [*table.by_priority, None]:
+    for entry in [*production.listener_rules(table), None]:
+        rule = None if entry is None else entry.rule
         action = table.default_action if rule is None else rule.action
-        got = live_rules.get("default" if rule is None else str(rule.priority))
+        got = live_rules.get("default" if entry is None else str(entry.priority))
         if not isinstance(action, Forward) or got is None or live.action_of(got) == \
-                live.wanted(action):
+                live.wanted(action) or (entry is not None and not conditions_match(entry, got)):
             continue
         rendered = api.action(action, live.arns)
         if rule is None:

@@ -98,7 +98,12 @@ class ValueList:
         return f"{self.field} {' or '.join(self.values)}"
 
     def api(self) -> dict[str, Any]:
-        return {"Field": self.field, self.api_config: {"Values": list(self.values)}}
+        return self.api_of(list(self.values))
+
+    @classmethod
+    def api_of(cls, values: object) -> dict[str, Any]:
+        """The API shape for values given some other way, e.g. a stack parameter (Fn::Split)."""
+        return {"Field": cls.field, cls.api_config: {"Values": values}}
 
 
 def read_strings(raw: Mapping[str, Any], key: str, report: Report) -> tuple[str, ...]:

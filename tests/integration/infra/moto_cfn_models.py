@@ -1,11 +1,15 @@
 """CloudFormation models for resource types moto's CloudFormation skips, backed by moto's own
 service backends, so a deploy against moto creates real moto resources for them.
 
-moto (5.x) implements Secrets Manager, ElastiCache and CloudWatch alarms as services, but its
-CloudFormation parser skips AWS::SecretsManager::Secret, AWS::ElastiCache::SubnetGroup,
-AWS::ElastiCache::ReplicationGroup and AWS::CloudWatch::Alarm (logging "No Moto CloudFormation
-support"), and then fails on any Ref/GetAtt to them. Each model below reads the template's
-properties and calls the matching backend method with them; nothing else is invented. Application
+moto (5.x) implements Secrets Manager, ElastiCache, CloudWatch alarms and S3 bucket policies as
+services, but its CloudFormation parser skips AWS::SecretsManager::Secret,
+AWS::ElastiCache::SubnetGroup, AWS::ElastiCache::ReplicationGroup, AWS::CloudWatch::Alarm and
+AWS::S3::BucketPolicy (logging "No Moto CloudFormation support"), and then fails on any Ref/GetAtt
+to them (or, for the bucket policy, silently creates none). Each model below reads the template's
+properties and calls the matching backend method with them; nothing else is invented, except for
+AWS::ElastiCache::ParameterGroup, which moto has no API for at all: its model only names the group
+(what Ref returns, passed on to the replication group) and keeps its properties in
+PARAMETER_GROUPS; the parameters themselves are checked in the template facts. Application
 Auto Scaling and the ECS capacity-provider association are still skipped (nothing refers to them).
 Importing this module registers the models (moto finds CloudFormationModel subclasses).
 """
@@ -19,6 +23,7 @@ from typing import Any
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.elasticache.models import elasticache_backends
+from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
 
@@ -87,6 +92,23 @@ class CacheSubnetGroupModel(_Model, CloudFormationModel):
         return cls(name)
 
 
+PARAMETER_GROUPS: dict[str, dict[str, Any]] = {}  # name -> the template's properties
+
+
+class CacheParameterGroupModel(_Model, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ElastiCache::ParameterGroup"
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+            region_name: str, **kwargs: Any) -> CacheParameterGroupModel:
+        name = resource_name.lower()
+        PARAMETER_GROUPS[name] = dict(cloudformation_json["Properties"])
+        return cls(name)
+
+
 class ReplicationGroupModel(_Model, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
@@ -109,7 +131,7 @@ class ReplicationGroupModel(_Model, CloudFormationModel):
             preferred_cache_cluster_azs=[], num_node_groups=None, replicas_per_node_group=None,
             node_group_configuration=[], cache_node_type=props["CacheNodeType"],
             engine=props["Engine"], engine_version=props.get("EngineVersion"),
-            cache_parameter_group_name=None,
+            cache_parameter_group_name=props.get("CacheParameterGroupName"),
             cache_subnet_group_name=props.get("CacheSubnetGroupName"),
             cache_security_group_names=[], security_group_ids=props.get("SecurityGroupIds", []),
             tags=[], snapshot_arns=[], snapshot_name=None, preferred_maintenance_window=None,
@@ -148,3 +170,18 @@ class AlarmModel(_Model, CloudFormationModel):
             alarm_actions=props.get("AlarmActions", []),
             treat_missing_data=props.get("TreatMissingData"))
         return cls(alarm.name)
+
+
+class BucketPolicyModel(_Model, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+            region_name: str, **kwargs: Any) -> BucketPolicyModel:
+        props = cloudformation_json["Properties"]
+        s3_backends[account_id]["aws"].put_bucket_policy(
+            props["Bucket"], json.dumps(props["PolicyDocument"]).encode())
+        return cls(resource_name)

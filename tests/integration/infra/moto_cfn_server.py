@@ -19,6 +19,16 @@ change sets, where moto 5 differs from AWS in two ways that would make the test 
 5. GetAtt of a TargetGroup (TargetGroupFullName, used by alarms and request-count scaling) is not
    implemented; it is answered from the ARN, whose last part AWS defines as the full name.
 6. Some resource types have no CloudFormation model in moto: see moto_cfn_models.
+7. A parameter of an AWS::SSM::Parameter::Value type (Ec2AmiId) is kept by moto as the value it
+   resolved (an AMI id) instead of the parameter's name, so the next update that changes anything
+   looks that AMI id up as an SSM name and fails (AttributeError on None). AWS keeps the name and
+   resolves it again; here a value that names no SSM parameter is taken as already resolved.
+8. An update treats a resource that its Condition kept from being created as one to modify (and
+   fails on the missing original: AttributeError on None) or as unchanged (and never creates it
+   though its Condition now holds). Every such resource is handed to the update's "Add" step,
+   which creates it when its Condition holds under the new parameters, as AWS does. (A created
+   resource whose Condition stops holding is still not removed: the deploy test never turns one
+   off.)
 
 Usage (from the repo root): python -m tests.integration.infra.moto_cfn_server -H 127.0.0.1 -p PORT
 """
@@ -29,9 +39,10 @@ import sys
 from typing import Any
 
 from moto import server
-from moto.cloudformation import models, responses
+from moto.cloudformation import models, parsing, responses
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.elbv2.models import ELBv2Backend, FakeTargetGroup
+from moto.ssm.models import ssm_backends
 
 from tests.integration.infra import moto_cfn_models  # noqa: F401  (registers its models)
 
@@ -83,6 +94,23 @@ def _target_group_attribute(self: FakeTargetGroup, attribute_name: str) -> str:
     raise UnformattedGetAttTemplateException()
 
 
+def _build_resource_diff(self: parsing.ResourceMap, other_template: dict[str, Any],
+                         parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    diff: dict[str, Any] = _original_build_resource_diff(self, other_template, parameters)
+    resources = other_template["Resources"]
+    held_back = [n for n in self._resource_json_map if n in resources
+                 and "Condition" in resources[n] and n not in self._parsed_resources]
+    diff["Modify"] = [n for n in diff["Modify"] if n not in held_back]
+    diff["Add"] = [*diff["Add"], *held_back]
+    return diff
+
+
+def _parse_ssm_parameter(self: parsing.ResourceMap, value: str, value_type: str) -> Any:
+    if ssm_backends[self._account_id][self._region_name].get_parameter(value) is None:
+        return value  # moto's own earlier resolution of it (see 7)
+    return _original_parse_ssm_parameter(self, value, value_type)
+
+
 _original_create_change_set = responses.CloudFormationResponse.create_change_set
 _original_execute_change_set = models.CloudFormationBackend.execute_change_set
 responses.CloudFormationResponse.create_change_set = _create_change_set  # type: ignore[method-assign]
@@ -92,6 +120,10 @@ _original_convert = ELBv2Backend.convert_and_validate_properties
 ELBv2Backend.convert_and_validate_properties = (  # type: ignore[method-assign]
     _convert_and_validate_properties)
 FakeTargetGroup.get_cfn_attribute = _target_group_attribute  # type: ignore[attr-defined]
+_original_parse_ssm_parameter = parsing.ResourceMap.parse_ssm_parameter
+_original_build_resource_diff = parsing.ResourceMap.build_resource_diff
+parsing.ResourceMap.build_resource_diff = _build_resource_diff  # type: ignore[method-assign]
+parsing.ResourceMap.parse_ssm_parameter = _parse_ssm_parameter  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     server.main(sys.argv[1:])

@@ -2,7 +2,9 @@
 for it (with the CloudFormation gaps closed in moto_cfn_server.py, each explained there). Images
 are not built (--skip-build): no registry is reachable for a base image.
 
-The same deploy runs twice: the first creates the four stacks, the second must change nothing.
+The first deploy creates the four stacks closed (plain HTTP answers 403, no rules), a second one
+opens them for a demo (AllowPlainHttp, OperatorCidrs), a third with the same settings must change
+nothing.
 """
 
 from __future__ import annotations
@@ -79,7 +81,10 @@ def outputs(endpoint: str, stack: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0]["Outputs"]}
 
 
-def test_deploy_creates_the_stacks_then_a_rerun_changes_nothing(
+OPEN_FOR_A_DEMO = ("--set", "AllowPlainHttp=true", "--set", "OperatorCidrs=203.0.113.0/24")
+
+
+def test_deploy_creates_closed_stacks_opens_them_when_asked_then_a_rerun_changes_nothing(
         moto_url: str, tmp_path: Path) -> None:
     env = aws_env(tmp_path, moto_url)
     first = deploy(env, "--skip-build", "--endpoint-url", moto_url)
@@ -94,11 +99,40 @@ def test_deploy_creates_the_stacks_then_a_rerun_changes_nothing(
     assert platform["AlbUrl"] == f"http://{balancer['DNSName']}"
     assert f"deployed: {platform['AlbUrl']}" in first.stdout
 
-    # Listener rules rendered from the fixture table, weights from the table.
+    # Closed by default: no certificate, no AllowPlainHttp, so plain HTTP answers 403 and no rule
+    # forwards anything.
+    [listener] = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    assert listener["ListenerArn"] == platform["ListenerArn"] and listener["Port"] == 80
+    [closed] = listener["DefaultActions"]
+    assert closed["Type"] == "fixed-response"
+    assert closed["FixedResponseConfig"]["StatusCode"] == "403"
+    rules = elbv2.describe_rules(ListenerArn=platform["ListenerArn"])["Rules"]
+    assert [r["Priority"] for r in rules] == ["default"]
+
+    # Access logs go to the stack's encrypted bucket. (moto's CloudFormation ignores a load
+    # balancer's attributes and a bucket's public access block: the template facts check those.)
+    s3 = client("s3", moto_url)
+    bucket = platform["AccessLogsBucketName"]
+    [rule] = s3.get_bucket_encryption(Bucket=bucket)[
+        "ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    # us-east-1 opened before August 2022: its ELB account delivers the logs
+    policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    assert "arn:aws:iam::127311923021:root" in policy
+
+    # Opened for a demo: plain HTTP serves, the pins only from the operators' addresses.
+    opened = deploy(env, "--skip-build", "--endpoint-url", moto_url, *OPEN_FOR_A_DEMO)
+    assert opened.returncode == 0, opened.stdout + opened.stderr
     rules = elbv2.describe_rules(ListenerArn=platform["ListenerArn"])["Rules"]
     by_priority = {r["Priority"]: r for r in rules}
-    assert set(by_priority) == {"1", "2", "3", "10", "20", "default"}
-    forward = by_priority["10"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    # the fixture table's 1, 2, 3, 10, 20 one higher, after the internal-paths rule
+    assert set(by_priority) == {"1", "2", "3", "4", "11", "21", "default"}
+    [internal] = by_priority["1"]["Actions"]
+    assert internal["FixedResponseConfig"]["StatusCode"] == "404"
+    for pin in ("2", "3", "4"):
+        sources = [c for c in by_priority[pin]["Conditions"] if c["Field"] == "source-ip"]
+        assert [c["SourceIpConfig"]["Values"] for c in sources] == [["203.0.113.0/24"]], pin
+    forward = by_priority["11"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
     assert {(g["TargetGroupArn"], g["Weight"]) for g in forward} == {
         (platform["MonolithTargetGroupArn"], 100), (platform["SendTargetGroupArn"], 0)}
     groups = elbv2.describe_target_groups()["TargetGroups"]
@@ -120,12 +154,16 @@ def test_deploy_creates_the_stacks_then_a_rerun_changes_nothing(
 
     alarms = client("cloudwatch", moto_url).describe_alarms()["MetricAlarms"]
     assert sorted(a["AlarmName"] for a in alarms) == sorted(
-        platform[f"{t}AlarmName"] for t in ("Monolith", "Send", "Verify"))
+        [platform[f"{t}AlarmName"] for t in ("Monolith", "Send", "Verify")]
+        + [cache[f"CacheNode{n}MemoryAlarmName"] for n in (1, 2)])
     [group] = client("elasticache", moto_url).describe_replication_groups()["ReplicationGroups"]
     assert group["TransitEncryptionEnabled"] is True
+    memory = [a for a in alarms if a["MetricName"] == "DatabaseMemoryUsagePercentage"]
+    assert sorted(a["Dimensions"][0]["Value"] for a in memory) == [
+        f"{group['ReplicationGroupId']}-001", f"{group['ReplicationGroupId']}-002"]
 
     before = snapshot(moto_url)
-    second = deploy(env, "--skip-build", "--endpoint-url", moto_url)
+    second = deploy(env, "--skip-build", "--endpoint-url", moto_url, *OPEN_FOR_A_DEMO)
     assert second.returncode == 0, second.stdout + second.stderr
     for name in STACKS:
         assert f"No changes to deploy. Stack {name} is up to date" in second.stdout

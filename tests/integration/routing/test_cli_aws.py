@@ -14,16 +14,19 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from routing.alb.render import render_default_actions, render_listener_rules
+from routing.alb.render import render_default_actions, render_production_rules
 from routing.cli.main import main
 from routing.table.loader import load_table
 
 REGION = "us-east-1"
+OPERATORS = ["203.0.113.0/24"]
 
 
-@pytest.fixture
-def listener(table_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
-    """A load balancer whose listener carries the table's rules, as the infra stack builds it."""
+@pytest.fixture(params=["pins-open-to-operators", "pins-closed"])
+def listener(table_file: Path, monkeypatch: pytest.MonkeyPatch,
+             request: pytest.FixtureRequest) -> Iterator[tuple[str, Any]]:
+    """A load balancer whose listener carries the table's rules as the infra stack builds it
+    (routing/alb/production.py): with OperatorCidrs given, or without (no pin rules)."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_DEFAULT_REGION": REGION}.items():
         monkeypatch.setenv(name, value)
@@ -41,7 +44,9 @@ def listener(table_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
         default = [a.to_dict() for a in render_default_actions(table, arns)]
         arn = elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP",
                                     Port=80, DefaultActions=default)["Listeners"][0]["ListenerArn"]
-        for rule in render_listener_rules(table, arn, arns):
+        for entry, rule in render_production_rules(table, arn, arns, OPERATORS):
+            if entry.pin and request.param == "pins-closed":
+                continue
             props = rule.to_dict()["Properties"]
             elbv2.create_rule(ListenerArn=arn, Priority=props["Priority"],
                               Conditions=props["Conditions"], Actions=props["Actions"])
@@ -62,7 +67,7 @@ def test_verify_reports_drift_and_fails(table_file: Path, listener: tuple[str, A
                                         capsys: pytest.CaptureFixture[str]) -> None:
     arn, elbv2 = listener
     rules = elbv2.describe_rules(ListenerArn=arn)["Rules"]
-    changed = next(r for r in rules if r["Priority"] == "10")
+    changed = next(r for r in rules if r["Priority"] == "11")  # the table's 10: see production
     groups = changed["Actions"][0]["ForwardConfig"]["TargetGroups"]
     elbv2.modify_rule(RuleArn=changed["RuleArn"], Actions=[{"Type": "forward", "ForwardConfig": {
         "TargetGroups": [{**groups[0], "Weight": 50}, {**groups[1], "Weight": 50}]}}])
@@ -80,6 +85,41 @@ def test_apply_pushes_weights_then_verifies(table_file: Path, listener: tuple[st
     assert run(table_file, "apply", "--listener-arn", arn) == 0
     assert "applied verifications: {'monolith': 75, 'send': 25}" in capsys.readouterr().out
     live = next(r for r in elbv2.describe_rules(ListenerArn=arn)["Rules"]
-                if r["Priority"] == "10")
+                if r["Priority"] == "11")
     weights = sorted(g["Weight"] for g in live["Actions"][0]["ForwardConfig"]["TargetGroups"])
     assert weights == [25, 75]
+
+
+def test_verify_flags_a_pin_rule_open_to_every_address(
+        table_file: Path, listener: tuple[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    arn, elbv2 = listener
+    rules = elbv2.describe_rules(ListenerArn=arn)["Rules"]
+    pin = next((r for r in rules if r["Priority"] == "2"), None)  # the table's pin-monolith
+    if pin is None:  # no pin rules: add one as the table alone renders it, unrestricted
+        [monolith] = elbv2.describe_target_groups(Names=["monolith"])["TargetGroups"]
+        elbv2.create_rule(ListenerArn=arn, Priority=2, Conditions=[{
+            "Field": "http-header", "HttpHeaderConfig": {
+                "HttpHeaderName": "X-Backend", "Values": ["monolith"]}}],
+            Actions=[{"Type": "forward", "TargetGroupArn": monolith["TargetGroupArn"]}])
+    else:
+        elbv2.modify_rule(RuleArn=pin["RuleArn"], Conditions=[
+            c for c in pin["Conditions"] if c["Field"] != "source-ip"])
+    assert run(table_file, "verify", "--listener-arn", arn) == 1
+    assert "drift: rule 'pin-monolith' (priority 1): a pin rule open to every address" in \
+        capsys.readouterr().out
+
+
+def test_apply_never_pushes_weights_onto_a_rule_with_other_conditions(
+        table_file: Path, listener: tuple[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    """A listener laid out otherwise (e.g. the table's own priorities) keeps its actions."""
+    arn, elbv2 = listener
+    rules = elbv2.describe_rules(ListenerArn=arn)["Rules"]
+    target = next(r for r in rules if r["Priority"] == "11")
+    elbv2.modify_rule(RuleArn=target["RuleArn"], Conditions=[
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/elsewhere*"]}}])
+    assert main(["--table", str(table_file), "shift", "verifications", "--to", "send", "25"]) == 0
+    assert run(table_file, "apply", "--listener-arn", arn) == 1
+    assert "applied verifications" not in capsys.readouterr().out
+    after = next(r for r in elbv2.describe_rules(ListenerArn=arn)["Rules"]
+                 if r["Priority"] == "11")
+    assert after["Actions"] == target["Actions"]

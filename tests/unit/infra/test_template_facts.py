@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import json
+import re
 from typing import Any
 
+import pytest
+
 from infra import platform
+from infra.access_logs import ELB_LOG_ACCOUNTS, LOG_DELIVERY_SERVICE
 from infra.components import COMPONENTS, HEALTH_CHECK_PATH, WEB_COMPONENTS
+from routing.alb.production import INTERNAL_PATHS, PIN_HEADER
 from routing.table.loader import load_table
 
 from .conftest import FROZEN_ROUTES
@@ -39,6 +45,38 @@ def test_only_the_dispatcher_role_may_publish_to_sns(templates: dict[str, Templa
     assert publishers == {"DispatcherTaskRole"}
     assert actions_of(roles["DispatcherTaskRole"]) == {"sns:Publish"}
     assert "ManagedPolicyArns" not in roles["DispatcherTaskRole"]["Properties"]
+
+
+def _sns_effect(statements: list[dict[str, Any]], resource: str) -> str:
+    """IAM's answer for sns:Publish on resource (a direct SMS publish has none: "*"): an explicit
+    Deny wins, then an Allow, else the implicit deny."""
+    def covers(patterns: object) -> bool:
+        values = patterns if isinstance(patterns, list) else [patterns]
+        return any(fnmatch.fnmatchcase(resource, str(v).replace("${AWS::Partition}", "aws"))
+                   for v in values)
+
+    def applies(statement: dict[str, Any]) -> bool:
+        if "NotResource" in statement:
+            return not covers(statement["NotResource"]["Fn::Sub"])
+        target = statement["Resource"]
+        return covers(target["Fn::Sub"] if isinstance(target, dict) else target)
+
+    matching = [s["Effect"] for s in statements if applies(s)]
+    return "Deny" if "Deny" in matching or not matching else "Allow"
+
+
+def test_the_dispatcher_publishes_sms_to_phone_numbers_but_never_to_a_topic(
+        templates: dict[str, Template]) -> None:
+    roles = resources(templates["services"], "AWS::IAM::Role")
+    sms = statements(roles["DispatcherTaskRole"])
+    assert all(s["Action"] == "sns:Publish" for s in sms)
+    assert _sns_effect(sms, "*") == "Allow"  # Publish with PhoneNumber
+    for arn in ("arn:aws:sns:us-east-1:123456789012:any-topic",
+                "arn:aws:sns:eu-west-1:210987654321:other-account",
+                "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/0b5f"):
+        assert _sns_effect(sms, arn) == "Deny", arn
+    assert {"Effect": "Deny", "Action": "sns:Publish", "Sid": "NoTopics",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}} in sms
 
 
 def test_other_task_roles_hold_no_permissions(templates: dict[str, Template]) -> None:
@@ -162,31 +200,16 @@ def test_the_route_tables_algorithm_is_the_target_groups_attribute(
                                  "VerifyTargetGroup": "round_robin"}
 
 
-def test_http_redirects_to_https_only_when_a_certificate_is_given(
-        templates: dict[str, Template]) -> None:
-    platform = templates["platform"]
-    listeners = resources(platform, "AWS::ElasticLoadBalancingV2::Listener")
-    http_default = listeners["HttpListener"]["Properties"]["DefaultActions"]
-    with_cert, without_cert = http_default["Fn::If"][1:]
-    assert with_cert == [{"Type": "redirect", "RedirectConfig": {
-        "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]
-    assert without_cert[0]["Type"] == "forward"
-    https = listeners["HttpsListener"]
-    assert https["Condition"] == "HasCertificate"
-    assert https["Properties"]["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
-    assert platform["Conditions"]["HasCertificate"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]}
-
-
 def test_listener_rules_follow_the_route_table_with_weight_parameters(
         templates: dict[str, Template]) -> None:
     platform = templates["platform"]
     rules = resources(platform, "AWS::ElasticLoadBalancingV2::ListenerRule")
-    assert {r["Properties"]["Priority"] for r in rules.values()} == {1, 2, 3, 10, 20}
+    # The table's 1, 2, 3, 10, 20, one higher: priority 1 is the internal-paths rule.
+    assert {r["Properties"]["Priority"] for r in rules.values()} == {1, 2, 3, 4, 11, 21}
     for rule in rules.values():
         assert rule["Properties"]["ListenerArn"] == {"Fn::If": [
             "HasCertificate", {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]}
-    [verifications] = [r for r in rules.values() if r["Properties"]["Priority"] == 10]
+    [verifications] = [r for r in rules.values() if r["Properties"]["Priority"] == 11]
     groups = verifications["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
     weights = {g["TargetGroupArn"]["Ref"]: g["Weight"]["Ref"] for g in groups}
     assert weights == {"MonolithTargetGroup": "VerificationsRuleWeightMonolith",
@@ -196,7 +219,7 @@ def test_listener_rules_follow_the_route_table_with_weight_parameters(
     assert parameters["VerificationsRuleWeightSend"]["Default"] == 0
     assert parameters["VerificationsRuleWeightSend"]["MaxValue"] == 999
     # A single-group forward (a pin) keeps its literal weight: there is nothing to shift.
-    [pin] = [r for r in rules.values() if r["Properties"]["Priority"] == 1]
+    [pin] = [r for r in rules.values() if r["Properties"]["Priority"] == 2]
     [only] = pin["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
     assert only["Weight"] == 1
 
@@ -259,3 +282,225 @@ def test_tasks_admit_only_the_alb_on_their_ports(templates: dict[str, Template])
     assert all(i["SourceSecurityGroupId"] == {"Ref": "AlbSecurityGroup"} for i in to_tasks)
     task_group = network["Resources"]["TaskSecurityGroup"]["Properties"]
     assert "SecurityGroupIngress" not in task_group
+
+
+# --- closed by default: the stacks as CloudFormation would create them for given parameters ---
+
+def _truth(template: Template, expr: Any, params: dict[str, Any]) -> bool:
+    if "Condition" in expr:
+        return _truth(template, template["Conditions"][expr["Condition"]], params)
+    [(function, args)] = expr.items()
+    if function == "Fn::Equals":
+        left, right = (_resolve(template, a, params) for a in args)
+        return bool(left == right)
+    if function == "Fn::Not":
+        return not _truth(template, args[0], params)
+    terms = [_truth(template, a, params) for a in args]
+    return all(terms) if function == "Fn::And" else any(terms)
+
+
+def _resolve(template: Template, value: Any, params: dict[str, Any]) -> Any:
+    """Ref of a parameter, Fn::If, Fn::Split and Fn::FindInMap resolved; other values kept."""
+    if isinstance(value, list):
+        return [_resolve(template, v, params) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"} and value["Ref"] in params:
+        return params[value["Ref"]]
+    if set(value) == {"Fn::If"}:
+        name, then, otherwise = value["Fn::If"]
+        chosen = then if _truth(template, {"Condition": name}, params) else otherwise
+        return _resolve(template, chosen, params)
+    if set(value) == {"Fn::Split"}:
+        separator, text = value["Fn::Split"]
+        return str(_resolve(template, text, params)).split(separator)
+    if set(value) == {"Fn::FindInMap"}:
+        mapping, key, field = (_resolve(template, v, params) for v in value["Fn::FindInMap"])
+        return template["Mappings"][mapping][key][field]
+    return {k: _resolve(template, v, params) for k, v in value.items()}
+
+
+def deployed(template: Template, region: str = "us-east-1", **given: str) -> dict[str, Any]:
+    """The resources created with these parameters (the others at their defaults), resolved."""
+    params: dict[str, Any] = {name: p.get("Default") for name, p in
+                              template.get("Parameters", {}).items()}
+    params.update(given, **{"AWS::Region": region})
+    return {name: _resolve(template, r, params) for name, r in template["Resources"].items()
+            if "Condition" not in r or _truth(template, {"Condition": r["Condition"]}, params)}
+
+
+def _of_type(created: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {name: r for name, r in created.items() if r["Type"] == kind}
+
+
+def _rules_on(created: dict[str, Any], listener: str) -> list[dict[str, Any]]:
+    rules = _of_type(created, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    return [r["Properties"] for r in rules if r["Properties"]["ListenerArn"] == {"Ref": listener}]
+
+
+def _forwards(actions: list[dict[str, Any]]) -> bool:
+    return any(a["Type"] == "forward" for a in actions)
+
+
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0b5f"
+OPERATORS = "203.0.113.0/24,2001:db8::/32"
+
+
+@pytest.mark.parametrize("allow_plain_http", ["false", "true"])
+@pytest.mark.parametrize("operators", ["", OPERATORS])
+def test_plain_http_never_serves_the_api_unless_allowed_and_without_a_certificate(
+        templates: dict[str, Template], allow_plain_http: str, operators: str) -> None:
+    platform = templates["platform"]
+    for certificate in ("", CERTIFICATE):
+        created = deployed(platform, CertificateArn=certificate, AllowPlainHttp=allow_plain_http,
+                           OperatorCidrs=operators)
+        listeners = _of_type(created, "AWS::ElasticLoadBalancingV2::Listener")
+        http = listeners["HttpListener"]["Properties"]["DefaultActions"]
+        plain_http_serves = not certificate and allow_plain_http == "true"
+        assert _forwards(http) == plain_http_serves
+        assert any(_forwards(r["Actions"]) for r in _rules_on(created, "HttpListener")) == \
+            plain_http_serves
+        if certificate:  # HTTPS serves; HTTP only redirects, AllowPlainHttp or not
+            assert http == [{"Type": "redirect", "RedirectConfig": {
+                "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]
+            https = listeners["HttpsListener"]["Properties"]
+            assert https["Certificates"] == [{"CertificateArn": CERTIFICATE}]
+            assert _forwards(https["DefaultActions"]) and _rules_on(created, "HttpsListener")
+        elif not plain_http_serves:
+            assert set(listeners) == {"HttpListener"}
+            [closed] = http
+            assert closed["FixedResponseConfig"]["StatusCode"] == "403"
+            assert json.loads(closed["FixedResponseConfig"]["MessageBody"])["code"] == \
+                "https_required"
+
+
+def _is_pin(rule: dict[str, Any]) -> bool:
+    return any(c["Field"] == "http-header" and c["HttpHeaderConfig"]["HttpHeaderName"] ==
+               PIN_HEADER for c in rule["Conditions"])
+
+
+def test_pin_rules_exist_only_with_operator_cidrs_and_only_for_those_addresses(
+        templates: dict[str, Template]) -> None:
+    platform = templates["platform"]
+    closed = deployed(platform, CertificateArn=CERTIFICATE)
+    assert not [r for r in _rules_on(closed, "HttpsListener") if _is_pin(r)]
+    assert _rules_on(closed, "HttpsListener")  # the other rules are there
+    opened = deployed(platform, CertificateArn=CERTIFICATE, OperatorCidrs=OPERATORS)
+    pins = [r for r in _rules_on(opened, "HttpsListener") if _is_pin(r)]
+    assert len(pins) == 3
+    for pin in pins:
+        [source] = [c for c in pin["Conditions"] if c["Field"] == "source-ip"]
+        assert source["SourceIpConfig"]["Values"] == ["203.0.113.0/24", "2001:db8::/32"]
+        assert sum(len(next(v for k, v in c.items() if k.endswith("Config"))["Values"])
+                   for c in pin["Conditions"]) <= 5  # ALB's condition values per rule
+
+
+def test_operator_cidrs_must_be_cidr_blocks_and_fit_every_pin_rule(
+        templates: dict[str, Template]) -> None:
+    parameter = templates["platform"]["Parameters"]["OperatorCidrs"]
+    assert parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    for accepted in ("", "203.0.113.0/24", "10.0.0.0/8,192.0.2.7/32,2001:db8::/32"):
+        assert pattern.fullmatch(accepted), accepted
+    # the shipped pins spend up to 2 of a rule's 5 condition values: 3 CIDRs at most
+    for refused in ("10.0.0.0/8,10.1.0.0/16,10.2.0.0/16,10.3.0.0/16", "10.0.0.0/8, 10.1.0.0/16",
+                    "10.0.0.1", "anywhere", "0.0.0.0/0;"):
+        assert not pattern.fullmatch(refused), refused
+
+
+def test_internal_paths_answer_404_before_any_other_rule(templates: dict[str, Template]) -> None:
+    created = deployed(templates["platform"], AllowPlainHttp="true", OperatorCidrs=OPERATORS)
+    rules = sorted(_rules_on(created, "HttpListener"), key=lambda r: r["Priority"])
+    first, *others = rules
+    assert first["Priority"] == 1 and all(r["Priority"] > 1 for r in others)
+    [paths] = first["Conditions"]
+    assert paths == {"Field": "path-pattern", "PathPatternConfig": {"Values": list(INTERNAL_PATHS)}}
+    [action] = first["Actions"]
+    assert action["FixedResponseConfig"]["StatusCode"] == "404"
+    for path in ("/metrics", "/metrics/", "/openapi.json", "/docs", "/docs/oauth2-redirect",
+                 "/redoc"):
+        assert any(fnmatch.fnmatchcase(path, v) for v in INTERNAL_PATHS), path
+    for path in ("/api/verifications", "/api/users/US1", "/readyz", "/"):
+        assert not any(fnmatch.fnmatchcase(path, v) for v in INTERNAL_PATHS), path
+
+
+def test_alb_access_logs_go_to_a_private_encrypted_expiring_bucket(
+        templates: dict[str, Template]) -> None:
+    platform = templates["platform"]
+    bucket = platform["Resources"]["AccessLogsBucket"]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    [rule] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}  # SSE-S3
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    [expiry] = props["LifecycleConfiguration"]["Rules"]
+    assert expiry["Status"] == "Enabled"
+    assert expiry["ExpirationInDays"] == {"Ref": "AccessLogRetentionDays"}
+    balancer = platform["Resources"]["LoadBalancer"]
+    attributes = {a["Key"]: a["Value"] for a in balancer["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == {"Ref": "AccessLogsBucket"}
+    assert balancer["DependsOn"] == "AccessLogsBucketPolicy"
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "ap-southeast-3", "eu-central-2"])
+def test_only_elb_log_delivery_may_write_the_logs_and_only_over_tls(
+        templates: dict[str, Template], region: str) -> None:
+    created = deployed(templates["platform"], region=region)
+    document = created["AccessLogsBucketPolicy"]["Properties"]["PolicyDocument"]
+    write, tls = document["Statement"]
+    assert write["Effect"] == "Allow" and write["Action"] == "s3:PutObject"
+    assert write["Resource"] == {"Fn::Sub": "${AccessLogsBucket.Arn}/AWSLogs/${AWS::AccountId}/*"}
+    if region in ELB_LOG_ACCOUNTS:  # Regions opened before August 2022: the regional ELB account
+        assert write["Principal"] == {"AWS": {"Fn::Sub": [
+            "arn:${AWS::Partition}:iam::${Account}:root",
+            {"Account": ELB_LOG_ACCOUNTS[region]}]}}
+    else:
+        assert write["Principal"] == {"Service": LOG_DELIVERY_SERVICE}
+    assert tls["Effect"] == "Deny" and tls["Principal"] == "*"
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize(("engine", "family"), [("valkey", "valkey8"), ("redis", "redis7")])
+def test_the_cache_never_evicts(templates: dict[str, Template], engine: str,
+                                family: str) -> None:
+    created = deployed(templates["cache"], CacheEngine=engine)
+    [group] = _of_type(created, "AWS::ElastiCache::ParameterGroup").values()
+    assert group["Properties"]["Properties"] == {"maxmemory-policy": "noeviction"}
+    assert group["Properties"]["CacheParameterGroupFamily"] == family
+    replication = created["CacheReplicationGroup"]["Properties"]
+    assert replication["CacheParameterGroupName"] == {"Ref": "CacheParameterGroup"}
+    assert replication["Engine"] == engine
+
+
+def test_an_alarm_per_cache_node_watches_its_memory(templates: dict[str, Template]) -> None:
+    cache = templates["cache"]
+    alarms = resources(cache, "AWS::CloudWatch::Alarm")
+    [group] = resources(cache, "AWS::ElastiCache::ReplicationGroup").values()
+    assert len(alarms) == group["Properties"]["NumCacheClusters"] == 2
+    nodes = set()
+    for alarm in alarms.values():
+        props = alarm["Properties"]
+        assert (props["Namespace"], props["MetricName"]) == (
+            "AWS/ElastiCache", "DatabaseMemoryUsagePercentage")
+        assert props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert props["Threshold"] == {"Ref": "CacheMemoryAlarmPercent"}
+        [dimension] = props["Dimensions"]
+        assert dimension["Name"] == "CacheClusterId"
+        nodes.add(dimension["Value"]["Fn::Sub"])
+    assert nodes == {"${CacheReplicationGroup}-001", "${CacheReplicationGroup}-002"}
+    assert cache["Parameters"]["CacheMemoryAlarmPercent"]["Default"] == 80
+
+
+def test_tasks_cannot_reach_the_instance_metadata_service(templates: dict[str, Template]) -> None:
+    created = deployed(templates["platform"], CapacityProvider="EC2")
+    data = created["Ec2LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert "ECS_AWSVPC_BLOCK_IMDS=true" in data["UserData"]["Fn::Base64"]["Fn::Sub"]
+    assert data["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpTokens": "required",
+                                       "HttpPutResponseHopLimit": 1}
+    # awsvpc everywhere, so the agent's block applies to every task placed on EC2
+    for task in resources(templates["services"], "AWS::ECS::TaskDefinition").values():
+        assert task["Properties"]["NetworkMode"] == "awsvpc"
+    assert "Ec2LaunchTemplate" not in deployed(templates["platform"])  # Fargate: no IMDS
