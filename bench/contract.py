@@ -41,6 +41,11 @@ def dest_hash(pepper: str, channel: str, normalized_to: str) -> str:
     return _hmac_hex(pepper, f"dest|{channel}|{normalized_to}")[:32]
 
 
+def prefix_hash(pepper: str, normalized_to: str) -> str:
+    """The SMS-pumping guards' hash of a number's prefix: its E.164 without the last 4 digits."""
+    return _hmac_hex(pepper, f"prefix|{normalized_to[:-4]}")[:32]
+
+
 def seal_key(pepper: str) -> bytes:
     return hmac.new(pepper.encode(), b"seal-key|v1", hashlib.sha256).digest()
 

@@ -1,7 +1,7 @@
 """Load pending verifications straight into Redis, in the contract's format, fast.
 
 Used for the check workload (ids to check against) and the many-pending run. Python makes what
-needs the pepper (MAC, seal, destination hash); redis_lua/load_pending.lua writes 1,000
+needs the pepper (MAC, seal, destination and prefix hashes); redis_lua/load_pending.lua writes 1,000
 verifications per call, several calls per pipeline. Destinations are `+447` + 9 digits, a range
 the send workload never uses; codes never equal WRONG_CODE, so a bench check is always wrong.
 """
@@ -38,7 +38,7 @@ def _args(pepper: str, aead: AESGCM, first: int, last: int, ids: list[str]) -> l
         code = random_code()
         args += [verification_id, to, contract.code_mac(pepper, code),
                  contract.seal_with(aead, verification_id, code),
-                 contract.dest_hash(pepper, "sms", to)]
+                 contract.dest_hash(pepper, "sms", to), contract.prefix_hash(pepper, to)]
         ids.append(verification_id)
     return args
 

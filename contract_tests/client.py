@@ -164,6 +164,11 @@ class Api:
     def get_user(self, user_id: str) -> httpx.Response:
         return self.request("GET", f"{self.urls.users}/api/users/{user_id}")
 
+    def start_for_user(self, user_id: str, body: Any) -> httpx.Response:
+        """POST /api/users/{id}/verifications: a verification of the user's own destination."""
+        return self.request("POST", f"{self.urls.users}/api/users/{user_id}/verifications",
+                            json=body)
+
 
 @contextmanager
 def http_client(timeout: float = 15.0) -> Iterator[httpx.Client]:

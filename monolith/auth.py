@@ -19,12 +19,13 @@ from monolith.settings import Settings, SettingsError
 EXTENSION_KEY = "api_keys"
 logger = logging.getLogger("monolith.auth")
 
-# The verification API's endpoints and the scope each needs; any other endpoint needs no key.
+# The endpoints that need a key and the scope each needs; any other endpoint needs no key.
 SCOPE_OF_ENDPOINT = {
     "verifications.start_verification": "send",
     "verifications.get_verification": "read",
     "verifications.cancel_verification": "cancel",
     "checks.check_code": "check",
+    "users.start_user_verification": "send",  # the users area's send (docs/api.md "Users")
 }
 
 

@@ -30,6 +30,12 @@ def ip_limit_subject(client_ip: str) -> str:
     return str(address)
 
 
+def number_prefix(normalized_to: str) -> str:
+    """An SMS destination's number range (storage contract): its E.164 without the last 4
+    digits, what a pumping operator's numbers share."""
+    return normalized_to[:-4]
+
+
 class Keyring:
     """Everything derived from CODE_PEPPER; the seal key is derived once."""
 
@@ -51,6 +57,10 @@ class Keyring:
 
     def ip_hash(self, client_ip: str) -> str:
         return self._mac(f"ip|{ip_limit_subject(client_ip)}")[:32]
+
+    def prefix_hash(self, normalized_to: str) -> str:
+        """Of an SMS destination's number prefix; emails have none."""
+        return self._mac(f"prefix|{number_prefix(normalized_to)}")[:32]
 
     def idem_hash(self, client: str, idempotency_key: str) -> str:
         """Scoped per client (contract v2): another client's same key is another key."""

@@ -1,4 +1,5 @@
-"""The users area's consumer of `vfy:events`: sets phone_verified / email_verified on approval.
+"""The users area's consumer of `vfy:events`: sets phone_verified / email_verified on approval, on
+the one user whose id is the verification's `reference` and whose destination was approved.
 
 Run: `python -m monolith.events`. Consumer group `monolith-users`; entries are handled idempotently
 and then acknowledged; entries left pending by a dead consumer are reclaimed with XAUTOCLAIM.
@@ -22,14 +23,16 @@ import redis
 from redis.commands.core import Script
 
 from monolith import keys, logs
+from monolith.crypto import Keyring
 from monolith.extensions import build_redis
 from monolith.settings import Settings
 from monolith.store import Scripts
 from monolith.users_store import mark_verified
 
 logger = logging.getLogger("monolith.events")
-# Event schemas this consumer reads (storage contract): 2 adds `client` and `reference`, which the
-# users area does not need; 1 is still written by a side not yet upgraded.
+# Event schemas this consumer reads (storage contract): 2 adds `client` and `reference` (the user's
+# id, for the users area's own verifications); 1, still written by a side not yet upgraded, has no
+# reference, so its approvals mark nobody.
 SCHEMAS = ("1", "2")
 Entry = tuple[str, dict[str, str]]
 
@@ -42,6 +45,7 @@ def default_consumer_name() -> str:
 class EventsConsumer:
     client: redis.Redis
     mark_script: Script
+    keyring: Keyring  # the contract's dest_hash, to match the user's destination to the event's
     consumer: str = field(default_factory=default_consumer_name)
     block_ms: int = 200
     batch: int = 100
@@ -66,8 +70,8 @@ class EventsConsumer:
                            fields.get("schema"), ", ".join(SCHEMAS))
         elif fields.get("type") == "verification.approved":
             marked = mark_verified(
-                self.client, self.mark_script, fields.get("channel", ""),
-                fields.get("dest_hash", ""),
+                self.client, self.mark_script, self.keyring, fields.get("reference", ""),
+                fields.get("channel", ""), fields.get("dest_hash", ""),
             )
             logger.info("event %s approved: %d user(s) marked", entry_id, marked)
         self.client.xack(keys.EVENTS, keys.EVENTS_GROUP, entry_id)
@@ -132,7 +136,10 @@ class EventsConsumer:
 
 def build_consumer(settings: Settings) -> EventsConsumer:
     client = build_redis(settings.redis_url)
-    return EventsConsumer(client=client, mark_script=Scripts.register(client).mark_verified)
+    return EventsConsumer(
+        client=client, mark_script=Scripts.register(client).mark_verified,
+        keyring=Keyring(settings.code_pepper),
+    )
 
 
 def main() -> None:

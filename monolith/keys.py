@@ -12,6 +12,10 @@ DEST_LIMIT_PREFIX = "vfy:rl:dest:"
 IP_LIMIT_PREFIX = "vfy:rl:ip:"
 CLIENT_LIMIT_PREFIX = "vfy:rl:client:"
 FAILED_CHECKS_PREFIX = "vfy:rl:fail:"
+PREFIX_LIMIT_PREFIX = "vfy:rl:prefix:"
+SMS_LIMIT = "vfy:rl:sms"  # the circuit breaker: every SMS send, all clients
+TALLY_PREFIX = "vfy:fg:"
+BLOCK_PREFIX = "vfy:fg:block:"
 IDEMPOTENCY_PREFIX = "vfy:idem:"
 OUTBOX = "vfy:outbox"
 EVENTS = "vfy:events"
@@ -22,7 +26,6 @@ OUTBOX_MAXLEN = 100_000
 EVENTS_MAXLEN = 100_000
 
 USER_PREFIX = "users:"
-USERS_BY_DEST_PREFIX = "users:by-dest:"
 
 
 def record(verification_id: str) -> str:
@@ -55,13 +58,22 @@ def failed_checks(client: str, dest_hash: str) -> str:
     return f"{FAILED_CHECKS_PREFIX}{client}:{dest_hash}"
 
 
+def prefix_limit(prefix_hash: str) -> str:
+    return PREFIX_LIMIT_PREFIX + prefix_hash
+
+
+def tally(prefix_hash: str) -> str:
+    """The conversion guard's tally of a number prefix (SMS created and approved per bucket)."""
+    return TALLY_PREFIX + prefix_hash
+
+
+def prefix_block(prefix_hash: str) -> str:
+    return BLOCK_PREFIX + prefix_hash
+
+
 def idempotency(idem_hash: str) -> str:
     return IDEMPOTENCY_PREFIX + idem_hash
 
 
 def user(user_id: str) -> str:
     return USER_PREFIX + user_id
-
-
-def users_by_dest(dest_hash: str) -> str:
-    return USERS_BY_DEST_PREFIX + dest_hash

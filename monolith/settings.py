@@ -18,6 +18,9 @@ DEFAULT_SMS_COUNTRIES = (
     "US", "CA", "GB", "IE", "DE", "FR", "ES", "IT", "NL", "BE",
     "AT", "CH", "SE", "NO", "DK", "FI", "PT", "PL", "AU", "NZ",
 )
+# docs/storage-contract.md "vfy:fg:{prefix_hash} fields": the conversion guard's window slides in
+# this many buckets.
+PREFIX_GUARD_BUCKETS = 24
 
 
 class SettingsError(ValueError):
@@ -86,6 +89,14 @@ class Settings:
     dest_failed_checks_window_seconds: int = 86400
     client_send_limit: int = 1000
     client_window_seconds: int = 3600
+    sms_prefix_limit: int = 50
+    sms_prefix_window_seconds: int = 3600
+    prefix_guard_min_sms: int = 50
+    prefix_guard_min_approved_percent: int = 10
+    prefix_guard_window_seconds: int = 86400
+    prefix_guard_block_seconds: int = 43200
+    sms_global_limit: int = 1200
+    sms_global_window_seconds: int = 60
     idempotency_ttl_seconds: int = 86400
     trusted_proxies: tuple[IpNetwork, ...] = ()
     max_body_bytes: int = 16384
@@ -94,6 +105,11 @@ class Settings:
     keyring_file: str = ""
     keyring_secret_arn: str = ""
     keyring_reload_seconds: int = 30
+
+    @property
+    def prefix_guard_bucket_ms(self) -> int:
+        """One bucket of the conversion guard's sliding window, in ms."""
+        return self.prefix_guard_window_seconds * 1000 // PREFIX_GUARD_BUCKETS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +146,16 @@ class Settings:
             ),
             client_send_limit=_int(env, "VERIFY_CLIENT_SEND_LIMIT", 1000, 1),
             client_window_seconds=_int(env, "VERIFY_CLIENT_WINDOW_SECONDS", 3600, 1),
+            sms_prefix_limit=_int(env, "VERIFY_SMS_PREFIX_LIMIT", 50, 1),
+            sms_prefix_window_seconds=_int(env, "VERIFY_SMS_PREFIX_WINDOW_SECONDS", 3600, 1),
+            prefix_guard_min_sms=_int(env, "VERIFY_PREFIX_GUARD_MIN_SMS", 50, 1),
+            prefix_guard_min_approved_percent=_int(
+                env, "VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT", 10, 0, 100
+            ),
+            prefix_guard_window_seconds=_prefix_guard_window(env),
+            prefix_guard_block_seconds=_int(env, "VERIFY_PREFIX_GUARD_BLOCK_SECONDS", 43200, 1),
+            sms_global_limit=_int(env, "VERIFY_SMS_GLOBAL_LIMIT", 1200, 1),
+            sms_global_window_seconds=_int(env, "VERIFY_SMS_GLOBAL_WINDOW_SECONDS", 60, 1),
             idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86400, 1),
             trusted_proxies=parse_trusted_proxies(env.get("TRUSTED_PROXIES", "")),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16384, 1),
@@ -143,6 +169,17 @@ class Settings:
             keyring_secret_arn=keyring_secret_arn,
             keyring_reload_seconds=_int(env, "KEYRING_RELOAD_SECONDS", 30, 1, 60),
         )
+
+
+def _prefix_guard_window(env: Mapping[str, str]) -> int:
+    name = "VERIFY_PREFIX_GUARD_WINDOW_SECONDS"
+    value = _int(env, name, 86400, PREFIX_GUARD_BUCKETS)
+    if value % PREFIX_GUARD_BUCKETS:
+        raise SettingsError(
+            f"{name}={value} is not a multiple of {PREFIX_GUARD_BUCKETS}: the window slides in "
+            f"{PREFIX_GUARD_BUCKETS} buckets; use e.g. 86400"
+        )
+    return value
 
 
 def _refuse_weak_pepper(pepper: str) -> None:

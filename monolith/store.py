@@ -46,7 +46,7 @@ class SendResult:
 
 @dataclass(frozen=True)
 class CheckResult:
-    outcome: str  # not_found, max_check_attempts_reached, approved, wrong
+    outcome: str  # not_found, rate_limited, max_check_attempts_reached, approved, wrong
     verification_id: str = ""
     to: str = ""
     channel: str = ""
@@ -76,6 +76,13 @@ def send(
         keys.idempotency(keyring.idem_hash(api_client, idempotency[0])) if idempotency else ""
     )
     limited_ip = request.end_user_ip or client_ip
+    # the SMS-pumping guards count SMS per number prefix; "" skips them for an email
+    prefix_hash = keyring.prefix_hash(request.to) if request.channel == "sms" else ""
+    guard_keys = (
+        [keys.prefix_limit(prefix_hash), keys.tally(prefix_hash), keys.prefix_block(prefix_hash),
+         keys.SMS_LIMIT]
+        if prefix_hash else ["", "", "", ""]
+    )
     reply = scripts.send(
         keys=[
             keys.pending(api_client, dest_hash),
@@ -87,6 +94,7 @@ def send(
             idem_key,
             keys.record(new_id),
             keys.OUTBOX,
+            *guard_keys,
         ],
         args=[
             keys.RECORD_PREFIX, new_id, keyring.code_mac(code),
@@ -100,6 +108,11 @@ def send(
             settings.dest_failed_checks_per_day, settings.dest_failed_checks_window_seconds * 1000,
             settings.idempotency_ttl_seconds * 1000, keys.STREAM_TTL_MS, keys.OUTBOX_MAXLEN,
             api_client, request.reference or "",
+            prefix_hash, settings.sms_prefix_limit, settings.sms_prefix_window_seconds * 1000,
+            settings.prefix_guard_min_sms, settings.prefix_guard_min_approved_percent,
+            settings.prefix_guard_window_seconds * 1000, settings.prefix_guard_bucket_ms,
+            settings.prefix_guard_block_seconds * 1000, settings.sms_global_limit,
+            settings.sms_global_window_seconds * 1000,
         ],
         client=client,
     )
@@ -129,6 +142,8 @@ def check(
             settings.retention_seconds * 1000, keys.STREAM_TTL_MS, keys.EVENTS_MAXLEN,
             api_client, keys.FAILED_CHECKS_PREFIX, settings.dest_failed_checks_per_day,
             settings.dest_failed_checks_window_seconds * 1000,
+            keys.TALLY_PREFIX, settings.prefix_guard_window_seconds * 1000,
+            settings.prefix_guard_bucket_ms,
         ],
         client=client,
     )

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import redis
 from redis.commands.core import Script
 
 from monolith import keys
 from monolith.crypto import Keyring, new_user_id
-from monolith.validation import UserRequest
-
-VERIFIED_FLAG = {"sms": "phone_verified", "email": "email_verified"}
+from monolith.validation import USER_ID, UserRequest
 
 
-def create_user(
-    client: redis.Redis, keyring: Keyring, ttl_seconds: int, request: UserRequest
-) -> dict[str, str]:
+@dataclass(frozen=True)
+class Destination:
+    """A user's destination on one channel: the user's member that holds it, and its flag."""
+
+    field: str
+    verified_flag: str
+
+
+DESTINATIONS = {
+    "sms": Destination("phone", "phone_verified"),
+    "email": Destination("email", "email_verified"),
+}
+
+
+def create_user(client: redis.Redis, ttl_seconds: int, request: UserRequest) -> dict[str, str]:
     seconds, micros = client.time()
     user = {
         "id": new_user_id(),
@@ -25,15 +37,9 @@ def create_user(
         "email_verified": "0",
         "created_at": str(int(seconds) * 1000 + int(micros) // 1000),
     }
-    ttl_ms = ttl_seconds * 1000
     pipe = client.pipeline(transaction=True)
     pipe.hset(keys.user(user["id"]), items=[part for pair in user.items() for part in pair])
-    pipe.pexpire(keys.user(user["id"]), ttl_ms)
-    for channel, to in (("sms", request.phone), ("email", request.email)):
-        if to:
-            by_dest = keys.users_by_dest(keyring.dest_hash(channel, to))
-            pipe.sadd(by_dest, user["id"])
-            pipe.pexpire(by_dest, ttl_ms)
+    pipe.pexpire(keys.user(user["id"]), ttl_seconds * 1000)
     pipe.execute()
     return user
 
@@ -50,11 +56,24 @@ def get_user(client: redis.Redis, user_id: str) -> dict[str, str] | None:
     }
 
 
-def mark_verified(client: redis.Redis, script: Script, channel: str, dest_hash: str) -> int:
-    """Set the channel's verified flag on every user of the destination; idempotent."""
-    flag = VERIFIED_FLAG.get(channel)
-    if flag is None:
+def mark_verified(
+    client: redis.Redis, script: Script, keyring: Keyring, reference: str, channel: str,
+    dest_hash: str,
+) -> int:
+    """Set the channel's verified flag on the user whose id is the approval's reference, when
+    that user's destination on the channel is the approved one; 1 when marked, else 0.
+
+    An approval without a user's id as reference (a plain API verification) marks nobody.
+    Idempotent; the script sets the flag only while the user still holds that destination."""
+    destination = DESTINATIONS.get(channel)
+    if destination is None or not USER_ID.fullmatch(reference):
         return 0
-    return int(
-        script(keys=[keys.users_by_dest(dest_hash)], args=[keys.USER_PREFIX, flag], client=client)
-    )
+    to = client.hget(keys.user(reference), destination.field)
+    if not isinstance(to, str) or not to:
+        return 0
+    if keyring.dest_hash(channel, to) != dest_hash:
+        return 0
+    return int(script(
+        keys=[keys.user(reference)], args=[destination.field, to, destination.verified_flag],
+        client=client,
+    ))

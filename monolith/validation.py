@@ -50,6 +50,12 @@ class CheckRequest:
 
 
 @dataclass(frozen=True)
+class UserSendRequest:
+    channel: str
+    locale: str | None
+
+
+@dataclass(frozen=True)
 class UserRequest:
     name: str
     phone: str | None
@@ -112,6 +118,12 @@ def parse_end_user_ip(value: Any) -> str:
     return str(address)
 
 
+def parse_locale(locale: Any) -> str | None:
+    if locale is not None and not (isinstance(locale, str) and LOCALE.fullmatch(locale)):
+        raise invalid("locale")
+    return locale
+
+
 def parse_send(body: Any) -> SendRequest:
     data = require_object(body)
     reject_unknown(data, frozenset({"to", "channel", "locale", "end_user_ip", "reference"}))
@@ -119,9 +131,7 @@ def parse_send(body: Any) -> SendRequest:
     if not isinstance(channel, str) or channel not in CHANNELS:
         raise invalid("channel")
     to = normalize_to(channel, data.get("to"))
-    locale = data.get("locale")
-    if locale is not None and not (isinstance(locale, str) and LOCALE.fullmatch(locale)):
-        raise invalid("locale")
+    locale = parse_locale(data.get("locale"))
     end_user_ip = data.get("end_user_ip")
     if end_user_ip is not None:
         end_user_ip = parse_end_user_ip(end_user_ip)
@@ -135,8 +145,11 @@ def parse_send(body: Any) -> SendRequest:
     )
 
 
-def check_sms_destination(send: SendRequest, countries: tuple[str, ...]) -> None:
-    """Refuse an SMS to a number of a refused type (400) or of a country not in `countries` (403).
+def check_sms_destination(
+    send: SendRequest, countries: tuple[str, ...], field: str = "to"
+) -> None:
+    """Refuse an SMS to a number of a refused type (400) or of a country not in `countries` (403),
+    naming `field` (the member that gave the number).
 
     Runs after the body's own checks and before any Redis work: a refused number counts nowhere.
     """
@@ -144,10 +157,10 @@ def check_sms_destination(send: SendRequest, countries: tuple[str, ...]) -> None
         return
     number = phonenumbers.parse(send.to, None)  # already valid: parse_send checked it
     if phonenumbers.number_type(number) not in SMS_NUMBER_TYPES:
-        raise Problem("unsupported_number_type", field="to")
+        raise Problem("unsupported_number_type", field=field)
     region = phonenumbers.region_code_for_number(number)
     if ALL_COUNTRIES not in countries and region not in countries:
-        raise Problem("geo_not_permitted", field="to")
+        raise Problem("geo_not_permitted", field=field)
 
 
 def parse_idempotency_key(value: str | None) -> str | None:
@@ -192,3 +205,13 @@ def parse_user(body: Any) -> UserRequest:
         phone=None if phone is None else normalize_to("sms", phone, "phone"),
         email=None if email is None else normalize_to("email", email, "email"),
     )
+
+
+def parse_user_send(body: Any) -> UserSendRequest:
+    """The body of POST /api/users/{id}/verifications: the channel of the user's destination."""
+    data = require_object(body)
+    reject_unknown(data, frozenset({"channel", "locale"}))
+    channel = data.get("channel")
+    if not isinstance(channel, str) or channel not in CHANNELS:
+        raise invalid("channel")
+    return UserSendRequest(channel=channel, locale=parse_locale(data.get("locale")))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, g, request
 
 from monolith import store
@@ -12,6 +14,7 @@ from monolith.problems import Problem
 from monolith.rendering import render_verification
 from monolith.validation import (
     VERIFICATION_ID,
+    SendRequest,
     check_sms_destination,
     parse_idempotency_key,
     parse_send,
@@ -28,15 +31,23 @@ def _location(verification_id: str) -> str:
 
 @bp.post(COLLECTION, provide_automatic_options=False)
 def start_verification() -> Response:
+    body = read_json_body(backend().settings.max_body_bytes)
+    return send_response(send_verification(parse_send(body), COLLECTION, body))
+
+
+def send_verification(
+    send_request: SendRequest, path: str, body: Any, destination_field: str = "to"
+) -> store.SendResult:
+    """The send path of every endpoint that starts a verification (this one and the users
+    area's): the Idempotency-Key, the SMS number rules, the client IP, then the send script.
+    A refusal is raised as its problem; `path` and `body` make the idempotency request hash."""
     ctx = backend()
     settings = ctx.settings
-    body = read_json_body(settings.max_body_bytes)
-    send_request = parse_send(body)
     idempotency_key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
-    check_sms_destination(send_request, settings.sms_countries)
+    check_sms_destination(send_request, settings.sms_countries, destination_field)
     idempotency = None
     if idempotency_key is not None:
-        idempotency = (idempotency_key, ctx.keyring.request_hash("POST", COLLECTION, body))
+        idempotency = (idempotency_key, ctx.keyring.request_hash("POST", path, body))
     client_ip = resolve_client_ip(
         request.headers.getlist("X-Forwarded-For"), request.remote_addr, settings.trusted_proxies
     )
@@ -47,6 +58,12 @@ def start_verification() -> Response:
     SENDS.labels(outcome=result.outcome).inc()
     if result.record is None:
         raise Problem(result.outcome, retry_after_ms=result.retry_after_ms or None)
+    return result
+
+
+def send_response(result: store.SendResult) -> Response:
+    """201 with Location, 200 for a resend, or the replayed status (docs/api.md)."""
+    assert result.record is not None
     headers = {}
     if result.status == 201:
         headers["Location"] = _location(str(result.record["id"]))

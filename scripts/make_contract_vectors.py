@@ -132,7 +132,8 @@ def example_records(dest: dict[str, Any], seal: dict[str, Any]) -> list[dict[str
         "send_attempts": "1", "check_attempts": "0", "created_at": str(created),
         "expires_at": str(created + ttl), "last_sent_at": str(created),
     }
-    prefix_hash = mac(f"prefix|{dest['normalized_to'][:-4]}")[:32] if dest["channel"] == "sms" else ""
+    sms = dest["channel"] == "sms"
+    prefix_hash = mac(f"prefix|{dest['normalized_to'][:-4]}")[:32] if sms else ""
     v2 = {"v": "2", **base, "client": "acme", "reference": "order-42", "prefix_hash": prefix_hash}
     v1 = {"v": "1", **base}
 

@@ -6,16 +6,19 @@
 -- ARGV[2]: code TTL in ms (the pending index's TTL; expires_at = now + it)
 -- ARGV[3]: record TTL in ms (code TTL + retention)
 -- ARGV[4]: the client the verifications belong to (its pending indexes: vfy:pending:{client}:{dest})
--- ARGV[5..]: 5 per verification: id, to, code_mac, code_sealed, dest_hash
+-- ARGV[5..]: 6 per verification: id, to, code_mac, code_sealed, dest_hash, prefix_hash
 local now, code_ttl, record_ttl, client = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local expires_at = tostring(tonumber(now) + code_ttl)
 local written = 0
-for i = 5, #ARGV, 5 do
+-- The records are written as created (with their prefix_hash); no guard tally is written.
+for i = 5, #ARGV, 6 do
   local id, to, mac, sealed, dest = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local prefix_hash = ARGV[i + 5]
   local key = 'vfy:ver:' .. id
   redis.call('HSET', key, 'v', '2', 'id', id, 'client', client, 'to', to, 'channel', 'sms',
     'locale', '', 'reference', '',
     'status', 'pending', 'code_mac', mac, 'code_sealed', sealed, 'dest_hash', dest,
+    'prefix_hash', prefix_hash,
     'send_attempts', '1', 'check_attempts', '0', 'created_at', now,
     'expires_at', expires_at, 'last_sent_at', now)
   redis.call('PEXPIRE', key, record_ttl)

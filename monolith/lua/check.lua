@@ -7,6 +7,8 @@
 -- ARGV[8] stream TTL ms        ARGV[9] events MAXLEN
 -- ARGV[10] client (the caller)  ARGV[11] failed checks key prefix (vfy:rl:fail:)
 -- ARGV[12] failed checks limit  ARGV[13] failed checks window ms
+-- ARGV[14] conversion tally key prefix (vfy:fg:; the key is built from the record's prefix_hash)
+-- ARGV[15] guard window ms   ARGV[16] guard bucket ms
 -- Returns {outcome, id, to, channel, status, check_attempts, retry_after_ms}; outcome is
 -- not_found, rate_limited, max_check_attempts_reached, approved or wrong.
 local time = redis.call('TIME')
@@ -25,9 +27,9 @@ if id == '' then
 end
 local key = ARGV[1] .. id
 local f = redis.call('HMGET', key, 'status', 'expires_at', 'to', 'channel', 'dest_hash',
-  'check_attempts', 'code_mac', 'client', 'reference')
+  'check_attempts', 'code_mac', 'client', 'reference', 'prefix_hash')
 local status, expires_at, to, channel, dest_hash = f[1], tonumber(f[2]), f[3], f[4], f[5]
-local owner, reference = f[8], f[9] or ''
+local owner, reference, prefix_hash = f[8], f[9] or '', f[10] or ''
 if not status then return NOT_FOUND end
 -- another client's verification does not exist for this caller; a v1 record has no owner
 if owner and owner ~= caller then return NOT_FOUND end
@@ -86,6 +88,11 @@ end
 if diff == 0 then
   finalize('approved', 'verification.approved')
   release_pending()
+  if prefix_hash ~= '' then  -- an SMS: its prefix converts (the conversion guard's tally)
+    local tally = ARGV[14] .. prefix_hash
+    redis.call('HINCRBY', tally, string.format('a:%d', math.floor(now / tonumber(ARGV[16]))), 1)
+    redis.call('PEXPIRE', tally, ARGV[15])
+  end
   return {'approved', id, to, channel, 'approved', attempts, 0}
 end
 if redis.call('INCR', failed_key) == 1 then

@@ -39,6 +39,19 @@ def dest_hash(pepper: str, channel: str, normalized_to: str) -> str:
     return _hmac_hex(pepper, f"dest|{channel}|{normalized_to}")[:32]
 
 
+# A number's prefix is its canonical E.164 without this many last digits (its number range).
+PREFIX_DROPPED_DIGITS = 4
+
+
+def number_prefix(normalized_to: str) -> str:
+    return normalized_to[:-PREFIX_DROPPED_DIGITS]
+
+
+def prefix_hash(pepper: str, normalized_to: str) -> str:
+    """The SMS-pumping guards' keyed hash of an SMS destination's number prefix."""
+    return _hmac_hex(pepper, f"prefix|{number_prefix(normalized_to)}")[:32]
+
+
 def ip_limit_subject(client_ip: str) -> str:
     """What the IP limit counts: an IPv4 address, or an IPv6 address's /64 network in canonical
     text (one subscriber's LAN: counting single IPv6 addresses would be no limit at all)."""

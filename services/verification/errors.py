@@ -59,6 +59,18 @@ class MaxCheckAttemptsReached(VerificationError):
     code = "max_check_attempts_reached"
 
 
+class PrefixBlocked(VerificationError):
+    code = "prefix_blocked"
+
+
+class PrefixRateLimited(VerificationError):
+    code = "prefix_rate_limited"
+
+
+class SmsCapacityExceeded(VerificationError):
+    code = "sms_capacity_exceeded"
+
+
 # Script outcomes that refuse a send, by the outcome name the Lua script returns.
 SEND_REFUSALS: dict[str, type[VerificationError]] = {
     "idempotency_key_reused": IdempotencyKeyReused,
@@ -66,4 +78,7 @@ SEND_REFUSALS: dict[str, type[VerificationError]] = {
     "resend_cooldown": ResendCooldown,
     "rate_limited": RateLimited,
     "max_check_attempts_reached": MaxCheckAttemptsReached,
+    "prefix_blocked": PrefixBlocked,
+    "prefix_rate_limited": PrefixRateLimited,
+    "sms_capacity_exceeded": SmsCapacityExceeded,
 }

@@ -12,6 +12,17 @@ IP_LIMIT_PREFIX = "vfy:rl:ip:"
 FAILED_CHECKS_PREFIX = "vfy:rl:fail:"
 CLIENT_LIMIT_PREFIX = "vfy:rl:client:"
 IDEMPOTENCY_PREFIX = "vfy:idem:"
+# The SMS-pumping guards: per number prefix a velocity counter, a conversion tally and a block;
+# one global SMS counter (the circuit breaker).
+PREFIX_LIMIT_PREFIX = "vfy:rl:prefix:"
+SMS_LIMIT_KEY = "vfy:rl:sms"
+TALLY_PREFIX = "vfy:fg:"
+BLOCK_PREFIX = "vfy:fg:block:"
+# The tally's fields ("vfy:fg:{prefix_hash} fields"): `s:{bucket}` SMS verifications created,
+# `a:{bucket}` approvals, over a window sliding in TALLY_BUCKETS buckets.
+TALLY_SENT_FIELD_PREFIX = "s:"
+TALLY_APPROVED_FIELD_PREFIX = "a:"
+TALLY_BUCKETS = 24
 
 OUTBOX_STREAM = "vfy:outbox"
 OUTBOX_GROUP = "dispatchers"
@@ -56,3 +67,20 @@ def ip_limit_key(ip_hash: str) -> str:
 
 def idempotency_key(idem_hash: str) -> str:
     return IDEMPOTENCY_PREFIX + idem_hash
+
+
+def prefix_limit_key(prefix_hash: str) -> str:
+    return PREFIX_LIMIT_PREFIX + prefix_hash
+
+
+def tally_key(prefix_hash: str) -> str:
+    return TALLY_PREFIX + prefix_hash
+
+
+def block_key(prefix_hash: str) -> str:
+    return BLOCK_PREFIX + prefix_hash
+
+
+def tally_bucket_ms(window_seconds: int) -> int:
+    """The length of one tally bucket; the window is a multiple of TALLY_BUCKETS seconds."""
+    return window_seconds * 1000 // TALLY_BUCKETS

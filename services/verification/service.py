@@ -67,6 +67,10 @@ class VerificationService:
                 client=client,
                 dest_hash=crypto.dest_hash(pepper, request.channel, request.to),
                 ip_hash=crypto.ip_hash(pepper, request.end_user_ip or client_ip),
+                # Only SMS pass the SMS-pumping guards.
+                prefix_hash=(
+                    crypto.prefix_hash(pepper, request.to) if request.channel == "sms" else ""
+                ),
                 idem_hash=(
                     crypto.idem_hash(pepper, client, idempotency_key) if idempotency_key else None
                 ),

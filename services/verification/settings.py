@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import BeforeValidator, model_validator
+from pydantic import AfterValidator, BeforeValidator, model_validator
 
 from kit.settings import Count, EnvSettings, Networks, env_var
+from services.verification.keys import TALLY_BUCKETS
 
 # Development only: APP_ENV=production refuses to start without a real CODE_PEPPER.
 DEVELOPMENT_PEPPER = "development-pepper-not-a-secret"
@@ -35,6 +36,17 @@ def _countries_from_text(raw: object) -> object:
 Countries = Annotated[tuple[str, ...], BeforeValidator(_countries_from_text)]
 
 
+def _whole_buckets(seconds: int) -> int:
+    """The conversion guard's window slides in TALLY_BUCKETS buckets of whole seconds."""
+    if seconds % TALLY_BUCKETS:
+        raise ValueError(f"must be a multiple of {TALLY_BUCKETS} (the window slides in "
+                         f"{TALLY_BUCKETS} steps)")
+    return seconds
+
+
+GuardWindow = Annotated[Count, AfterValidator(_whole_buckets)]
+
+
 class Settings(EnvSettings):
     app_env: Annotated[Literal["development", "production"], env_var("APP_ENV")] = "development"
     redis_url: Annotated[str, env_var("REDIS_URL")] = "redis://127.0.0.1:6379/0"
@@ -56,6 +68,18 @@ class Settings(EnvSettings):
         Count, env_var("VERIFY_DEST_FAILED_CHECKS_WINDOW_SECONDS")] = 86400
     client_send_limit: Annotated[Count, env_var("VERIFY_CLIENT_SEND_LIMIT")] = 1000
     client_window_seconds: Annotated[Count, env_var("VERIFY_CLIENT_WINDOW_SECONDS")] = 3600
+    # The SMS-pumping guards (docs/api.md "SMS-pumping guards"), SMS only, across all clients.
+    sms_prefix_limit: Annotated[Count, env_var("VERIFY_SMS_PREFIX_LIMIT")] = 50
+    sms_prefix_window_seconds: Annotated[Count, env_var("VERIFY_SMS_PREFIX_WINDOW_SECONDS")] = 3600
+    prefix_guard_min_sms: Annotated[Count, env_var("VERIFY_PREFIX_GUARD_MIN_SMS")] = 50
+    prefix_guard_min_approved_percent: Annotated[
+        int, env_var("VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT", ge=0, le=100)] = 10
+    prefix_guard_window_seconds: Annotated[
+        GuardWindow, env_var("VERIFY_PREFIX_GUARD_WINDOW_SECONDS")] = 86400
+    prefix_guard_block_seconds: Annotated[
+        Count, env_var("VERIFY_PREFIX_GUARD_BLOCK_SECONDS")] = 43200
+    sms_global_limit: Annotated[Count, env_var("VERIFY_SMS_GLOBAL_LIMIT")] = 1200
+    sms_global_window_seconds: Annotated[Count, env_var("VERIFY_SMS_GLOBAL_WINDOW_SECONDS")] = 60
     idempotency_ttl_seconds: Annotated[Count, env_var("IDEMPOTENCY_TTL_SECONDS")] = 86400
     trusted_proxies: Annotated[Networks, env_var("TRUSTED_PROXIES")] = ()
     max_body_bytes: Annotated[Count, env_var("MAX_BODY_BYTES")] = 16384

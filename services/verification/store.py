@@ -34,6 +34,7 @@ class NewSend:
     client: str  # the owner: the authenticated caller
     dest_hash: str
     ip_hash: str
+    prefix_hash: str  # the SMS-pumping guards' hash of an SMS's number prefix; "" for an email
     idem_hash: str | None
     request_hash: str  # "" without an idempotency key (only the idempotency record stores it)
 
@@ -70,8 +71,10 @@ class VerificationStore:
         self.gate = RedisGate(client.connection_pool.max_connections)
         self.scripts = Scripts(client, self.gate)
         # Script arguments that only depend on settings, built once and already in wire form
-        # (ARGV 11-27 of send.lua, 3-9 and 11-13 of check.lua, 1-5 of cancel.lua).
+        # (ARGV 11-27 and 29-39 of send.lua, 3-9 and 11-17 of check.lua, 1-5 of cancel.lua).
         failed_checks_window_ms = settings.dest_failed_checks_window_seconds * 1000
+        guard_window_ms = settings.prefix_guard_window_seconds * 1000
+        bucket_ms = keys.tally_bucket_ms(settings.prefix_guard_window_seconds)
         self.send_tail: list[bytes] = [_wire(value) for value in (
             settings.code_ttl_seconds * 1000, settings.retention_seconds * 1000,
             settings.resend_cooldown_seconds * 1000, settings.max_sends,
@@ -82,13 +85,21 @@ class VerificationStore:
             settings.dest_failed_checks_per_day, failed_checks_window_ms,
             settings.client_send_limit, settings.client_window_seconds * 1000,
         )]
+        self.send_guards: list[bytes] = [_wire(value) for value in (
+            settings.sms_prefix_limit, settings.sms_prefix_window_seconds * 1000,
+            settings.prefix_guard_min_sms, settings.prefix_guard_min_approved_percent,
+            guard_window_ms, bucket_ms, keys.TALLY_BUCKETS, keys.TALLY_SENT_FIELD_PREFIX,
+            settings.prefix_guard_block_seconds * 1000,
+            settings.sms_global_limit, settings.sms_global_window_seconds * 1000,
+        )]
         self.check_head: list[bytes] = [_wire(value) for value in (
             settings.max_checks, settings.retention_seconds * 1000, keys.RECORD_PREFIX,
             keys.PENDING_PREFIX, keys.EVENTS_MAXLEN, keys.STREAM_TTL_MS, keys.EVENT_SCHEMA,
         )]
         self.check_tail: list[bytes] = [_wire(value) for value in (
             keys.FAILED_CHECKS_PREFIX, settings.dest_failed_checks_per_day,
-            failed_checks_window_ms,
+            failed_checks_window_ms, keys.TALLY_PREFIX, keys.TALLY_APPROVED_FIELD_PREFIX,
+            bucket_ms, guard_window_ms,
         )]
         self.cancel_args: list[bytes] = [_wire(value) for value in (
             settings.retention_seconds * 1000, keys.PENDING_PREFIX,
@@ -109,11 +120,12 @@ class VerificationStore:
             keys.OUTBOX_STREAM,
             keys.failed_checks_key(new.client, new.dest_hash),
             keys.client_limit_key(new.client),
+            *self._guard_keys(new.prefix_hash),
         ]
         args: list[Any] = [
             new.verification_id, new.code_mac, new.code_sealed, new.to, new.channel, new.locale,
             new.dest_hash, new.request_hash if new.idem_hash else "", new.client, new.reference,
-            *self.send_tail,
+            *self.send_tail, new.prefix_hash, *self.send_guards,
         ]
         outcome, payload, retry_ms = await self.scripts.run("send", script_keys, args)
         if outcome == "replay":
@@ -123,6 +135,14 @@ class VerificationStore:
             status = 201 if outcome == "created" else 200
             return SendResult(outcome, status, json.loads(payload), 0)
         return SendResult(outcome, 0, None, int(retry_ms))
+
+    @staticmethod
+    def _guard_keys(prefix_hash: str) -> list[str]:
+        """KEYS 10-13 of send.lua: the SMS-pumping guards' keys, all "" for an email."""
+        if not prefix_hash:
+            return ["", "", "", ""]
+        return [keys.prefix_limit_key(prefix_hash), keys.SMS_LIMIT_KEY,
+                keys.tally_key(prefix_hash), keys.block_key(prefix_hash)]
 
     async def check(
         self, code_mac: str, client: str, *, verification_id: str = "", dest_hash: str = ""

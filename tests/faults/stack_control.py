@@ -31,8 +31,28 @@ FAULT_PROFILE: Mapping[str, str] = {
     # The gateway's own errors as problem+json naming the target group (ALB's HTML page does
     # not): the suite attributes every failure to the group that failed.
     "ROUTING_ERROR_BODY": "problem",
+    # Fault scenarios burst hundreds of SMS to numbers of a few prefixes: the SMS-pumping guards
+    # (tested on their own on both sides and by the contract suite) must not be what refuses them.
+    "VERIFY_SMS_PREFIX_LIMIT": "1000000",
+    "VERIFY_PREFIX_GUARD_MIN_SMS": "1000000",
+    "VERIFY_SMS_GLOBAL_LIMIT": "1000000",
 }
 IP_LIMIT = int(FAULT_PROFILE["VERIFY_IP_LIMIT"])
+
+# A day in 24 s (1 s stands for 1 h) for the guess-budget test, on a stack of its own: codes that
+# live 1 s would break every other fault scenario. The code TTL (10 min, 1/6 s scaled) is the least
+# whole second; the resend cooldown (30 s, 8 ms scaled) rounds to 0. The destination and IP send
+# limits are lifted: the check budgets, not the send limits, must be what stops the attacker.
+GUESS_BUDGET_PROFILE: Mapping[str, str] = {
+    **FAULT_PROFILE,
+    "VERIFY_DEST_FAILED_CHECKS_WINDOW_SECONDS": "24",
+    "VERIFY_CODE_TTL_SECONDS": "1",
+    "VERIFY_RESEND_COOLDOWN_SECONDS": "0",
+    "VERIFY_DEST_LIMIT": "1000000",
+    "VERIFY_DEST_WINDOW_SECONDS": "1",
+    "VERIFY_IP_LIMIT": "1000000",
+    "VERIFY_IP_WINDOW_SECONDS": "1",
+}
 
 
 class FaultStack(Stack):
@@ -104,9 +124,10 @@ class FaultStack(Stack):
         return dead
 
 
-def fault_components(ports: Ports, workdir: Path) -> tuple[list[ProcessSpec], Path]:
-    """The launcher's components, with a private Redis data dir, a private route table and a
-    keyring holding the suite's one key."""
+def fault_components(ports: Ports, workdir: Path, profile: Mapping[str, str] = FAULT_PROFILE,
+                     ) -> tuple[list[ProcessSpec], Path]:
+    """The launcher's components with `profile`, a private Redis data dir, a private route table
+    and a keyring holding the suite's one key."""
     table = workdir / "routes.toml"
     shutil.copyfile(LIVE_TABLE, table)
     redis_dir = workdir / "redis"
@@ -114,7 +135,7 @@ def fault_components(ports: Ports, workdir: Path) -> tuple[list[ProcessSpec], Pa
     keyring_file = workdir / "keyring.json"
     keys.write_keyring(keyring_file, keys.Keyring((keys.entry_for(API_KEY, "faults"),)))
     specs = components(ports, external_redis=None, keyring_file=keyring_file, workers=2,
-                       profile=FAULT_PROFILE, table=table, redis_dir=str(redis_dir))
+                       profile=profile, table=table, redis_dir=str(redis_dir))
     return specs, table
 
 

@@ -7,6 +7,9 @@
 -- ARGV[7] events MAXLEN     ARGV[8] stream TTL ms         ARGV[9] event schema
 -- ARGV[10] client (the caller)  ARGV[11] failed checks key prefix
 -- ARGV[12] failed checks limit  ARGV[13] failed checks window ms
+-- ARGV[14] tally key prefix (vfy:fg:)  ARGV[15] approved field prefix  ARGV[16] tally bucket ms
+-- ARGV[17] tally window ms
+-- An approval of a record with a `prefix_hash` is tallied in {ARGV[14]}{prefix_hash}.
 -- The failed-checks counter is {ARGV[11]}{client}:{dest_hash}: the dest_hash is the record's.
 -- Returns {outcome, id, to, channel, status, check_attempts[, retry_ms]}; outcome is one of
 -- not_found, rate_limited and max_check_attempts_reached (with retry_ms), approved, wrong.
@@ -27,7 +30,7 @@ if ARGV[1] == 'to' then
   key = ARGV[5] .. id
 end
 local f = redis.call('HMGET', key, 'id', 'to', 'channel', 'status', 'expires_at', 'dest_hash',
-  'code_mac', 'check_attempts', 'client', 'reference')
+  'code_mac', 'check_attempts', 'client', 'reference', 'prefix_hash')
 local id, status, owner = f[1], f[4], f[9] or ''
 -- Another client's verification does not exist for this caller (no existence leak).
 if not id or (owner ~= '' and owner ~= client) then return {'not_found'} end
@@ -78,6 +81,14 @@ for i = 1, math.min(#stored, #given) do
 end
 if diff == 0 then
   finalize('approved', 'verification.approved', false)
+  local prefix_hash = f[11] or ''
+  if prefix_hash ~= '' then
+    -- The conversion guard counts the approval in the bucket of now (a v1 record has none).
+    local tally_key = ARGV[14] .. prefix_hash
+    local bucket = math.floor(now / tonumber(ARGV[16]))
+    redis.call('HINCRBY', tally_key, ARGV[15] .. string.format('%d', bucket), 1)
+    redis.call('PEXPIRE', tally_key, ARGV[17])
+  end
   return {'approved', id, f[2], f[3], 'approved', attempts}
 end
 if redis.call('INCR', failed_key) == 1 then

@@ -13,6 +13,15 @@
 -- ARGV[22] stream TTL ms  ARGV[23] contract version
 -- ARGV[24] failed checks limit  ARGV[25] failed checks window ms
 -- ARGV[26] client send limit    ARGV[27] client window ms
+-- The SMS-pumping guards (an SMS only: for an email ARGV[28] and KEYS[10..13] are "" and no guard
+-- is judged or counted):
+-- KEYS[10] vfy:rl:prefix:{prefix_hash}      KEYS[11] vfy:rl:sms
+-- KEYS[12] vfy:fg:{prefix_hash} (the tally) KEYS[13] vfy:fg:block:{prefix_hash}
+-- ARGV[28] prefix_hash or ""     ARGV[29] prefix limit       ARGV[30] prefix window ms
+-- ARGV[31] guard min SMS         ARGV[32] guard min approved percent
+-- ARGV[33] guard window ms       ARGV[34] tally bucket ms    ARGV[35] tally buckets counted
+-- ARGV[36] sent field prefix     ARGV[37] block ms
+-- ARGV[38] global SMS limit      ARGV[39] global SMS window ms
 -- Returns {outcome, json, retry_after_ms}: json is the record snapshot (created/resent), the
 -- stored idempotency JSON (replay), or "" (refusals).
 local t = redis.call('TIME')
@@ -41,23 +50,82 @@ if tonumber(redis.call('GET', KEYS[8]) or '0') >= tonumber(ARGV[24]) then
   return {'rate_limited', '', retry_of(KEYS[8], ARGV[25])}
 end
 
--- A full limit's retry ms, or nil: destination first, then client, then IP.
-local limits = {{KEYS[3], ARGV[15], ARGV[16]}, {KEYS[9], ARGV[26], ARGV[27]},
-  {KEYS[4], ARGV[17], ARGV[18]}}
-local function full_limit()
-  for _, limit in ipairs(limits) do
+-- The counters every send counts: {key, limit, window ms, the outcome when full}, in the order
+-- they are judged: destination, client, IP; then for an SMS the prefix, then the breaker.
+local prefix_hash = ARGV[28]
+local is_sms = prefix_hash ~= ''
+local limits = {{KEYS[3], ARGV[15], ARGV[16], 'rate_limited'},
+  {KEYS[9], ARGV[26], ARGV[27], 'rate_limited'}, {KEYS[4], ARGV[17], ARGV[18], 'rate_limited'}}
+local guarded_limits = {{KEYS[10], ARGV[29], ARGV[30], 'prefix_rate_limited'},
+  {KEYS[11], ARGV[38], ARGV[39], 'sms_capacity_exceeded'}}
+
+local function full_counter(counters)
+  for _, limit in ipairs(counters) do
     if tonumber(redis.call('GET', limit[1]) or '0') >= tonumber(limit[2]) then
-      return retry_of(limit[1], limit[3])
+      return limit[4], retry_of(limit[1], limit[3])
     end
   end
   return nil
 end
 
-local function count_limits()
-  for _, limit in ipairs(limits) do
+-- The conversion tally: buckets `current - (buckets - 1)` to `current` count; older are dead.
+local bucket_ms, tally_buckets = tonumber(ARGV[34]), tonumber(ARGV[35])
+local current_bucket = math.floor(now / bucket_ms)
+local sent_field_prefix = ARGV[36]
+local dead_fields = {}
+local function read_tally()
+  local sent, approved = 0, 0
+  local tally = redis.call('HGETALL', KEYS[12])
+  for i = 1, #tally, 2 do
+    local field, bucket = tally[i], tonumber(string.match(tally[i], '%d+$'))
+    if bucket and bucket <= current_bucket - tally_buckets then
+      dead_fields[#dead_fields + 1] = field
+    elseif bucket and bucket <= current_bucket then
+      if string.sub(field, 1, #sent_field_prefix) == sent_field_prefix then
+        sent = sent + tonumber(tally[i + 1])
+      else
+        approved = approved + tonumber(tally[i + 1])
+      end
+    end
+  end
+  return sent, approved
+end
+
+-- The outcome and retry ms of the first limit or guard that refuses this send, or nil.
+local function refusal()
+  local outcome, retry = full_counter(limits)
+  if outcome or not is_sms then return outcome, retry end
+  local block_ms = tonumber(ARGV[37])
+  local blocked_for = redis.call('PTTL', KEYS[13])
+  if blocked_for ~= -2 then
+    if blocked_for < 0 then blocked_for = block_ms end
+    return 'prefix_blocked', blocked_for
+  end
+  local sent, approved = read_tally()
+  if sent >= tonumber(ARGV[31]) and approved * 100 < sent * tonumber(ARGV[32]) then
+    redis.call('SET', KEYS[13], '1', 'PX', block_ms)
+    return 'prefix_blocked', block_ms
+  end
+  return full_counter(guarded_limits)
+end
+
+local function count(counters)
+  for _, limit in ipairs(counters) do
     if redis.call('INCR', limit[1]) == 1 then
       redis.call('PEXPIRE', limit[1], limit[3])
     end
+  end
+end
+
+-- Count a send that happens; only a new SMS verification counts as created in the tally.
+local function count_limits(is_new)
+  count(limits)
+  if not is_sms then return end
+  count(guarded_limits)
+  if is_new then
+    redis.call('HINCRBY', KEYS[12], sent_field_prefix .. string.format('%d', current_bucket), 1)
+    if #dead_fields > 0 then redis.call('HDEL', KEYS[12], unpack(dead_fields)) end
+    redis.call('PEXPIRE', KEYS[12], ARGV[33])
   end
 end
 
@@ -106,11 +174,11 @@ if existing then
     if now < cooldown_ends then
       return {'resend_cooldown', '', cooldown_ends - now}
     end
-    local retry = full_limit()
-    if retry then return {'rate_limited', '', retry} end
+    local refused, retry = refusal()
+    if refused then return {refused, '', retry} end
     local send_attempts = redis.call('HINCRBY', key, 'send_attempts', 1)
     redis.call('HSET', key, 'last_sent_at', now)
-    count_limits()
+    count_limits(false)
     enqueue(f[6], f[5], send_attempts)
     return finish('resent', 200, {id = f[6], to = f[7], channel = f[8], locale = f[9],
       reference = f[12] or '', status = 'pending', send_attempts = send_attempts,
@@ -118,16 +186,17 @@ if existing then
   end
 end
 
-local retry = full_limit()
-if retry then return {'rate_limited', '', retry} end
+local refused, retry = refusal()
+if refused then return {refused, '', retry} end
 local id, expires_at = ARGV[1], now + tonumber(ARGV[11])
 redis.call('HSET', KEYS[6], 'v', ARGV[23], 'id', id, 'client', ARGV[9], 'to', ARGV[4],
   'channel', ARGV[5], 'locale', ARGV[6], 'reference', ARGV[10], 'status', 'pending',
   'code_mac', ARGV[2], 'code_sealed', ARGV[3], 'dest_hash', ARGV[7], 'send_attempts', 1,
-  'check_attempts', 0, 'created_at', now, 'expires_at', expires_at, 'last_sent_at', now)
+  'check_attempts', 0, 'prefix_hash', prefix_hash, 'created_at', now, 'expires_at', expires_at,
+  'last_sent_at', now)
 redis.call('PEXPIRE', KEYS[6], tonumber(ARGV[11]) + tonumber(ARGV[12]))
 redis.call('SET', KEYS[1], id, 'PX', ARGV[11])
-count_limits()
+count_limits(true)
 enqueue(id, ARGV[3], 1)
 return finish('created', 201, {id = id, to = ARGV[4], channel = ARGV[5], locale = ARGV[6],
   reference = ARGV[10], status = 'pending', send_attempts = 1, check_attempts = 0,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -76,7 +77,12 @@ def test_gunicorn_and_the_app_under_it_log_json_lines_without_an_access_log() ->
 
 def test_the_events_consumer_logs_json_lines(redis_url: str, redis_client: redis.Redis) -> None:
     spec = local_spec(by_name("events"), {}, {"REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"})
-    with running(spec) as process:  # up for a second: it has said it consumes
+    with running(spec) as process:
+        # Its SIGTERM handler is installed before it logs "consuming": stop only after that line.
+        deadline = time.monotonic() + 15
+        while "consuming vfy:events" not in process.tail(10_000):
+            assert time.monotonic() < deadline, process.tail(2_000)
+            time.sleep(0.05)
         assert process.stop(timeout=15) == 0
     entries = json_log_lines(process.tail(10_000))
     assert entries[0]["logger"] == "monolith.events"

@@ -28,8 +28,10 @@ def test_record_index_and_job_follow_the_storage_contract(
     dest_hash = keyring.dest_hash("sms", PHONE)
     assert set(record) == {"v", "id", "client", "to", "channel", "locale", "reference", "status",
                            "code_mac", "code_sealed", "dest_hash", "send_attempts",
-                           "check_attempts", "created_at", "expires_at", "last_sent_at"}
+                           "check_attempts", "created_at", "expires_at", "last_sent_at",
+                           "prefix_hash"}
     assert record["v"] == "2" and record["locale"] == "" and record["dest_hash"] == dest_hash
+    assert record["prefix_hash"] == keyring.prefix_hash(PHONE)
     assert record["client"] == "tests" and record["reference"] == ""
     assert record["code_mac"] == keyring.code_mac(code)
     assert int(record["expires_at"]) - int(record["created_at"]) == 120_000

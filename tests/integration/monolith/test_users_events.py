@@ -1,4 +1,5 @@
-"""The users area, and its verified flags set only by the vfy:events consumer."""
+"""The users area: its users, its verifications of a user's own destination, and the verified flags
+set only by the vfy:events consumer, on the user an approval was started for."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from flask import Flask
 from flask.testing import FlaskClient
 
 from devtools.components import local_spec
@@ -20,23 +23,25 @@ from monolith.crypto import Keyring
 from monolith.events import EventsConsumer
 from monolith.extensions import build_redis
 from monolith.store import Scripts
+from tests.integration.monolith.test_clients_v2 import write_v1
+from tests.support.api_keys import new_key, shared_key, write_keyring
 
 PHONE = "+14155550100"
 EMAIL = "ada@example.com"
 
 
-def consumer_for(url: str, **options: Any) -> EventsConsumer:
+def consumer_for(url: str, keyring: Keyring, **options: Any) -> EventsConsumer:
     client = build_redis(url)
     return EventsConsumer(client=client, mark_script=Scripts.register(client).mark_verified,
-                          **options)
+                          keyring=keyring, **options)
 
 
 @pytest.fixture
-def run_consumer() -> Iterator[Callable[..., EventsConsumer]]:
+def run_consumer(keyring: Keyring) -> Iterator[Callable[..., EventsConsumer]]:
     running: list[tuple[EventsConsumer, threading.Event, threading.Thread]] = []
 
     def run(url: str, **options: Any) -> EventsConsumer:
-        consumer = consumer_for(url, **options)
+        consumer = consumer_for(url, keyring, **options)
         stop = threading.Event()
         thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
         thread.start()
@@ -94,24 +99,187 @@ def test_user_validation(client: FlaskClient, body: dict[str, Any], field: str) 
     assert response.status_code == 400 and response.get_json()["field"] == field
 
 
-def test_an_approval_marks_the_user_within_one_second(
+def start_for(client: FlaskClient, user_id: str, channel: str = "sms",
+              headers: dict[str, str] | None = None, **body: Any) -> Any:
+    """POST /api/users/{id}/verifications and return the response."""
+    return client.post(f"/api/users/{user_id}/verifications",
+                       json={"channel": channel, **body}, headers=headers or {})
+
+
+def flag(client: FlaskClient, user_id: str, name: str) -> bool:
+    return bool(client.get(f"/api/users/{user_id}").get_json()[name])
+
+
+def test_a_users_verification_marks_that_user_only_within_one_second(
+    client: FlaskClient, outbox_codes: Callable[[str], list[str]], redis_url: str,
+    run_consumer: Callable[..., EventsConsumer],
+) -> None:
+    run_consumer(redis_url)
+    ada = create_user(client, phone=PHONE, email=EMAIL)
+    same_phone = create_user(client, phone=PHONE)
+    started = start_for(client, ada["id"])
+    assert started.status_code == 201, started.get_data(as_text=True)
+    verification = started.get_json()
+    assert started.headers["Location"] == f"/api/verifications/{verification['id']}"
+    assert (verification["to"], verification["channel"], verification["reference"]) == (
+        PHONE, "sms", ada["id"])
+    check = {"verification_id": verification["id"], "code": outbox_codes(verification["id"])[0]}
+    assert client.post("/api/verification-checks", json=check).get_json()["status"] == "approved"
+
+    assert wait_for(lambda: flag(client, ada["id"], "phone_verified"), 1.0) < 1.0
+    assert flag(client, ada["id"], "email_verified") is False  # only the approved channel
+    # the event that marked Ada has been handled: the other user of the phone stays unverified
+    assert flag(client, same_phone["id"], "phone_verified") is False
+
+
+def test_an_email_verification_checked_by_to_marks_the_user(
+    client: FlaskClient, outbox_codes: Callable[[str], list[str]], redis_url: str,
+    run_consumer: Callable[..., EventsConsumer],
+) -> None:
+    run_consumer(redis_url)
+    ada = create_user(client, phone=PHONE, email="Ada@Example.com")
+    started = start_for(client, ada["id"], "email", headers={"Idempotency-Key": "mail-1"})
+    assert started.status_code == 201 and started.get_json()["to"] == EMAIL
+    replayed = start_for(client, ada["id"], "email", headers={"Idempotency-Key": "mail-1"})
+    assert replayed.status_code == 201 and replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.get_json() == started.get_json()
+    code = outbox_codes(started.get_json()["id"])[0]
+    assert client.post("/api/verification-checks",
+                       json={"to": EMAIL, "code": code}).get_json()["status"] == "approved"
+    wait_for(lambda: flag(client, ada["id"], "email_verified"), 1.0)
+    assert flag(client, ada["id"], "phone_verified") is False
+
+
+def test_a_plain_verification_marks_nobody(
+    client: FlaskClient, start: Callable[..., Any], outbox_codes: Callable[[str], list[str]],
+    redis_url: str, run_consumer: Callable[..., EventsConsumer],
+) -> None:
+    consumer = run_consumer(redis_url)
+    ada = create_user(client, phone=PHONE)
+    vid = start(to=PHONE).get_json()["id"]
+    check = {"to": PHONE, "code": outbox_codes(vid)[0]}
+    assert client.post("/api/verification-checks", json=check).get_json()["status"] == "approved"
+    wait_for(lambda: consumer.handled >= 1, 1.0)
+    assert flag(client, ada["id"], "phone_verified") is False
+
+
+def test_a_resend_is_200_and_the_send_limits_apply(
+    make_app: Callable[..., Flask], outbox_codes: Callable[[str], list[str]]
+) -> None:
+    client = make_app(resend_cooldown_seconds=30).test_client()
+    ada = create_user(client, phone=PHONE)
+    first = start_for(client, ada["id"])
+    assert first.status_code == 201
+    too_soon = start_for(client, ada["id"])
+    assert too_soon.status_code == 429 and too_soon.get_json()["code"] == "resend_cooldown"
+    assert int(too_soon.headers["Retry-After"]) >= 29
+    client = make_app(resend_cooldown_seconds=0).test_client()
+    again = start_for(client, ada["id"], locale="fr")
+    assert again.status_code == 200 and "Location" not in again.headers
+    assert (again.get_json()["id"], again.get_json()["send_attempts"]) == (
+        first.get_json()["id"], 2)
+    assert len(outbox_codes(first.get_json()["id"])) == 2
+
+
+def test_another_users_pending_verification_is_canceled_not_resent(
     client: FlaskClient, start: Callable[..., Any], outbox_codes: Callable[[str], list[str]],
     redis_url: str, run_consumer: Callable[..., EventsConsumer],
 ) -> None:
     run_consumer(redis_url)
-    user = create_user(client, phone=PHONE, email=EMAIL)
-    other = create_user(client, phone="+14155550199")
-    vid = start(to=EMAIL, channel="email").get_json()["id"]
-    check = {"to": EMAIL, "code": outbox_codes(vid)[0]}
-    assert client.post("/api/verification-checks", json=check).status_code == 200
+    ada, bob = create_user(client, phone=PHONE), create_user(client, phone=PHONE)
+    plain = start(to=PHONE).get_json()["id"]
+    for_ada = start_for(client, ada["id"])
+    assert for_ada.status_code == 201 and for_ada.get_json()["id"] != plain
+    assert client.get(f"/api/verifications/{plain}").get_json()["status"] == "canceled"
+    for_bob = start_for(client, bob["id"])
+    assert for_bob.status_code == 201 and for_bob.get_json()["reference"] == bob["id"]
+    ada_vid, bob_vid = for_ada.get_json()["id"], for_bob.get_json()["id"]
+    assert client.get(f"/api/verifications/{ada_vid}").get_json()["status"] == "canceled"
+    # canceled before the send: never resent, so the other user's code was not sent again
+    assert (len(outbox_codes(plain)), len(outbox_codes(ada_vid))) == (1, 1)
+    # Ada's code no longer approves anything; Bob's approves Bob
+    stale = {"verification_id": ada_vid, "code": outbox_codes(ada_vid)[0]}
+    assert client.post("/api/verification-checks", json=stale).status_code == 404
+    check = {"verification_id": bob_vid, "code": outbox_codes(bob_vid)[0]}
+    assert client.post("/api/verification-checks", json=check).get_json()["status"] == "approved"
+    wait_for(lambda: flag(client, bob["id"], "phone_verified"), 1.0)
+    assert flag(client, ada["id"], "phone_verified") is False
 
-    def email_verified() -> bool:
-        return bool(client.get(f"/api/users/{user['id']}").get_json()["email_verified"])
 
-    assert wait_for(email_verified, 1.0) < 1.0
-    after = client.get(f"/api/users/{user['id']}").get_json()
-    assert after["phone_verified"] is False  # only the channel that was approved
-    assert client.get(f"/api/users/{other['id']}").get_json()["phone_verified"] is False
+def test_another_users_exhausted_verification_keeps_its_budget(
+    client: FlaskClient, outbox_codes: Callable[[str], list[str]]
+) -> None:
+    ada, bob = create_user(client, phone=PHONE), create_user(client, phone=PHONE)
+    vid = start_for(client, ada["id"]).get_json()["id"]
+    wrong = "".join(str((int(d) + 1) % 10) for d in outbox_codes(vid)[0])
+    for _ in range(5):
+        client.post("/api/verification-checks", json={"verification_id": vid, "code": wrong})
+    refused = start_for(client, bob["id"])
+    assert refused.status_code == 429
+    assert refused.get_json()["code"] == "max_check_attempts_reached"
+
+
+def test_a_pending_v1_verification_is_canceled_and_the_users_own_started(
+    client: FlaskClient, redis_client: redis.Redis, keyring: Keyring
+) -> None:
+    ada = create_user(client, phone=PHONE)
+    v1_id = "VE" + "5" * 32
+    write_v1(redis_client, keyring, v1_id, PHONE, "123456")
+    started = start_for(client, ada["id"], headers={"Idempotency-Key": "v1-1"})
+    assert started.status_code == 201, started.get_data(as_text=True)
+    assert started.get_json()["id"] != v1_id and started.get_json()["reference"] == ada["id"]
+    assert redis_client.hget(f"vfy:ver:{v1_id}", "status") == "canceled"
+    replayed = start_for(client, ada["id"], headers={"Idempotency-Key": "v1-1"})
+    assert replayed.get_json() == started.get_json()
+
+
+@pytest.mark.parametrize(("user", "body", "status", "code", "field"), [
+    ("unknown", {"channel": "sms"}, 404, "not_found", None),
+    ("US123", {"channel": "sms"}, 404, "not_found", None),
+    ("phone-only", {"channel": "email"}, 400, "invalid_parameter", "channel"),
+    ("phone-only", {"channel": "voice"}, 400, "invalid_parameter", "channel"),
+    ("phone-only", {}, 400, "invalid_parameter", "channel"),
+    ("phone-only", {"channel": "sms", "to": PHONE}, 400, "invalid_parameter", "to"),
+    ("phone-only", {"channel": "sms", "locale": "french"}, 400, "invalid_parameter", "locale"),
+    ("toll-free", {"channel": "sms"}, 400, "unsupported_number_type", "phone"),
+    ("brazil", {"channel": "sms"}, 403, "geo_not_permitted", "phone"),
+])
+def test_user_verification_refusals(
+    client: FlaskClient, redis_client: redis.Redis, user: str, body: dict[str, Any],
+    status: int, code: str, field: str | None,
+) -> None:
+    phones = {"phone-only": PHONE, "toll-free": "+18002345678", "brazil": "+5511987654321"}
+    user_id = {"unknown": "US" + "0" * 32, "US123": "US123"}.get(user)
+    if user_id is None:
+        user_id = create_user(client, phone=phones[user])["id"]
+    response = client.post(f"/api/users/{user_id}/verifications", json=body)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert (response.get_json()["code"], response.get_json().get("field")) == (code, field)
+    assert redis_client.keys("vfy:*") == []  # a refused request touches no counter
+
+
+def test_user_verifications_need_a_key_with_the_send_scope(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    check_only = new_key(scopes=("check",))
+    app = make_app(keyring_file=str(write_keyring(tmp_path / "keyring.json", shared_key(),
+                                                  check_only)))
+    ada = create_user(app.test_client(), phone=PHONE)
+    bare = FlaskClient(app)
+    missing = bare.post(f"/api/users/{ada['id']}/verifications", json={"channel": "sms"})
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")
+    unknown_user = bare.post("/api/users/US123/verifications", json={"channel": "sms"})
+    assert unknown_user.status_code == 401  # the key first: no one learns which users exist
+    forbidden = bare.post(f"/api/users/{ada['id']}/verifications", json={"channel": "sms"},
+                          headers=check_only.authorization)
+    assert forbidden.status_code == 403 and forbidden.get_json()["code"] == "forbidden"
+
+
+def approval(keyring: Keyring, user_id: str, to: str = PHONE, **fields: str) -> dict[Any, Any]:
+    """A verification.approved entry as either side writes it (schema 2), for `user_id`."""
+    return {"schema": "2", "type": "verification.approved", "verification_id": "VE" + "1" * 32,
+            "channel": "sms", "dest_hash": keyring.dest_hash("sms", to), "client": "tests",
+            "reference": user_id, "occurred_at": "1795883589120", **fields}
 
 
 def test_only_approvals_mark_and_any_side_may_approve(
@@ -120,37 +288,41 @@ def test_only_approvals_mark_and_any_side_may_approve(
 ) -> None:
     consumer = run_consumer(redis_url)
     user = create_user(client, phone=PHONE)
-    dest_hash = keyring.dest_hash("sms", PHONE)
-    event: dict[Any, Any] = {"schema": "1", "verification_id": "VE" + "1" * 32, "channel": "sms",
-             "dest_hash": dest_hash, "occurred_at": "1795883589120"}
-    redis_client.xadd("vfy:events", {**event, "type": "verification.canceled"})
+    redis_client.xadd("vfy:events", approval(keyring, user["id"], type="verification.canceled"))
     wait_for(lambda: consumer.handled >= 1, 1.0)
-    assert client.get(f"/api/users/{user['id']}").get_json()["phone_verified"] is False
+    assert flag(client, user["id"], "phone_verified") is False
     # an approval written by the other implementation (same contract, not this app)
-    redis_client.xadd("vfy:events", {**event, "type": "verification.approved"})
-    redis_client.xadd("vfy:events", {**event, "type": "verification.approved"})  # twice: fine
+    redis_client.xadd("vfy:events", approval(keyring, user["id"]))
+    redis_client.xadd("vfy:events", approval(keyring, user["id"]))  # twice: fine
     wait_for(lambda: consumer.handled >= 3, 1.0)
-    assert client.get(f"/api/users/{user['id']}").get_json()["phone_verified"] is True
+    assert flag(client, user["id"], "phone_verified") is True
     assert redis_client.xpending("vfy:events", "monolith-users")["pending"] == 0
 
 
-@pytest.mark.parametrize("schema_fields", [
-    {"schema": "1"},
-    {"schema": "2", "client": "tests", "reference": "order-1"},
-    {"schema": "2", "client": "", "reference": ""},  # a v1 record's event, written by v2 code
-], ids=["schema-1", "schema-2", "schema-2-v1-record"])
-def test_approvals_of_schema_1_and_2_mark_the_user(
+@pytest.mark.parametrize("fields", [
+    {"schema": "1", "client": "", "reference": ""},  # no reference: a plain verification
+    {"reference": ""},
+    {"reference": "order-1"},
+    {"dest_hash_of": "+14155550199"},  # the user's id, another destination
+    {"channel": "email"},  # the phone's hash, but an email approval
+    {"reference": "US" + "9" * 32},  # another (unknown) user
+], ids=["schema-1", "no-reference", "not-a-user", "other-destination", "other-channel",
+        "unknown-user"])
+def test_approvals_that_mark_nobody(
     client: FlaskClient, redis_client: redis.Redis, keyring: Keyring, redis_url: str,
-    run_consumer: Callable[..., EventsConsumer], schema_fields: dict[str, str],
+    run_consumer: Callable[..., EventsConsumer], fields: dict[str, str],
 ) -> None:
     consumer = run_consumer(redis_url)
-    user = create_user(client, phone=PHONE)
-    event: dict[Any, Any] = {**schema_fields, "type": "verification.approved",
-                             "verification_id": "VE" + "3" * 32, "channel": "sms",
-                             "dest_hash": keyring.dest_hash("sms", PHONE), "occurred_at": "1"}
+    user = create_user(client, phone=PHONE, email=EMAIL)
+    to = fields.pop("dest_hash_of", PHONE)
+    event = approval(keyring, user["id"], to, **fields)
+    if fields.get("schema") == "1":
+        del event["client"], event["reference"]
     redis_client.xadd("vfy:events", event)
     wait_for(lambda: consumer.handled >= 1, 1.0)
-    assert client.get(f"/api/users/{user['id']}").get_json()["phone_verified"] is True
+    after = client.get(f"/api/users/{user['id']}").get_json()
+    assert (after["phone_verified"], after["email_verified"]) == (False, False)
+    assert not redis_client.exists("users:US" + "9" * 32)  # never creates a user hash
 
 
 def test_an_approval_of_an_unknown_schema_is_skipped(
@@ -159,12 +331,9 @@ def test_an_approval_of_an_unknown_schema_is_skipped(
 ) -> None:
     consumer = run_consumer(redis_url)
     user = create_user(client, phone=PHONE)
-    redis_client.xadd("vfy:events", {"schema": "3", "type": "verification.approved",
-                                     "verification_id": "VE" + "4" * 32, "channel": "sms",
-                                     "dest_hash": keyring.dest_hash("sms", PHONE),
-                                     "occurred_at": "1"})
+    redis_client.xadd("vfy:events", approval(keyring, user["id"], schema="3"))
     wait_for(lambda: consumer.handled >= 1, 1.0)
-    assert client.get(f"/api/users/{user['id']}").get_json()["phone_verified"] is False
+    assert flag(client, user["id"], "phone_verified") is False
     assert redis_client.xpending("vfy:events", "monolith-users")["pending"] == 0
 
 
@@ -174,10 +343,7 @@ def test_entries_of_a_dead_consumer_are_reclaimed(
 ) -> None:
     user = create_user(client, phone=PHONE)
     redis_client.xgroup_create("vfy:events", "monolith-users", id="0", mkstream=True)
-    redis_client.xadd("vfy:events", {"schema": "1", "type": "verification.approved",
-                                     "verification_id": "VE" + "2" * 32, "channel": "sms",
-                                     "dest_hash": keyring.dest_hash("sms", PHONE),
-                                     "occurred_at": "1"})
+    redis_client.xadd("vfy:events", approval(keyring, user["id"]))
     # a consumer that read the entry and died before acknowledging it
     redis_client.xreadgroup("monolith-users", "dead-consumer", {"vfy:events": ">"})
     assert redis_client.xpending("vfy:events", "monolith-users")["pending"] == 1
@@ -198,12 +364,9 @@ def test_the_consumer_survives_a_redis_outage(
         server.stop()
         time.sleep(0.5)  # the consumer meets the outage and backs off
         server = start_embedded(port)
-        dest_hash = keyring.dest_hash("sms", PHONE)
-        direct.hset("users:US" + "3" * 32, mapping={"id": "US" + "3" * 32, "phone_verified": "0"})
-        direct.sadd(f"users:by-dest:{dest_hash}", "US" + "3" * 32)
-        direct.xadd("vfy:events", {"schema": "1", "type": "verification.approved",
-                                   "verification_id": "VE" + "3" * 32, "channel": "sms",
-                                   "dest_hash": dest_hash, "occurred_at": "1"})
+        direct.hset("users:US" + "3" * 32,
+                    mapping={"id": "US" + "3" * 32, "phone": PHONE, "phone_verified": "0"})
+        direct.xadd("vfy:events", approval(keyring, "US" + "3" * 32))
         wait_for(lambda: direct.hget("users:US" + "3" * 32, "phone_verified") == "1", 5.0)
         assert consumer.handled == 1
     finally:

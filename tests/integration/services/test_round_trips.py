@@ -69,6 +69,25 @@ async def test_one_round_trip_per_operation(redis_url: str, redis_client: redis.
         other = (await api.start("+14155550122")).json()["id"]
         assert await measure(api.send.post(f"/api/verifications/{other}/cancel")) == ["EVALSHA"]
         assert await measure(api.check("123456", verification_id="bogus")) == []
+        assert await measure(api.start("someone@example.com", "email")) == ["EVALSHA"]
+
+
+async def test_one_round_trip_per_send_the_guards_refuse(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    """The SMS-pumping guards are judged and counted inside the send script."""
+    settings = make_settings(redis_url, sms_prefix_limit=2, sms_global_limit=3)
+    async with running_api(redis_client, settings, redis_factory=counting_redis) as api:
+        await api.send.get("/api/verifications/VE" + "0" * 32)  # warm-up: opens the connection
+        assert await measure(api.start("+14155550101")) == ["EVALSHA"]
+        assert await measure(api.start("+14155550102")) == ["EVALSHA"]
+        refused = await api.start("+14155550103")
+        assert refused.json()["code"] == "prefix_rate_limited"
+        assert await measure(api.start("+14155550103")) == ["EVALSHA"]
+        assert await measure(api.start("+14155560101")) == ["EVALSHA"]
+        refused = await api.start("+14155570101")
+        assert refused.json()["code"] == "sms_capacity_exceeded"
+        assert await measure(api.start("+14155570101")) == ["EVALSHA"]
 
 
 async def test_noscript_fallback_only_after_script_cache_loss(

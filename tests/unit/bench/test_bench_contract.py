@@ -32,6 +32,12 @@ def test_dest_hash_and_key_names(vector: dict[str, str]) -> None:
     assert contract.DEST_LIMIT_PREFIX + digest == vector["dest_limit_key"]
 
 
+@pytest.mark.parametrize("vector", VECTORS["sms_guards"]["prefixes"],
+                         ids=lambda v: v["normalized_to"])
+def test_prefix_hash(vector: dict[str, str]) -> None:
+    assert contract.prefix_hash(PEPPER, vector["normalized_to"]) == vector["prefix_hash"]
+
+
 @pytest.mark.parametrize("vector", VECTORS["client_keys"], ids=lambda v: v["client"])
 def test_pending_key_of_a_client(vector: dict[str, str]) -> None:
     assert contract.pending_key(vector["client"], vector["dest_hash"]) == vector["pending_key"]

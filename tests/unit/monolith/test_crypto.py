@@ -16,9 +16,11 @@ from monolith.crypto import (
     ip_limit_subject,
     new_user_id,
     new_verification_id,
+    number_prefix,
 )
 from monolith.problems import Problem
 from monolith.rendering import render_time
+from monolith.settings import Settings
 from monolith.validation import normalize_to, parse_check, parse_send
 
 
@@ -103,6 +105,33 @@ def test_v2_key_names() -> None:
     assert keys.pending("acme", "ab" * 16) == "vfy:pending:acme:" + "ab" * 16
     assert keys.failed_checks("acme", "ab" * 16) == "vfy:rl:fail:acme:" + "ab" * 16
     assert keys.client_limit("acme") == "vfy:rl:client:acme"
+
+
+def test_sms_guard_prefixes_hashes_and_keys(keyring: Keyring, vectors: dict[str, Any]) -> None:
+    guards = vectors["sms_guards"]
+    assert guards["global_key"] == keys.SMS_LIMIT
+    assert len(guards["prefixes"]) >= 4
+    for case in guards["prefixes"]:
+        assert number_prefix(case["normalized_to"]) == case["number_prefix"]
+        prefix_hash = keyring.prefix_hash(case["normalized_to"])
+        assert prefix_hash == case["prefix_hash"]
+        assert keys.prefix_limit(prefix_hash) == case["prefix_limit_key"]
+        assert keys.tally(prefix_hash) == case["tally_key"]
+        assert keys.prefix_block(prefix_hash) == case["block_key"]
+
+
+def test_sms_guard_tally_bucket_length(vectors: dict[str, Any]) -> None:
+    """The bucket length the send and check scripts are given (they take `now` from Redis)."""
+    for case in vectors["sms_guards"]["tally_buckets"]:
+        settings = Settings(prefix_guard_window_seconds=case["window_seconds"])
+        assert settings.prefix_guard_bucket_ms == case["bucket_ms"]
+
+
+def test_a_v2_sms_record_holds_its_prefix_hash(keyring: Keyring, vectors: dict[str, Any]) -> None:
+    [record] = [r for r in vectors["records"] if r["version"] == 2]
+    fields = record["fields"]
+    assert fields["channel"] == "sms"
+    assert keyring.prefix_hash(fields["to"]) == fields["prefix_hash"]
 
 
 def test_request_hashes_and_canonical_json(keyring: Keyring, vectors: dict[str, Any]) -> None:

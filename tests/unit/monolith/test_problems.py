@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from monolith.problems import CATALOGUE, Problem, retry_after_seconds
+
+API_DOC = Path(__file__).resolve().parents[3] / "docs" / "api.md"
 
 
 @pytest.mark.parametrize(("ms", "seconds"), [(1, 1), (999, 1), (1000, 1), (1001, 2), (0, 1),
@@ -34,7 +39,11 @@ def test_the_table_of_the_api_document() -> None:
         429, "Too many requests", "Too many verifications were sent; retry later."
     )
     assert CATALOGUE["not_pending"][1] == "Verification not pending"
-    assert len(CATALOGUE) == 18
+    rows = re.findall(r"^\| (\d{3}) \| `(\w+)` \| ([^|]+) \| ([^|]+) \|$", API_DOC.read_text(),
+                      re.MULTILINE)
+    assert {code: (int(status), title, detail) for status, code, title, detail in rows} == (
+        CATALOGUE)
+    assert len(CATALOGUE) == 21
     assert Problem("unauthorized").body() == {
         "type": "urn:problem:verify:unauthorized", "title": "Unauthorized", "status": 401,
         "detail": "A valid API key is required.", "code": "unauthorized"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,14 @@ from monolith.settings import DEVELOPMENT_PEPPER, Settings, SettingsError
 
 PEPPER = "a-production-pepper-of-32-bytes-or-more"  # production asks for 32 bytes or more
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyring"
+API_DOC = Path(__file__).resolve().parents[3] / "docs" / "api.md"
+
+
+def documented_numeric_defaults() -> dict[str, int]:
+    """`VARIABLE | number` rows of the Settings table of docs/api.md."""
+    section = API_DOC.read_text().split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    return {name: int(value)
+            for name, value in re.findall(r"^\| `(\w+)` \| (\d+) \|", section, re.MULTILINE)}
 
 
 def test_defaults_are_those_of_the_api_document() -> None:
@@ -33,6 +43,50 @@ def test_defaults_are_those_of_the_api_document() -> None:
     assert settings.users_ttl_seconds == 30 * 86400
 
 
+def test_every_numeric_default_of_the_api_document_is_read() -> None:
+    """Each documented number is the default of the one setting its variable changes."""
+    documented = documented_numeric_defaults()
+    assert {"VERIFY_SMS_PREFIX_LIMIT", "VERIFY_PREFIX_GUARD_BLOCK_SECONDS",
+            "VERIFY_SMS_GLOBAL_WINDOW_SECONDS"} <= set(documented)
+    defaults = vars(Settings.from_env({}))
+    for name, default in documented.items():
+        other = next(value for value in (default * 2, default + 1, default - 1)
+                     if _accepted(name, value))
+        changed = {field: value for field, value in vars(Settings.from_env({name: str(other)}))
+                   .items() if value != defaults[field]}
+        assert len(changed) == 1, name
+        [field] = changed
+        assert (defaults[field], changed[field]) == (default, other), name
+
+
+def _accepted(name: str, value: int) -> bool:
+    try:
+        Settings.from_env({name: str(value)})
+    except SettingsError:
+        return False
+    return True
+
+
+def test_sms_guard_defaults() -> None:
+    settings = Settings.from_env({})
+    assert (settings.sms_prefix_limit, settings.sms_prefix_window_seconds) == (50, 3600)
+    assert (settings.prefix_guard_min_sms, settings.prefix_guard_min_approved_percent) == (50, 10)
+    assert (settings.prefix_guard_window_seconds, settings.prefix_guard_block_seconds) == (
+        86400, 43200)
+    assert (settings.sms_global_limit, settings.sms_global_window_seconds) == (1200, 60)
+    assert settings.prefix_guard_bucket_ms == 3_600_000  # an hour: 24 buckets a day
+
+
+@pytest.mark.parametrize(("name", "value", "field"), [
+    ("VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT", "0", "prefix_guard_min_approved_percent"),
+    ("VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT", "100", "prefix_guard_min_approved_percent"),
+    ("VERIFY_PREFIX_GUARD_WINDOW_SECONDS", "24", "prefix_guard_window_seconds"),
+    ("VERIFY_PREFIX_GUARD_WINDOW_SECONDS", "240", "prefix_guard_window_seconds"),
+])
+def test_sms_guard_bounds_accepted(name: str, value: str, field: str) -> None:
+    assert getattr(Settings.from_env({name: value}), field) == int(value)
+
+
 def test_every_variable_is_read() -> None:
     settings = Settings.from_env(
         {
@@ -44,7 +98,11 @@ def test_every_variable_is_read() -> None:
             "VERIFY_IP_WINDOW_SECONDS": "90", "IDEMPOTENCY_TTL_SECONDS": "99",
             "TRUSTED_PROXIES": "10.0.0.0/8, ::1", "MAX_BODY_BYTES": "100",
             "USERS_TTL_SECONDS": "5", "KEYRING_FILE": "/run/keyring.json",
-            "KEYRING_RELOAD_SECONDS": "5",
+            "KEYRING_RELOAD_SECONDS": "5", "VERIFY_SMS_PREFIX_LIMIT": "11",
+            "VERIFY_SMS_PREFIX_WINDOW_SECONDS": "12", "VERIFY_PREFIX_GUARD_MIN_SMS": "13",
+            "VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT": "0",
+            "VERIFY_PREFIX_GUARD_WINDOW_SECONDS": "48", "VERIFY_PREFIX_GUARD_BLOCK_SECONDS": "15",
+            "VERIFY_SMS_GLOBAL_LIMIT": "16", "VERIFY_SMS_GLOBAL_WINDOW_SECONDS": "17",
         }
     )
     assert settings == Settings(
@@ -55,7 +113,10 @@ def test_every_variable_is_read() -> None:
         idempotency_ttl_seconds=99,
         trusted_proxies=(ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128")),
         max_body_bytes=100, users_ttl_seconds=5, keyring_file="/run/keyring.json",
-        keyring_reload_seconds=5,
+        keyring_reload_seconds=5, sms_prefix_limit=11, sms_prefix_window_seconds=12,
+        prefix_guard_min_sms=13, prefix_guard_min_approved_percent=0,
+        prefix_guard_window_seconds=48, prefix_guard_block_seconds=15, sms_global_limit=16,
+        sms_global_window_seconds=17,
     )
 
 
@@ -92,6 +153,19 @@ def test_two_keyring_sources_refuse_to_start() -> None:
         ("KEYRING_RELOAD_SECONDS", "61"),
         ("KEYRING_RELOAD_SECONDS", "0"),
         ("APP_ENV", "staging"),  # an unknown mode refuses to start rather than fall back
+        ("VERIFY_SMS_PREFIX_LIMIT", "0"),
+        ("VERIFY_SMS_PREFIX_WINDOW_SECONDS", "0"),
+        ("VERIFY_PREFIX_GUARD_MIN_SMS", "0"),
+        ("VERIFY_PREFIX_GUARD_MIN_SMS", "many"),
+        ("VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT", "-1"),
+        ("VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT", "101"),
+        ("VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT", "10.5"),
+        ("VERIFY_PREFIX_GUARD_WINDOW_SECONDS", "0"),
+        ("VERIFY_PREFIX_GUARD_WINDOW_SECONDS", "100"),  # not a multiple of 24
+        ("VERIFY_PREFIX_GUARD_WINDOW_SECONDS", "86401"),
+        ("VERIFY_PREFIX_GUARD_BLOCK_SECONDS", "0"),
+        ("VERIFY_SMS_GLOBAL_LIMIT", "0"),
+        ("VERIFY_SMS_GLOBAL_WINDOW_SECONDS", "-60"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str) -> None:

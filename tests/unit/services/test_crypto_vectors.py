@@ -78,6 +78,46 @@ def test_v2_key_names_of_a_client(vector: dict[str, str]) -> None:
     assert keys.client_limit_key(client) == vector["client_limit_key"]
 
 
+@pytest.mark.parametrize("vector", VECTORS["sms_guards"]["prefixes"],
+                         ids=lambda v: v["normalized_to"])
+def test_prefix_hash_and_guard_keys(vector: dict[str, str]) -> None:
+    assert crypto.number_prefix(vector["normalized_to"]) == vector["number_prefix"]
+    prefix_hash = crypto.prefix_hash(PEPPER, vector["normalized_to"])
+    assert prefix_hash == vector["prefix_hash"]
+    assert keys.prefix_limit_key(prefix_hash) == vector["prefix_limit_key"]
+    assert keys.tally_key(prefix_hash) == vector["tally_key"]
+    assert keys.block_key(prefix_hash) == vector["block_key"]
+
+
+def test_the_global_sms_counter() -> None:
+    assert VECTORS["sms_guards"]["global_key"] == keys.SMS_LIMIT_KEY
+
+
+@pytest.mark.parametrize("vector", VECTORS["sms_guards"]["tally_buckets"],
+                         ids=lambda v: f"{v['now_ms']}-{v['window_seconds']}")
+def test_tally_bucket_arithmetic(vector: dict[str, int | str]) -> None:
+    """What the send and check scripts are given (bucket ms, buckets counted, field prefixes)
+    makes the vector's fields; the scripts divide Redis' now by the bucket ms."""
+    bucket_ms = keys.tally_bucket_ms(int(vector["window_seconds"]))
+    assert bucket_ms == vector["bucket_ms"]
+    bucket = int(vector["now_ms"]) // bucket_ms
+    assert bucket == vector["bucket"]
+    assert keys.TALLY_SENT_FIELD_PREFIX + str(bucket) == vector["sent_field"]
+    assert keys.TALLY_APPROVED_FIELD_PREFIX + str(bucket) == vector["approved_field"]
+    assert bucket - (keys.TALLY_BUCKETS - 1) == vector["oldest_counted_bucket"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["records"], ids=lambda v: f"v{v['version']}")
+def test_a_records_prefix_hash(vector: dict[str, Any]) -> None:
+    """Version 2 records carry the prefix_hash of an SMS destination; version 1 none."""
+    fields = vector["fields"]
+    if vector["version"] == 1:
+        assert "prefix_hash" not in fields
+        return
+    assert fields["channel"] == "sms"
+    assert crypto.prefix_hash(PEPPER, fields["to"]) == fields["prefix_hash"]
+
+
 @pytest.mark.parametrize("vector", VECTORS["request_bodies"], ids=lambda v: v["request_hash"][:8])
 def test_request_hash(vector: dict[str, Any]) -> None:
     assert crypto.canonical_json(vector["body"]) == vector["canonical_json"]

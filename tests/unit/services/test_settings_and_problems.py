@@ -52,7 +52,22 @@ def test_values_from_environment() -> None:
      ({"VERIFY_CODE_LENGTH": "11"}, "VERIFY_CODE_LENGTH"),
      ({"VERIFY_MAX_CHECKS": "five"}, "VERIFY_MAX_CHECKS"),
      ({"VERIFY_RESEND_COOLDOWN_SECONDS": "-1"}, "VERIFY_RESEND_COOLDOWN_SECONDS"),
-     ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES")],
+     ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES"),
+     ({"VERIFY_SMS_PREFIX_LIMIT": "0"}, "VERIFY_SMS_PREFIX_LIMIT"),
+     ({"VERIFY_SMS_PREFIX_WINDOW_SECONDS": "an hour"}, "VERIFY_SMS_PREFIX_WINDOW_SECONDS"),
+     ({"VERIFY_PREFIX_GUARD_MIN_SMS": "-5"}, "VERIFY_PREFIX_GUARD_MIN_SMS"),
+     ({"VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT": "101"},
+      "VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT"),
+     ({"VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT": "-1"},
+      "VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT"),
+     ({"VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT": "7.5"},
+      "VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT"),
+     ({"VERIFY_PREFIX_GUARD_WINDOW_SECONDS": "0"}, "VERIFY_PREFIX_GUARD_WINDOW_SECONDS"),
+     ({"VERIFY_PREFIX_GUARD_WINDOW_SECONDS": "86401"},
+      "VERIFY_PREFIX_GUARD_WINDOW_SECONDS='86401': must be a multiple of 24"),
+     ({"VERIFY_PREFIX_GUARD_BLOCK_SECONDS": "0"}, "VERIFY_PREFIX_GUARD_BLOCK_SECONDS"),
+     ({"VERIFY_SMS_GLOBAL_LIMIT": "1e3"}, "VERIFY_SMS_GLOBAL_LIMIT"),
+     ({"VERIFY_SMS_GLOBAL_WINDOW_SECONDS": "0"}, "VERIFY_SMS_GLOBAL_WINDOW_SECONDS")],
 )
 def test_bad_settings(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
@@ -73,6 +88,23 @@ def test_refusals_name_the_variable_the_value_and_what_it_must_be() -> None:
 def test_production_refuses_the_development_pepper_even_when_given() -> None:
     with pytest.raises(SettingsError, match="CODE_PEPPER"):
         Settings.from_env({"APP_ENV": "production", "CODE_PEPPER": DEVELOPMENT_PEPPER})
+
+
+def test_guard_settings_from_environment() -> None:
+    settings = Settings.from_env({
+        "VERIFY_SMS_PREFIX_LIMIT": "7", "VERIFY_SMS_PREFIX_WINDOW_SECONDS": "60",
+        "VERIFY_PREFIX_GUARD_MIN_SMS": "3", "VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT": "0",
+        "VERIFY_PREFIX_GUARD_WINDOW_SECONDS": "48", "VERIFY_PREFIX_GUARD_BLOCK_SECONDS": "5",
+        "VERIFY_SMS_GLOBAL_LIMIT": "9", "VERIFY_SMS_GLOBAL_WINDOW_SECONDS": "2",
+    })
+    assert (settings.sms_prefix_limit, settings.sms_prefix_window_seconds,
+            settings.prefix_guard_min_sms, settings.prefix_guard_min_approved_percent,
+            settings.prefix_guard_window_seconds, settings.prefix_guard_block_seconds,
+            settings.sms_global_limit, settings.sms_global_window_seconds) == (
+        7, 60, 3, 0, 48, 5, 9, 2)
+    assert Settings.from_env(
+        {"VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT": "100"}
+    ).prefix_guard_min_approved_percent == 100
 
 
 def test_blank_values_mean_unset() -> None:
@@ -100,13 +132,25 @@ def test_problem_words() -> None:
         "status": 400, "detail": "The parameter 'to' is missing or invalid.",
         "code": "invalid_parameter", "field": "to"}
     assert list(problem_body("not_found")) == ["type", "title", "status", "detail", "code"]
-    assert len(PROBLEMS) == 18
+    assert len(PROBLEMS) == 21
     assert problem_body("unauthorized") == {
         "type": "urn:problem:verify:unauthorized", "title": "Unauthorized", "status": 401,
         "detail": "A valid API key is required.", "code": "unauthorized"}
     assert problem_body("forbidden") == {
         "type": "urn:problem:verify:forbidden", "title": "Forbidden", "status": 403,
         "detail": "The API key does not allow this operation.", "code": "forbidden"}
+
+
+def test_the_guards_problem_words() -> None:
+    assert {code: tuple(PROBLEMS[code]) for code in (
+        "prefix_rate_limited", "prefix_blocked", "sms_capacity_exceeded")} == {
+        "prefix_rate_limited": (429, "Too many messages to this number range",
+                                "Too many SMS were sent to numbers like this one; retry later."),
+        "prefix_blocked": (429, "Number range paused", "SMS to numbers like this one are paused: "
+                           "too few of their codes were entered."),
+        "sms_capacity_exceeded": (429, "SMS capacity exceeded",
+                                  "The service is sending too many SMS right now; retry later."),
+    }
 
 
 @pytest.mark.parametrize(("ms", "seconds"), [(0, 1), (1, 1), (999, 1), (1000, 1), (1001, 2),
