@@ -51,6 +51,14 @@ class Policy:
     failed_checks_per_day: int
     failed_checks_window_seconds: int
     max_body_bytes: int
+    sms_prefix_limit: int
+    sms_prefix_window_seconds: int
+    prefix_guard_min_sms: int
+    prefix_guard_min_approved_percent: int
+    prefix_guard_window_seconds: int
+    prefix_guard_block_seconds: int
+    sms_global_limit: int
+    sms_global_window_seconds: int
     sms_countries: tuple[str, ...]  # region codes SMS may go to; `*` is every one
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
 
@@ -76,6 +84,14 @@ class Policy:
             failed_checks_per_day=number("VERIFY_DEST_FAILED_CHECKS_PER_DAY"),
             failed_checks_window_seconds=number("VERIFY_DEST_FAILED_CHECKS_WINDOW_SECONDS"),
             max_body_bytes=number("MAX_BODY_BYTES"),
+            sms_prefix_limit=number("VERIFY_SMS_PREFIX_LIMIT"),
+            sms_prefix_window_seconds=number("VERIFY_SMS_PREFIX_WINDOW_SECONDS"),
+            prefix_guard_min_sms=number("VERIFY_PREFIX_GUARD_MIN_SMS"),
+            prefix_guard_min_approved_percent=number("VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT"),
+            prefix_guard_window_seconds=number("VERIFY_PREFIX_GUARD_WINDOW_SECONDS"),
+            prefix_guard_block_seconds=number("VERIFY_PREFIX_GUARD_BLOCK_SECONDS"),
+            sms_global_limit=number("VERIFY_SMS_GLOBAL_LIMIT"),
+            sms_global_window_seconds=number("VERIFY_SMS_GLOBAL_WINDOW_SECONDS"),
             sms_countries=tuple(
                 code.strip()
                 for code in (
@@ -88,6 +104,12 @@ class Policy:
                 env.get("CONTRACT_MAX_WAIT_SECONDS", "") or DEFAULT_MAX_WAIT_SECONDS
             ),
         )
+
+    def conversion_guard_blocks(self, created: int, approved: int) -> bool:
+        """Whether a prefix with `created` SMS verifications and `approved` approvals in the
+        window is blocked at its next SMS send (docs/api.md "SMS-pumping guards")."""
+        return (created >= self.prefix_guard_min_sms
+                and approved * 100 < created * self.prefix_guard_min_approved_percent)
 
     def permits_sms_to(self, region: str) -> bool:
         return "*" in self.sms_countries or region in self.sms_countries

@@ -46,6 +46,19 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Too many check attempts",
         "This verification reached its maximum number of check attempts.",
     ),
+    "prefix_rate_limited": (
+        429,
+        "Too many messages to this number range",
+        "Too many SMS were sent to numbers like this one; retry later.",
+    ),
+    "prefix_blocked": (
+        429,
+        "Number range paused",
+        "SMS to numbers like this one are paused: too few of their codes were entered.",
+    ),
+    "sms_capacity_exceeded": (
+        429, "SMS capacity exceeded", "The service is sending too many SMS right now; retry later."
+    ),
     "internal_error": (500, "Internal error", "An unexpected error occurred."),
     "service_unavailable": (
         503, "Service unavailable", "A dependency is unavailable; retry later."

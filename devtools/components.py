@@ -41,6 +41,22 @@ TEST_PROFILE: Mapping[str, str] = {
     # reached by their sum would refuse what each target expects to be sent (the side suites test
     # the limit itself, with small values).
     "VERIFY_CLIENT_SEND_LIMIT": "1000000",
+    # The SMS-pumping guards, small enough to test in seconds on every target, yet never reached by
+    # the rest of the suite: fresh_phone gives each destination a prefix of its own, and one
+    # destination takes at most VERIFY_DEST_LIMIT (10) sends, so at most 10 new verifications.
+    # Prefix velocity above that; the conversion guard judges only from 10 on, and a send judges
+    # what came before it, so a destination's 10th verification is never blocked (the 11th meets
+    # the destination limit first). Short windows and block: a prefix reserved by one run is free
+    # again within minutes for a later run with the same namespace on the same Redis.
+    "VERIFY_SMS_PREFIX_LIMIT": "12",
+    "VERIFY_SMS_PREFIX_WINDOW_SECONDS": "120",
+    "VERIFY_PREFIX_GUARD_MIN_SMS": "10",
+    "VERIFY_PREFIX_GUARD_MIN_APPROVED_PERCENT": "10",
+    "VERIFY_PREFIX_GUARD_WINDOW_SECONDS": "240",  # a multiple of 24: buckets of 10 s
+    "VERIFY_PREFIX_GUARD_BLOCK_SECONDS": "60",
+    # The circuit breaker counts every target's SMS together: like the per-client limit, out of
+    # the way (its contract test runs where the limit is small: a stack of its own).
+    "VERIFY_SMS_GLOBAL_LIMIT": "1000000",
 }
 TRUSTED_LOOPBACK = "127.0.0.1/32,::1/128"
 
