@@ -1,7 +1,8 @@
 """ALB access logs (the record a migration compares before and after) in a bucket of their own.
 
 SSE-S3 (the only encryption ALB log delivery supports), public access blocked, objects owned by
-the bucket owner, TLS only, expiry after AccessLogRetentionDays. The bucket is retained when the
+the bucket owner, TLS only, versioned (a log deleted or overwritten stays as a noncurrent version),
+every version expiring after AccessLogRetentionDays. The bucket is retained when the
 stack is deleted: logs are evidence. Who may write: in Regions opened before August 2022 ALB
 delivers logs from a regional ELB account (ELB_LOG_ACCOUNTS, from the ALB user guide, "Enable
 access logs"); in later Regions from the logdelivery.elasticloadbalancing.amazonaws.com service.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from troposphere import Equals, FindInMap, GetAtt, If, Or, Ref, Sub, Template, s3
 
-from infra.base import add_output, add_parameter
+from infra.base import add_output, add_parameter, skip_checks
 
 BUCKET = "AccessLogsBucket"
 LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
@@ -46,8 +47,9 @@ def _region_is_one_of(regions: list[str]) -> object:
 
 
 def bucket() -> s3.Bucket:
-    return s3.Bucket(
+    return skip_checks(s3.Bucket(
         BUCKET, DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[
             s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=(
                 s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")))]),
@@ -56,9 +58,18 @@ def bucket() -> s3.Bucket:
             RestrictPublicBuckets=True),
         OwnershipControls=s3.OwnershipControls(Rules=[
             s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
-            Id="expire-access-logs", Status="Enabled",
-            ExpirationInDays=Ref("AccessLogRetentionDays"))]))
+        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[
+            s3.LifecycleRule(
+                Id="expire-access-logs", Status="Enabled",
+                ExpirationInDays=Ref("AccessLogRetentionDays"),
+                NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
+                    NoncurrentDays=Ref("AccessLogRetentionDays"))),
+            s3.LifecycleRule(Id="remove-expired-delete-markers", Status="Enabled",
+                             ExpiredObjectDeleteMarker=True)])), {
+        "CKV_AWS_18": "this bucket is the access log: logging its own reads into a second "
+                      "bucket would need a third for that one's; ALB delivery is its only "
+                      "writer (bucket policy) and versioning keeps a deleted or overwritten "
+                      "log for AccessLogRetentionDays"})
 
 
 def bucket_policy() -> s3.BucketPolicy:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from troposphere import Output, Parameter, Tags, Template
+from troposphere import BaseAWSObject, Output, Parameter, Tags, Template
 
 PROJECT = "strangler-kit"
+T = TypeVar("T", bound=BaseAWSObject)
 
 
 def new_template(description: str) -> Template:
@@ -25,3 +26,11 @@ def add_output(template: Template, name: str, value: object, description: str) -
 
 def name_tags(name: object) -> Tags:
     return Tags(Name=name, Project=PROJECT)
+
+
+def skip_checks(resource: T, reasons: dict[str, str]) -> T:
+    """Write checkov skips into the resource's Metadata, each check id with why it does not
+    apply here: the reason travels with the template and checkov prints it with the skip."""
+    resource.Metadata = {"checkov": {"skip": [
+        {"id": check, "comment": reason} for check, reason in sorted(reasons.items())]}}
+    return resource

@@ -1,6 +1,9 @@
-"""Cache stack: the shared Redis (ElastiCache, valkey or redis) and the app's secrets.
+"""Cache stack: the shared Redis (ElastiCache, valkey or redis), the app's secrets and their key.
 
 TLS in transit and an AUTH token from Secrets Manager; its security group admits the tasks only.
+The secrets and the log groups (platform stack) are encrypted with a customer managed KMS key
+(AppDataKey, rotated yearly): reading a secret needs kms:Decrypt on that key as well as
+secretsmanager:GetSecretValue, so a role that may read secrets in general still cannot read these.
 Its parameter group sets `maxmemory-policy noeviction`: under memory pressure a write fails
 (OOM) instead of silently evicting limit counters and pending indexes, and an alarm per node
 fires on memory use above CacheMemoryAlarmPercent first.
@@ -17,6 +20,7 @@ from troposphere import (
     cloudwatch,
     ec2,
     elasticache,
+    kms,
     secretsmanager,
 )
 
@@ -28,6 +32,25 @@ PARAMETER_GROUP_FAMILIES = {"valkey": "valkey8", "redis": "redis7"}  # of those 
 CACHE_PARAMETERS = {"maxmemory-policy": "noeviction"}
 NODE_COUNT = 2  # primary and one replica, in two AZs
 EMPTY_KEYRING = '{"version": 1, "keys": []}'
+APP_DATA_KEY = "AppDataKey"
+
+
+def app_data_key() -> kms.Key:
+    """The account administers the key (IAM policies grant its use, as for any key); CloudWatch
+    Logs may use it only for log groups of this account and Region (its encryption context)."""
+    return kms.Key(
+        APP_DATA_KEY, Description=Sub("${AWS::StackName}: the app's secrets and log groups"),
+        EnableKeyRotation=True, KeyPolicy={"Version": "2012-10-17", "Statement": [
+            {"Sid": "AccountAdministers", "Effect": "Allow",
+             "Principal": {"AWS": Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "CloudWatchLogsOfThisAccount", "Effect": "Allow",
+             "Principal": {"Service": Sub("logs.${AWS::Region}.amazonaws.com")},
+             "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*", "kms:Describe*"],
+             "Resource": "*",
+             "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": Sub(
+                 "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")}}}]})
 
 
 def secrets() -> list[secretsmanager.Secret]:
@@ -35,16 +58,18 @@ def secrets() -> list[secretsmanager.Secret]:
     return [
         secretsmanager.Secret(
             "CacheAuthTokenSecret", Description=Sub("${AWS::StackName}: Redis AUTH token"),
+            KmsKeyId=Ref(APP_DATA_KEY),
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 PasswordLength=64, ExcludePunctuation=True)),
         secretsmanager.Secret(
             "CodePepperSecret", Description=Sub("${AWS::StackName}: CODE_PEPPER"),
+            KmsKeyId=Ref(APP_DATA_KEY),
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 PasswordLength=64, ExcludePunctuation=True)),
         # The API keyring (docs/api.md, API keys), created without a key: closed by default, the
         # web services refuse to start until an operator adds one.
         secretsmanager.Secret(
-            "KeyringSecret", SecretString=EMPTY_KEYRING,
+            "KeyringSecret", SecretString=EMPTY_KEYRING, KmsKeyId=Ref(APP_DATA_KEY),
             Description=Sub("${AWS::StackName}: API keyring; add a key with "
                             "./dev keys create NAME --secret-arn ARN (ARN: this secret's)")),
     ]
@@ -121,7 +146,8 @@ def build() -> Template:
     template.add_mapping("EngineVersions", {
         engine: {"Version": v, "Family": PARAMETER_GROUP_FAMILIES[engine]}
         for engine, v in ENGINE_VERSIONS.items()})
-    for resource in (*secrets(), cache_security_group(), *replication_group(), *memory_alarms()):
+    for resource in (app_data_key(), *secrets(), cache_security_group(), *replication_group(),
+                     *memory_alarms()):
         template.add_resource(resource)
     for node in range(1, NODE_COUNT + 1):
         add_output(template, f"CacheNode{node}MemoryAlarmName", Ref(memory_alarm_title(node)),
@@ -135,5 +161,7 @@ def build() -> Template:
                "secret holding CODE_PEPPER")
     add_output(template, "KeyringSecretArn", Ref("KeyringSecret"),
                "secret holding the API keyring (KEYRING_SECRET_ARN)")
+    add_output(template, "AppDataKeyArn", GetAtt(APP_DATA_KEY, "Arn"),
+               "KMS key of the app's secrets and log groups")
     add_output(template, "CacheSecurityGroupId", Ref("CacheSecurityGroup"), "Redis's group")
     return template

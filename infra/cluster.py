@@ -27,6 +27,8 @@ def add_cluster_parameters(template: Template) -> None:
                   Description="EC2 capacity: most instances")
     add_parameter(template, "Ec2AmiId", Type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
                   Default=ECS_AMI_PARAMETER, Description="EC2 capacity: ECS-optimised AMI")
+    add_parameter(template, "AppDataKeyArn", Type="String",
+                  Description="cache: AppDataKeyArn (encrypts the log groups)")
     add_parameter(template, "LogRetentionDays", Type="Number", Default=30,
                   AllowedValues=LOG_RETENTION_DAYS, Description="CloudWatch Logs retention")
     template.add_condition("UseEc2", {"Fn::Equals": [Ref("CapacityProvider"), "EC2"]})
@@ -38,7 +40,8 @@ def log_group_title(component: Component) -> str:
 
 def log_groups() -> list[logs.LogGroup]:
     return [logs.LogGroup(log_group_title(c), RetentionInDays=Ref("LogRetentionDays"),
-                          LogGroupName=Sub("/${AWS::StackName}/" + c.name))
+                          LogGroupName=Sub("/${AWS::StackName}/" + c.name),
+                          KmsKeyId=Ref("AppDataKeyArn"))
             for c in COMPONENTS]
 
 

@@ -1,5 +1,6 @@
 """Roles of the services stack: one execution role (pull images, write logs, read the two
-secrets) and one task role per component holding only what that process calls.
+secrets) and one task role per component holding only what that process calls. Reading a secret
+takes kms:Decrypt on the key that encrypts it too (AppDataKeyArn).
 
 Only the dispatcher publishes SMS through SNS, so only its role may sns:Publish, and only to
 phone numbers: a direct SMS publish has no resource ARN, so the Allow names no topic (NotResource)
@@ -28,15 +29,25 @@ def ecs_tasks_trust() -> dict[str, object]:
                                              "${AWS::AccountId}:*")}}}]}
 
 
+def read_secrets(*secret_arns: object) -> list[dict[str, object]]:
+    """GetSecretValue on these secrets, and kms:Decrypt on their key (AppDataKey, cache stack)
+    only as Secrets Manager calls it for this Region."""
+    return [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": list(secret_arns) if len(secret_arns) > 1 else secret_arns[0]},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": Ref("AppDataKeyArn"),
+         "Condition": {"StringEquals": {
+             "kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")}}}]
+
+
 def execution_role() -> iam.Role:
     return iam.Role(
         "TaskExecutionRole", AssumeRolePolicyDocument=ecs_tasks_trust(),
         ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/"
                                "AmazonECSTaskExecutionRolePolicy")],
         Policies=[iam.Policy(PolicyName="read-app-secrets", PolicyDocument={
-            "Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                "Resource": [Ref(name) for name in SECRET_PARAMETERS]}]})])
+            "Version": "2012-10-17",
+            "Statement": read_secrets(*(Ref(name) for name in SECRET_PARAMETERS))})])
 
 
 def task_role_title(component: Component) -> str:
@@ -54,9 +65,7 @@ def task_role(component: Component) -> iam.Role:
                  "Resource": SNS_ARNS}]}))
     if component.is_web:
         policies.append(iam.Policy(PolicyName="read-keyring", PolicyDocument={
-            "Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                "Resource": Ref("KeyringSecretArn")}]}))
+            "Version": "2012-10-17", "Statement": read_secrets(Ref("KeyringSecretArn"))}))
     role = iam.Role(task_role_title(component), AssumeRolePolicyDocument=ecs_tasks_trust())
     if policies:
         role.Policies = policies

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, GetAZs, If, Join, Ref, Select, Sub, Template, ec2
 
-from infra.base import add_output, add_parameter, name_tags, new_template
+from infra.base import add_output, add_parameter, name_tags, new_template, skip_checks
 from infra.components import WEB_COMPONENTS
 
 VPC_CIDR = "10.20.0.0/16"
@@ -87,12 +87,17 @@ def vpc_endpoints() -> list[object]:
 def security_groups() -> list[object]:
     """The ALB admits the world on 80/443; tasks admit only the ALB, on their own ports."""
     resources: list[object] = [
-        ec2.SecurityGroup(
+        skip_checks(ec2.SecurityGroup(
             "AlbSecurityGroup", VpcId=Ref("Vpc"), GroupDescription="Public HTTP(S) to the ALB",
             SecurityGroupIngress=[
                 ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port,
                                       CidrIp="0.0.0.0/0", Description=f"public {port}")
-                for port in (80, 443)]),
+                for port in (80, 443)]), {
+            "CKV_AWS_260": "port 80 is public on purpose and serves no API: its listener "
+                           "redirects to HTTPS when CertificateArn is set and answers 403 "
+                           "https_required otherwise (AllowPlainHttp=true, for demos, is the "
+                           "only way to serve on it); closed, a client calling http:// would "
+                           "time out instead of being told"}),
         ec2.SecurityGroup("TaskSecurityGroup", VpcId=Ref("Vpc"),
                           GroupDescription="ECS tasks; web ports open to the ALB only"),
     ]

@@ -17,7 +17,7 @@ STACK_INPUTS = {
     "VpcCidr": "network: VpcCidr", "CacheAddress": "cache: CacheAddress",
     "CachePort": "cache: CachePort", "CodePepperSecretArn": "cache: CodePepperSecretArn",
     "CacheAuthTokenSecretArn": "cache: CacheAuthTokenSecretArn",
-    "KeyringSecretArn": "cache: KeyringSecretArn",
+    "KeyringSecretArn": "cache: KeyringSecretArn", "AppDataKeyArn": "cache: AppDataKeyArn",
 }
 HEALTHCHECK_SCRIPT = "/app/healthcheck.py"  # shipped in the image (infra/docker/healthcheck.py)
 SMTP_PARAMETERS = (  # email goes out over SMTP (e.g. Amazon SES's SMTP endpoint), with STARTTLS

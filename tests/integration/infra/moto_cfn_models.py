@@ -9,7 +9,9 @@ to them (or, for the bucket policy, silently creates none). Each model below rea
 properties and calls the matching backend method with them; nothing else is invented, except for
 AWS::ElastiCache::ParameterGroup, which moto has no API for at all: its model only names the group
 (what Ref returns, passed on to the replication group) and keeps its properties in
-PARAMETER_GROUPS; the parameters themselves are checked in the template facts. Application
+PARAMETER_GROUPS; the parameters themselves are checked in the template facts. moto does model
+AWS::KMS::Key, but keeps its KeyPolicy as the template's object where its KMS API expects JSON
+text (DescribeKey then answers 500): KmsKeyModel replaces it, passing the text. Application
 Auto Scaling and the ECS capacity-provider association are still skipped (nothing refers to them).
 Importing this module registers the models (moto finds CloudFormationModel subclasses).
 """
@@ -23,6 +25,7 @@ from typing import Any
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.elasticache.models import elasticache_backends
+from moto.kms.models import Key  # imported first: KmsKeyModel, defined later, wins
 from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
@@ -70,9 +73,27 @@ class SecretModel(_Model, CloudFormationModel):
             value = secrets.token_hex(length)[:length]
         created = secretsmanager_backends[account_id][region_name].create_secret(
             name=props.get("Name", resource_name), secret_string=value, secret_binary=None,
-            description=props.get("Description"), tags=None, kms_key_id=None,
+            description=props.get("Description"), tags=None, kms_key_id=props.get("KmsKeyId"),
             client_request_token=None, replica_regions=[], force_overwrite=False)
         return cls(str(json.loads(created)["ARN"]))
+
+
+class KmsKeyModel(_Model, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::KMS::Key"
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+            region_name: str, **kwargs: Any) -> KmsKeyModel:
+        props = dict(cloudformation_json["Properties"])
+        if not isinstance(props["KeyPolicy"], str):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        key = Key.create_from_cloudformation_json(
+            resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name,
+            **kwargs)
+        return cls(key.id, {"Arn": key.arn})
 
 
 class CacheSubnetGroupModel(_Model, CloudFormationModel):

@@ -110,7 +110,8 @@ def test_deploy_creates_closed_stacks_opens_them_when_asked_then_a_rerun_changes
     assert [r["Priority"] for r in rules] == ["default"]
 
     # Access logs go to the stack's encrypted bucket. (moto's CloudFormation ignores a load
-    # balancer's attributes and a bucket's public access block: the template facts check those.)
+    # balancer's attributes and a bucket's public access block and versioning: the template facts
+    # check those.)
     s3 = client("s3", moto_url)
     bucket = platform["AccessLogsBucketName"]
     [rule] = s3.get_bucket_encryption(Bucket=bucket)[
@@ -119,6 +120,15 @@ def test_deploy_creates_closed_stacks_opens_them_when_asked_then_a_rerun_changes
     # us-east-1 opened before August 2022: its ELB account delivers the logs
     policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
     assert "arn:aws:iam::127311923021:root" in policy
+
+    # The cache stack's key encrypts the app's secrets. (moto's CloudFormation drops a log group's
+    # KmsKeyId: the template facts check that the log groups name the key.)
+    key_arn = outputs(moto_url, f"{STACK}-cache")["AppDataKeyArn"]
+    key = client("kms", moto_url).describe_key(KeyId=key_arn)["KeyMetadata"]
+    assert key["KeyManager"] == "CUSTOMER" and key["Enabled"]
+    secrets = client("secretsmanager", moto_url).list_secrets()["SecretList"]
+    assert len(secrets) == 3
+    assert {s.get("KmsKeyId") for s in secrets} == {key["KeyId"]}
 
     # Opened for a demo: plain HTTP serves, the pins only from the operators' addresses.
     opened = deploy(env, "--skip-build", "--endpoint-url", moto_url, *OPEN_FOR_A_DEMO)

@@ -21,6 +21,13 @@ from .conftest import FROZEN_ROUTES
 Template = dict[str, Any]
 
 
+# Reading a secret: kms:Decrypt on its key, only through Secrets Manager in this Region.
+DECRYPT_VIA_SECRETS_MANAGER = {
+    "Effect": "Allow", "Action": "kms:Decrypt", "Resource": {"Ref": "AppDataKeyArn"},
+    "Condition": {"StringEquals": {
+        "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}}
+
+
 def resources(template: Template, kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
@@ -94,7 +101,8 @@ def test_only_the_web_task_roles_read_the_keyring_and_nothing_else(
     for component in WEB_COMPONENTS:
         role = roles[f"{component.title}TaskRole"]
         assert statements(role) == [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                                     "Resource": {"Ref": "KeyringSecretArn"}}], component.name
+                                     "Resource": {"Ref": "KeyringSecretArn"}},
+                                    DECRYPT_VIA_SECRETS_MANAGER], component.name
         assert "ManagedPolicyArns" not in role["Properties"]
 
 
@@ -118,9 +126,10 @@ def test_secrets_come_through_the_execution_role_only(templates: dict[str, Templ
     readers = {n for n, r in roles.items() if "secretsmanager:GetSecretValue" in actions_of(r)}
     keyring_readers = {f"{c.title}TaskRole" for c in WEB_COMPONENTS}  # the test above
     assert readers == {"TaskExecutionRole", *keyring_readers}
-    [statement] = statements(roles["TaskExecutionRole"])
+    statement, decrypt = statements(roles["TaskExecutionRole"])
     assert statement["Resource"] == [{"Ref": "CodePepperSecretArn"},
                                      {"Ref": "CacheAuthTokenSecretArn"}]
+    assert decrypt == DECRYPT_VIA_SECRETS_MANAGER
     for task in resources(templates["services"], "AWS::ECS::TaskDefinition").values():
         [container] = task["Properties"]["ContainerDefinitions"]
         assert {s["Name"] for s in container["Secrets"]} == {"CODE_PEPPER", "REDIS_AUTH_TOKEN"}
@@ -250,11 +259,32 @@ def test_autoscaling_on_cpu_for_all_and_on_requests_for_web(templates: dict[str,
         assert kinds.get(f"{component.title}RequestScaling") == expected
 
 
-def test_log_groups_have_retention(templates: dict[str, Template]) -> None:
+def test_log_groups_have_retention_and_the_app_key(templates: dict[str, Template]) -> None:
     groups = resources(templates["platform"], "AWS::Logs::LogGroup")
     assert len(groups) == len(COMPONENTS)
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
                for g in groups.values())
+    assert all(g["Properties"]["KmsKeyId"] == {"Ref": "AppDataKeyArn"} for g in groups.values())
+    assert templates["platform"]["Parameters"]["AppDataKeyArn"]["Description"].startswith(
+        "cache: AppDataKeyArn")
+
+
+def test_the_app_key_encrypts_every_secret_rotates_and_serves_only_this_accounts_logs(
+        templates: dict[str, Template]) -> None:
+    cache = templates["cache"]
+    [(name, key)] = resources(cache, "AWS::KMS::Key").items()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert cache["Outputs"]["AppDataKeyArn"]["Value"] == {"Fn::GetAtt": [name, "Arn"]}
+    secrets = resources(cache, "AWS::SecretsManager::Secret")
+    assert set(secrets) == {"CacheAuthTokenSecret", "CodePepperSecret", "KeyringSecret"}
+    assert all(s["Properties"]["KmsKeyId"] == {"Ref": name} for s in secrets.values())
+    admin, logs = key["Properties"]["KeyPolicy"]["Statement"]
+    assert admin["Principal"] == {
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert logs["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
+    assert logs["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": {
+        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}}}
+    assert "kms:*" not in logs["Action"] and "kms:CreateGrant" not in logs["Action"]
 
 
 def test_tasks_run_in_private_subnets_and_the_alb_in_public_ones(
@@ -435,9 +465,13 @@ def test_alb_access_logs_go_to_a_private_encrypted_expiring_bucket(
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
         "RestrictPublicBuckets": True}
-    [expiry] = props["LifecycleConfiguration"]["Rules"]
-    assert expiry["Status"] == "Enabled"
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    expiry, markers = props["LifecycleConfiguration"]["Rules"]
+    assert expiry["Status"] == "Enabled" and markers["Status"] == "Enabled"
     assert expiry["ExpirationInDays"] == {"Ref": "AccessLogRetentionDays"}
+    assert expiry["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": {"Ref": "AccessLogRetentionDays"}}  # a deleted log stays that long
+    assert markers["ExpiredObjectDeleteMarker"] is True
     balancer = platform["Resources"]["LoadBalancer"]
     attributes = {a["Key"]: a["Value"] for a in balancer["Properties"]["LoadBalancerAttributes"]}
     assert attributes["access_logs.s3.enabled"] == "true"
