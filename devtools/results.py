@@ -66,14 +66,23 @@ def run_pytest(name: str, args: Sequence[str], env: Mapping[str, str] | None = N
     return result
 
 
-def _count(result: Result, report: Path) -> None:
-    # Our own pytest wrote this file a moment ago; it is not untrusted input.
+def junit_suites(report: Path) -> list[ElementTree.Element]:
+    # A pytest run of ours wrote this file (here or in the contract workflow); not untrusted input.
     root = ElementTree.parse(report).getroot()  # noqa: S314
-    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    return [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+
+
+def junit_counts(report: Path) -> tuple[int, int, int]:
+    """(passed, failed, skipped) of a pytest JUnit XML file; errors count as failed."""
+    suites = junit_suites(report)
     total = sum(int(s.get("tests", 0)) for s in suites)
     failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
     skipped = sum(int(s.get("skipped", 0)) for s in suites)
-    result.passed, result.failed, result.skipped = total - failed - skipped, failed, skipped
+    return total - failed - skipped, failed, skipped
+
+
+def _count(result: Result, report: Path) -> None:
+    result.passed, result.failed, result.skipped = junit_counts(report)
 
 
 def summary(results: Sequence[Result]) -> str:
