@@ -11,8 +11,8 @@ from devtools import keys, tasks
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: ./dev run [--containers] | test [pytest args] | images | lint | bench | routing ... | fuzz ... | "
-              "keys ...",
+        print("usage: ./dev run [--containers] | test [pytest args] | images | lint | bench | "
+              "routing ... | fuzz ... | keys ...",
               file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]

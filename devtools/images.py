@@ -46,7 +46,7 @@ RECIPE_VERSION = "1"  # change it when the way the bases are made changes
 DOCKERFILE = "infra/docker/Dockerfile"
 WHEELHOUSE_IN_CONTEXT = "wheelhouse"
 # Trimmed from the made images: caches and what only a person at a shell reads.
-TRIMMED = ("var/cache/apt/archives/*.deb", "var/lib/apt/lists/*", "usr/share/man/*",
+TRIMMED = ("var/cache/apt/archives/*.deb", "var/cache/apt/*.bin", "var/lib/apt/lists/*", "usr/share/man/*",
            "usr/share/info/*", "usr/share/locale/*/")
 
 Say = Callable[[str], None]
@@ -130,7 +130,8 @@ def mirror() -> str:
 def recipe_key() -> str:
     """What the made images depend on: the suite, mirror, package lists and this recipe."""
     recipe = json.dumps([RECIPE_VERSION, SUITE, mirror(), platform.machine(), BASE_PACKAGES,
-                         BUILDER_PACKAGES, VENV_PACKAGES_TO_PURGE, REDIS_PACKAGES, TRIMMED])
+                         BUILDER_PACKAGES, VENV_PACKAGES_TO_PURGE, REDIS_PACKAGES, TRIMMED,
+                         by_name("redis").argv()])
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 

@@ -74,9 +74,11 @@ def _uvicorn(app: str) -> tuple[str, ...]:
 ALL_COMPONENTS: tuple[Component, ...] = (
     Component(
         name="redis", title="Redis", where=Where.LOCAL, phase=0, port=6380, readiness="ping",
-        # Nothing saved: an embedded server for local runs and tests (ElastiCache in AWS).
+        # Nothing saved: an embedded server for local runs and tests (ElastiCache in AWS). No
+        # protected mode: in a container it binds 0.0.0.0, on a network of the run's own.
         command=("{redis_server}", "--bind", "{host}", "--port", "{port}", "--save", "",
-                 "--appendonly", "no", "--dir", "{data_dir}", "--loglevel", "warning"),
+                 "--appendonly", "no", "--dir", "{data_dir}", "--loglevel", "warning",
+                 "--protected-mode", "no"),
         # Its image is made from the base with Debian's redis-server (devtools/images.py).
         in_image={"redis_server": "/usr/bin/redis-server", "data_dir": "/var/lib/redis"},
     ),
