@@ -46,8 +46,8 @@ RECIPE_VERSION = "1"  # change it when the way the bases are made changes
 DOCKERFILE = "infra/docker/Dockerfile"
 WHEELHOUSE_IN_CONTEXT = "wheelhouse"
 # Trimmed from the made images: caches and what only a person at a shell reads.
-TRIMMED = ("var/cache/apt/archives/*.deb", "var/cache/apt/*.bin", "var/lib/apt/lists/*", "usr/share/man/*",
-           "usr/share/info/*", "usr/share/locale/*/")
+TRIMMED = ("var/cache/apt/archives/*.deb", "var/cache/apt/*.bin", "var/lib/apt/lists/*",
+           "usr/share/man/*", "usr/share/info/*", "usr/share/locale/*/")
 
 Say = Callable[[str], None]
 

@@ -109,8 +109,9 @@ def start(component: Component, built: images.Built, network: Network,
         container.with_volume_mapping(str(key_dir), containers.KEYRING_DIR, "ro")
     for name, value in env.items():
         container.with_env(name, value)
-    if containers.published_port(component) is not None:
-        container.with_exposed_ports(component.port)
+    port = containers.published_port(component)
+    if port is not None:
+        container.with_exposed_ports(port)
     container.start()
     healthy(container)
     return container
