@@ -11,8 +11,8 @@ from devtools import keys, tasks
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: ./dev run | test [pytest args] | lint | bench | routing ... | fuzz ... | "
-              "keys ...",
+        print("usage: ./dev run [--containers] | test [pytest args] | images | lint | bench | "
+              "routing ... | fuzz ... | keys ...",
               file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
@@ -27,6 +27,10 @@ def main(argv: list[str]) -> int:
     if command == "fuzz":
         return subprocess.call([sys.executable, "-m", "contract_tests.differential.fuzz_cli",
                                 *rest])
+    if command == "images":
+        from devtools import images
+
+        return images.main(rest)
     if command == "keys":
         return keys.main(rest)
     if command == "routing":

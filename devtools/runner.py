@@ -3,7 +3,9 @@
 Components start phase by phase (Redis and the dev inbox first, the gateway last), each phase
 ready before the next, as in tests. JSON log lines are shown readably. Ctrl-C (or SIGTERM) stops
 everything; so does any component exiting on its own (its code is the run's exit code).
-Options: --workers N (monolith), --no-gateway, --free-ports.
+Options: --workers N (monolith), --no-gateway, --free-ports; --containers: the images instead
+(devtools/containers.py: built first, Redis and every component as containers on a private
+network, the gateway on 127.0.0.1:8080).
 Every process reads its API keys from KEYRING_FILE (default .dev/keyring.json, the file
 `./dev keys` writes); when there is none yet, one is created with a key for client `dev` and the key
 is printed once, with the addresses.
@@ -19,7 +21,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -55,7 +57,11 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--workers", type=int, default=None, help="monolith workers (cores)")
     parser.add_argument("--no-gateway", action="store_true", help="do not start the gateway")
     parser.add_argument("--free-ports", action="store_true", help="any free ports (for tests)")
+    parser.add_argument("--containers", action="store_true",
+                        help="run the images (./dev images) as containers instead")
     args = parser.parse_args(argv)
+    if args.containers:
+        return run_containers()
     ports = free_ports() if args.free_ports else run_ports()
     external_redis = os.environ.get("REDIS_URL") or None
     keyring_file = keys.keyring_file()
@@ -75,6 +81,11 @@ def main(argv: Sequence[str]) -> int:
         print(f"dev run: {error}", file=sys.stderr)
         return 1
     print(url_table(specs, ports, external_redis), flush=True)
+    print_key(first_key, keyring_file)
+    return supervise(specs, ready=f"the inbox is at http://127.0.0.1:{ports['devinbox']}/")
+
+
+def print_key(first_key: str | None, keyring_file: Path) -> None:
     if first_key:
         print(f"  API key (shown once): {first_key}\n  (client dev, all scopes, in {keyring_file};"
               " send it as 'Authorization: Bearer <key>'; more with ./dev keys create NAME)\n",
@@ -82,6 +93,38 @@ def main(argv: Sequence[str]) -> int:
     else:
         print(f"  API keys: {keyring_file} (./dev keys list; ./dev keys create NAME)\n",
               flush=True)
+
+
+def run_containers() -> int:
+    from devtools import containers, images
+    from infra.components import by_name
+    from infra.containers import PUBLISHED
+
+    busy = [name for name in PUBLISHED if _in_use(by_name(name).port or 0)]
+    if busy:
+        for name in busy:
+            print(f"dev run: port {by_name(name).port} ({name}) is already in use. Is another "
+                  "./dev run going? Stop it, or free the port.", file=sys.stderr)
+        return 1
+    keyring_file = keys.keyring_file()
+    try:
+        first_key = ensure_keyring(keyring_file)
+        built = images.build()
+    except (keys.KeyringError, images.ImageError) as error:
+        print(f"dev run: {error}", file=sys.stderr)
+        return 1
+    with containers.network(f"kit-{os.getpid()}", keyring_file) as run:
+        specs = containers.specs(run, built.images)
+        print(containers.url_table(run, specs), flush=True)
+        print_key(first_key, keyring_file)
+        return supervise(specs, ready=f"images {built.tag}; the inbox is at "
+                         f"http://127.0.0.1:{by_name('devinbox').port}/",
+                         tick=lambda: containers.sync_keyring(keyring_file, run))
+
+
+def supervise(specs: Sequence[ProcessSpec], *, ready: str,
+              tick: Callable[[], None] = lambda: None) -> int:
+    """Start the specs with their output on the console, until Ctrl-C, SIGTERM or one exits."""
     console = Console([s.name for s in specs] + ["system"])
     stack = Stack(specs, ready_timeout=60, output=console.line)
     stopping = threading.Event()
@@ -95,9 +138,10 @@ def main(argv: Sequence[str]) -> int:
     try:
         _start(stack, specs, console, stopping)
         if not stopping.is_set():
-            console.system(f"all {len(specs)} components ready; the inbox is at "
-                           f"http://127.0.0.1:{ports['devinbox']}/ - Ctrl-C stops everything")
+            console.system(f"all {len(specs)} components ready; {ready} - Ctrl-C stops "
+                           "everything")
         while not stopping.wait(0.2):
+            tick()
             exited = [p for p in stack.processes.values() if not p.alive]
             if exited:
                 first = exited[0]

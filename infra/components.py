@@ -8,7 +8,8 @@ definitions (infra/services.py) and deploy.sh (`python -m infra components --ima
 
 A command is a template: `{python}`, `{host}`, `{port}`, `{workers}` and the component's own
 placeholders (`{smtp_port}`, `{table}`, `{data_dir}`, `{redis_server}`) are filled in where it runs
-(see `argv`): in a container `python`, 0.0.0.0, the declared port and one worker.
+(see `argv`): in a container `python`, 0.0.0.0, the declared port, one worker and the component's
+`in_image` values (where its image keeps the route table, the Redis binary).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ HEALTH_CHECK_PATH = "/readyz"
 class Where(Enum):
     """Where a process runs: on a developer's machine only, in an image, or as an ECS service."""
 
-    LOCAL = "local"  # ./dev run and tests only (embedded Redis, the gateway standing in for ALB)
-    IMAGE = "image"  # built as an image (compose), not deployed to AWS (the dev inbox)
+    LOCAL = "local"  # ./dev run and tests only (embedded Redis; ElastiCache in AWS)
+    # built as an image (./dev run --containers, compose), not deployed to AWS: the dev inbox, and
+    # the gateway standing in for the ALB
+    IMAGE = "image"
     ECS = "ecs"  # an image and an ECS service behind (or beside) the ALB
 
 
@@ -44,6 +47,8 @@ class Component:
     desired_count: int = 2  # ECS tasks by default (the stack's <Title>DesiredCount parameter)
     cpu: int = 256
     memory: int = 512
+    # The component's own placeholders as its image has them (paths inside the container).
+    in_image: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_web(self) -> bool:
@@ -55,7 +60,7 @@ class Component:
         gives the component's own placeholders and overrides its extra ports."""
         values: dict[str, str | int] = {"python": python, "host": host,
                                         "port": port or self.port or 0, "workers": workers,
-                                        **self.extra_ports, **(fill or {})}
+                                        **self.extra_ports, **self.in_image, **(fill or {})}
         return tuple(part.format(**values) for part in self.command)
 
 
@@ -69,9 +74,13 @@ def _uvicorn(app: str) -> tuple[str, ...]:
 ALL_COMPONENTS: tuple[Component, ...] = (
     Component(
         name="redis", title="Redis", where=Where.LOCAL, phase=0, port=6380, readiness="ping",
-        # Nothing saved: an embedded server for local runs and tests (ElastiCache in AWS).
+        # Nothing saved: an embedded server for local runs and tests (ElastiCache in AWS). No
+        # protected mode: in a container it binds 0.0.0.0, on a network of the run's own.
         command=("{redis_server}", "--bind", "{host}", "--port", "{port}", "--save", "",
-                 "--appendonly", "no", "--dir", "{data_dir}", "--loglevel", "warning"),
+                 "--appendonly", "no", "--dir", "{data_dir}", "--loglevel", "warning",
+                 "--protected-mode", "no"),
+        # Its image is made from the base with Debian's redis-server (devtools/images.py).
+        in_image={"redis_server": "/usr/bin/redis-server", "data_dir": "/var/lib/redis"},
     ),
     Component(
         name="devinbox", title="Devinbox", where=Where.IMAGE, phase=0, port=8025,
@@ -95,9 +104,10 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     Component(name="verify", title="Verify", port=8003,
               command=_uvicorn("services.verify.app:create_app")),
     Component(
-        name="gateway", title="Gateway", where=Where.LOCAL, phase=2, port=8080,
+        name="gateway", title="Gateway", where=Where.IMAGE, phase=2, port=8080,
         command=("{python}", "-m", "routing.gateway", "--table", "{table}", "--host", "{host}",
                  "--port", "{port}"),
+        in_image={"table": "/app/routing/routes.toml"},
     ),
 )
 
@@ -106,6 +116,14 @@ COMPONENTS: tuple[Component, ...] = tuple(c for c in ALL_COMPONENTS if c.where i
 WEB_COMPONENTS: tuple[Component, ...] = tuple(c for c in COMPONENTS if c.is_web)
 IMAGE_COMPONENTS: tuple[Component, ...] = tuple(
     c for c in ALL_COMPONENTS if c.where in (Where.IMAGE, Where.ECS))
+
+
+IMAGE_PREFIX = "strangler-kit"  # images built here: strangler-kit/<component>:<git SHA>
+
+
+def local_image(name: str, tag: str = "latest") -> str:
+    """The local name of a component's image (./dev images builds them, compose runs them)."""
+    return f"{IMAGE_PREFIX}/{name}:{tag}"
 
 
 def by_name(name: str) -> Component:

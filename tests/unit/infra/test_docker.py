@@ -36,13 +36,20 @@ def compose() -> dict[str, Any]:
 
 def test_base_image_is_an_argument_with_the_slim_default() -> None:
     assert "ARG BASE_IMAGE=python:3.11-slim" in DOCKERFILE.splitlines()
-    assert all(line.startswith(("FROM ${BASE_IMAGE} AS", "FROM runtime AS"))
-               for line in DOCKERFILE.splitlines() if line.startswith("FROM "))
+    assert "ARG BUILDER_IMAGE=${BASE_IMAGE}" in DOCKERFILE.splitlines()
+    froms = [line for line in DOCKERFILE.splitlines() if line.startswith("FROM ")]
+    assert froms[:2] == ["FROM ${BUILDER_IMAGE} AS builder", "FROM ${BASE_IMAGE} AS runtime"]
+    assert all(line.startswith("FROM runtime AS") for line in froms[2:])
 
 
-def test_dependencies_come_from_the_lock_without_dev() -> None:
-    assert "uv sync --frozen --no-dev" in stages()["builder"]
-    assert "COPY pyproject.toml uv.lock ./" in stages()["builder"]
+def test_dependencies_come_hash_checked_from_the_wheelhouse_and_pip_leaves() -> None:
+    builder = stages()["builder"]
+    assert "COPY wheelhouse /wheelhouse" in builder
+    for flag in ("--no-index", "--find-links /wheelhouse", "--require-hashes",
+                 "-r /wheelhouse/requirements.txt"):
+        assert flag in builder
+    assert "pip uninstall --yes pip setuptools" in builder
+    assert "pip" not in stages()["runtime"].replace("PIP_", "")
 
 
 def test_runtime_runs_as_a_numeric_non_root_user() -> None:
@@ -84,13 +91,14 @@ def test_compose_runs_every_process_with_redis_and_the_dev_inbox() -> None:
     assert set(services) == {c.name for c in IMAGE_COMPONENTS} | {"redis"}
     for component in COMPONENTS:
         service = services[component.name]
-        assert service["build"]["target"] == component.name
-        assert service["build"]["dockerfile"] == "infra/docker/Dockerfile"
-        assert service["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+        assert service["image"] == f"strangler-kit/{component.name}:${{IMAGE_TAG:-latest}}"
+        assert service["environment"]["REDIS_URL"] == "redis://redis:6380/0"
         assert set(service["depends_on"]) == {"redis", "devinbox"}
-        if component.is_web:
-            assert service["ports"] == [f"127.0.0.1:{component.port}:{component.port}"]
+        assert "ports" not in service  # reached through the gateway only
     assert services["dispatcher"]["environment"]["DEVINBOX_URL"] == "http://devinbox:8025"
     assert services["dispatcher"]["environment"]["SMTP_HOST"] == "devinbox"
-    assert services["devinbox"]["build"]["target"] == "devinbox"
+    assert services["gateway"]["ports"] == ["127.0.0.1:8080:8080"]
+    assert set(services["gateway"]["depends_on"]) == {c.name for c in IMAGE_COMPONENTS
+                                                     if c.name != "gateway"} | {"redis"}
+    assert services["gateway"]["environment"]["ROUTING_TARGET_SEND_URL"] == "http://send:8002"
     assert json.loads(instruction("devinbox", "CMD"))[:3] == ["python", "-m", "devinbox"]
