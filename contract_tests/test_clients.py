@@ -198,7 +198,7 @@ def test_per_client_send_limit(api: Api, api_b: Api, policy: Policy) -> None:
     assert_problem(refused, "rate_limited")
     assert_rest_of_window(refused, full, window)
     assert_verification(api.with_ip(fresh_ip()).send(fresh_email()), 201)
-    wait_out(refused, policy)
+    wait_out(full, window, policy)
 
 
 # --- end_user_ip -------------------------------------------------------------------------

@@ -290,4 +290,4 @@ def test_circuit_breaker_caps_sms_in_all(
         assert_rest_of_window(refused, full, window)
     # Emails pass no guard.
     assert_verification(api.with_ip(fresh_ip()).send(fresh_email(), "email"), 201)
-    wait_out(refused, policy)
+    wait_out(full, window, policy)
