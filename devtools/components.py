@@ -38,8 +38,8 @@ TEST_PROFILE: Mapping[str, str] = {
     "VERIFY_RESEND_COOLDOWN_SECONDS": "1",
     "ROUTING_HEALTH_INTERVAL_S": "1",  # the gateway sees its targets healthy within seconds
     # Every target of the contract stage sends as client alpha on one Redis: a per-client limit
-    # reached by their sum would refuse what each target expects to be sent (the side suites test
-    # the limit itself, with small values).
+    # reached by their sum would refuse what each target expects to be sent (its contract test
+    # runs under LIMITS_PROFILE, below).
     "VERIFY_CLIENT_SEND_LIMIT": "1000000",
     # The SMS-pumping guards, small enough to test in seconds on every target, yet never reached by
     # the rest of the suite: fresh_phone gives each destination a prefix of its own, and one
