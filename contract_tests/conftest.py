@@ -43,6 +43,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[MEASUREMENTS] = []
+    config.addinivalue_line(
+        "markers",
+        "shared_limits: reaches a limit that every send of a client, or every SMS, counts toward "
+        "on the whole deployment; run alone, with that limit low and its window short")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

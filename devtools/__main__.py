@@ -11,13 +11,16 @@ from devtools import keys, tasks
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: ./dev run [--containers] | test [pytest args] | images | lint | bench | "
+        print("usage: ./dev run [--containers] | test [pytest args] | contract [main|limits] | "
+              "images | lint | bench | "
               "routing ... | fuzz ... | keys ...",
               file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
     if command == "test":
         return tasks.test(rest)
+    if command == "contract":
+        return tasks.contract(rest)
     if command == "lint":
         return tasks.lint()
     if command == "run":

@@ -38,8 +38,8 @@ TEST_PROFILE: Mapping[str, str] = {
     "VERIFY_RESEND_COOLDOWN_SECONDS": "1",
     "ROUTING_HEALTH_INTERVAL_S": "1",  # the gateway sees its targets healthy within seconds
     # Every target of the contract stage sends as client alpha on one Redis: a per-client limit
-    # reached by their sum would refuse what each target expects to be sent (the side suites test
-    # the limit itself, with small values).
+    # reached by their sum would refuse what each target expects to be sent (its contract test
+    # runs under LIMITS_PROFILE, below).
     "VERIFY_CLIENT_SEND_LIMIT": "1000000",
     # The SMS-pumping guards, small enough to test in seconds on every target, yet never reached by
     # the rest of the suite: fresh_phone gives each destination a prefix of its own, and one
@@ -55,8 +55,19 @@ TEST_PROFILE: Mapping[str, str] = {
     "VERIFY_PREFIX_GUARD_WINDOW_SECONDS": "240",  # a multiple of 24: buckets of 10 s
     "VERIFY_PREFIX_GUARD_BLOCK_SECONDS": "60",
     # The circuit breaker counts every target's SMS together: like the per-client limit, out of
-    # the way (its contract test runs where the limit is small: a stack of its own).
+    # the way (their contract tests run under LIMITS_PROFILE, on a stack of their own).
     "VERIFY_SMS_GLOBAL_LIMIT": "1000000",
+}
+# The contract stage's second phase ("contract: shared limits"): the limits that every send of a
+# client, or every SMS, counts toward, small and short, so their tests reach them in seconds on
+# each target in turn. The circuit breaker's test sends at most 2 * (6 + 1) SMS and an email as
+# one client in one client window: below the client limit, so what refuses them is the breaker.
+LIMITS_PROFILE: Mapping[str, str] = {
+    **TEST_PROFILE,
+    "VERIFY_CLIENT_SEND_LIMIT": "20",
+    "VERIFY_CLIENT_WINDOW_SECONDS": "2",
+    "VERIFY_SMS_GLOBAL_LIMIT": "6",
+    "VERIFY_SMS_GLOBAL_WINDOW_SECONDS": "2",
 }
 TRUSTED_LOOPBACK = "127.0.0.1/32,::1/128"
 

@@ -1,7 +1,13 @@
-"""`./dev test`'s contract stage: one stack on free ports, the suite once per target.
+"""`./dev test`'s contract stage: a stack on free ports, the suite once per target.
 
 A target is a way of pointing the same suite at the system: the monolith alone, the services,
 the two cross-wise pairs, the gateway (when routing/gateway exists), and the differential run.
+Two phases, each on a stack (and a Redis) of its own:
+
+- "contract": every target, two at a time, under TEST_PROFILE; the tests marked `shared_limits`
+  are deselected (the limits they reach count every target's sends at once);
+- "contract: shared limits": just those tests, under LIMITS_PROFILE (those limits small and
+  short), against every suite target one at a time; a skip there fails the target.
 """
 
 from __future__ import annotations
@@ -10,15 +16,24 @@ import dataclasses
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
 from devtools import keys
-from devtools.components import LIVE_TABLE, TEST_PROFILE, components, free_ports, local_spec
+from devtools.components import (
+    LIMITS_PROFILE,
+    LIVE_TABLE,
+    TEST_PROFILE,
+    components,
+    free_ports,
+    local_spec,
+)
 from devtools.processes import ProcessSpec, Stack, StartError
 from devtools.redis_server import free_port
 from devtools.results import Result, run_pytest
@@ -30,6 +45,11 @@ FUZZ = f"{DIFFERENTIAL}/test_fuzz.py"
 # The fuzz target: a fixed seed, so every run plays the same sequences (measured on this 2-core
 # machine: 311 examples, 3,513 steps in 170 s, monolith against services).
 FUZZ_EXAMPLES, FUZZ_SEED = 300, 10
+# The suite's marker of the tests that reach a limit shared by every target (contract_tests/
+# conftest.py), and the phases of the stage (`./dev contract PHASE...` runs some).
+SHARED_LIMITS = "shared_limits"
+MAIN, LIMITS = "contract", "contract: shared limits"
+PHASES = {"main": MAIN, "limits": LIMITS}
 
 
 @dataclass(frozen=True)
@@ -40,25 +60,32 @@ class Target:
 
 
 def targets(urls: Mapping[str, str]) -> list[Target]:
+    """The main phase's targets: the fuzzer, the suite's targets, the differential run."""
     m, s, v = urls["monolith"], urls["send"], urls["verify"]
     services = f"send={s},check={v},users={m}"
     # The longest first: it runs beside all the others instead of alone at the end. The fuzzer
     # acts as two clients: CONTRACT_API_KEY's and CONTRACT_API_KEY_B's (alpha and beta, in every
     # target's environment: suite_env), which test_fuzz.py requires.
-    found = [
-        Target("fuzz monolith/services",
-               ("--diff-a", m, "--diff-b", services, "--redis-url", urls["redis-url"],
-                "--fuzz-examples", str(FUZZ_EXAMPLES), "--fuzz-seed", str(FUZZ_SEED)),
-               (FUZZ,)),
+    fuzz = Target("fuzz monolith/services",
+                  ("--diff-a", m, "--diff-b", services, "--redis-url", urls["redis-url"],
+                   "--fuzz-examples", str(FUZZ_EXAMPLES), "--fuzz-seed", str(FUZZ_SEED)),
+                  (FUZZ,))
+    differential = Target("differential monolith/services",
+                          ("--diff-a", m, "--diff-b", services),
+                          (DIFFERENTIAL, f"--ignore={FUZZ}"))
+    return [fuzz, *suite_targets(urls), differential]
+
+
+def suite_targets(urls: Mapping[str, str]) -> list[Target]:
+    """Every way of pointing the suite (not the differential run) at the system."""
+    m, s, v = urls["monolith"], urls["send"], urls["verify"]
+    return [
         Target("monolith", ("--base-url", m)),
         Target("services", ("--send-url", s, "--check-url", v, "--users-url", m)),
         Target("cross-monolith-send", ("--send-url", m, "--check-url", v, "--users-url", m)),
         Target("cross-services-send", ("--send-url", s, "--check-url", m, "--users-url", m)),
+        *gateway_targets(urls),
     ]
-    found += gateway_targets(urls)
-    found.append(Target("differential monolith/services", ("--diff-a", m, "--diff-b", services),
-                        (DIFFERENTIAL, f"--ignore={FUZZ}")))
-    return found
 
 
 # The service paths' rules in routing/routes.toml and the service each shifts traffic to.
@@ -120,11 +147,12 @@ def write_contract_keyring(path: Path) -> dict[str, str]:
 
 
 def stage_specs(workers: int, external_redis: str | None, table_dir: Path,
-                keyring_file: Path) -> list[ProcessSpec]:
+                keyring_file: Path, profile: Mapping[str, str] = TEST_PROFILE
+                ) -> list[ProcessSpec]:
     """The whole system (its gateway at 0 %) plus one more gateway per further step."""
     tables = shifted_tables(table_dir)
     specs = components(free_ports(), external_redis=external_redis, keyring_file=keyring_file,
-                       workers=workers, profile=TEST_PROFILE, table=tables[0])
+                       workers=workers, profile=profile, table=tables[0])
     [gateway] = [s for s in specs if s.name == "gateway"]
     for percent in SHIFT_PERCENTS[1:]:
         spec = local_spec(by_name("gateway"), {"gateway": free_port()}, gateway.env,
@@ -133,7 +161,70 @@ def stage_specs(workers: int, external_redis: str | None, table_dir: Path,
     return specs
 
 
-def run_all(workers: int = 2) -> list[Result]:
+def run_all(workers: int = 2, phases: Sequence[str] = tuple(PHASES)) -> list[Result]:
+    """The stage's phases (keys of PHASES), each on a stack of its own, one after the other."""
+    results = []
+    if "main" in phases:
+        results += main_phase(workers)
+    if "limits" in phases:
+        results += limits_phase(workers)
+    return results
+
+
+def main_phase(workers: int) -> list[Result]:
+    try:
+        with contract_stack(MAIN, workers, TEST_PROFILE) as (urls, env):
+            # Targets are independent (each its own slice of fresh IPs and destinations:
+            # CONTRACT_NAMESPACE, see contract_tests/fresh.py), and mostly wait on timers: two
+            # at a time halve the stage on two cores without starving the servers.
+            jobs = max(1, int(os.environ.get("CONTRACT_JOBS", "2")))
+
+            def run(numbered: tuple[int, Target]) -> Result:
+                namespace, target = numbered
+                return run_pytest(f"{MAIN}: {target.name}",
+                                  [*target.paths, "-m", f"not {SHARED_LIMITS}", *target.args],
+                                  {**env, "CONTRACT_NAMESPACE": str(namespace)},
+                                  buffered=jobs > 1)
+
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                return list(pool.map(run, enumerate(targets(urls))))
+    except StartError as error:
+        return [stack_failed(MAIN, error)]
+
+
+def limits_phase(workers: int) -> list[Result]:
+    """The shared-limit tests against every suite target, one at a time (each target's sends
+    count toward the same client and SMS totals; each test waits its window out at the end)."""
+    started = time.monotonic()
+    try:
+        with contract_stack(LIMITS, workers, LIMITS_PROFILE) as (urls, env):
+            results = [
+                must_not_skip(run_pytest(f"{LIMITS}: {target.name}",
+                                         [*target.paths, "-m", SHARED_LIMITS, *target.args],
+                                         {**env, "CONTRACT_NAMESPACE": str(namespace)}))
+                for namespace, target in enumerate(suite_targets(urls))
+            ]
+    except StartError as error:
+        return [stack_failed(LIMITS, error)]
+    print(f"== {LIMITS}: {len(results)} targets in {time.monotonic() - started:.0f}s, the "
+          "stack's start and stop included", flush=True)
+    return results
+
+
+def must_not_skip(result: Result) -> Result:
+    """LIMITS_PROFILE is made for the shared-limit tests: one that skips there has not run."""
+    if result.skipped:
+        result.exit_code = result.exit_code or 1
+        result.note = (f"{result.skipped} skipped: under the limits profile every "
+                       f"{SHARED_LIMITS} test must run")
+    return result
+
+
+@contextmanager
+def contract_stack(label: str, workers: int, profile: Mapping[str, str]
+                   ) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
+    """The stage's system under `profile`, with a Redis no earlier phase counted in: the
+    target URLs (and `redis-url`) and the suite's environment."""
     external = os.environ.get("REDIS_URL") or None
     if external:  # the configured test database, which tests/conftest.py flushes as well
         client = redis.Redis.from_url(external)
@@ -142,32 +233,21 @@ def run_all(workers: int = 2) -> list[Result]:
     log_dir = Path(tempfile.mkdtemp(prefix="kit-contract-"))
     keyring_file = log_dir / "keyring.json"
     api_keys = write_contract_keyring(keyring_file)
-    parts = stage_specs(workers, external, log_dir, keyring_file)
-    print(f"\n== contract: starting {', '.join(p.name for p in parts)} "
+    parts = stage_specs(workers, external, log_dir, keyring_file, profile)
+    print(f"\n== {label}: starting {', '.join(p.name for p in parts)} "
           f"(logs in {log_dir})", flush=True)
-    try:
-        with Stack(parts, ready_timeout=60, log_dir=log_dir) as stack:
-            urls = {p.name: stack.url(p.name) for p in parts if p.url}
-            urls["redis-url"] = external or str(stack.specs["redis"].ready)
-            env = suite_env(urls["devinbox"], api_keys)
-            # Targets are independent (each its own slice of fresh IPs and destinations:
-            # CONTRACT_NAMESPACE, see contract_tests/fresh.py), and mostly wait on timers: two
-            # at a time halve the stage on two cores without starving the servers.
-            jobs = max(1, int(os.environ.get("CONTRACT_JOBS", "2")))
-
-            def run(numbered: tuple[int, Target]) -> Result:
-                namespace, target = numbered
-                return run_pytest(f"contract: {target.name}", [*target.paths, *target.args],
-                                  {**env, "CONTRACT_NAMESPACE": str(namespace)},
-                                  buffered=jobs > 1)
-
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                return list(pool.map(run, enumerate(targets(urls))))
-    except StartError as error:
-        print(f"== contract: the stack did not start: {error}", file=sys.stderr, flush=True)
-        return [Result("contract: stack", exit_code=1, note=str(error).splitlines()[0])]
+    with Stack(parts, ready_timeout=60, log_dir=log_dir) as stack:
+        urls = {p.name: stack.url(p.name) for p in parts if p.url}
+        urls["redis-url"] = external or str(stack.specs["redis"].ready)
+        yield urls, suite_env(urls["devinbox"], api_keys, profile)
 
 
-def suite_env(inbox_url: str, api_keys: Mapping[str, str]) -> dict[str, str]:
+def stack_failed(label: str, error: StartError) -> Result:
+    print(f"== {label}: the stack did not start: {error}", file=sys.stderr, flush=True)
+    return Result(f"{label}: stack", exit_code=1, note=str(error).splitlines()[0])
+
+
+def suite_env(inbox_url: str, api_keys: Mapping[str, str],
+              profile: Mapping[str, str] = TEST_PROFILE) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTRACT_")}
-    return {**env, **TEST_PROFILE, "CONTRACT_INBOX_URL": inbox_url, **api_keys}
+    return {**env, **profile, "CONTRACT_INBOX_URL": inbox_url, **api_keys}

@@ -51,6 +51,21 @@ def test(pytest_args: list[str]) -> int:
     return 0
 
 
+def contract(phases: list[str]) -> int:
+    """Just the contract stage: its phases named (`main`, `limits`), else both."""
+    from devtools import contract as stage
+
+    unknown = [p for p in phases if p not in stage.PHASES]
+    if unknown:
+        print(f"./dev contract: unknown phase {', '.join(unknown)} (phases: "
+              f"{', '.join(stage.PHASES)})", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    results = stage.run_all(phases=phases or tuple(stage.PHASES))
+    print(f"\n== summary ({time.monotonic() - started:.0f}s)\n{summary(results)}", flush=True)
+    return 0 if all(r.ok for r in results) else 1
+
+
 def run(args: list[str]) -> int:
     from devtools import runner
 
