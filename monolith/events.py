@@ -120,6 +120,10 @@ class EventsConsumer:
                 logger.warning("Redis unavailable (%s); retrying in %.1fs", error, backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
+            except redis.exceptions.OutOfMemoryError:  # maxmemory: writes refused for a while
+                logger.warning("Redis is out of memory (maxmemory); retrying in %.1fs", backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
             except redis.ResponseError as error:
                 if "NOGROUP" in str(error):
                     ready = False  # the stream expired with its group: create both again
