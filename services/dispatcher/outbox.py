@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
 from services.dispatcher.jobs import ClaimedEntry
 from services.verification import keys
@@ -41,11 +41,23 @@ class Outbox:
             await self.client.xgroup_create(
                 keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, id="0", mkstream=True
             )
+        except OutOfMemoryError:
+            # A full Redis refuses XGROUP CREATE before it looks for the group: one that exists
+            # is all a restarted dispatcher needs to deliver (and settle) what is queued.
+            if not await self._group_exists():
+                raise
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
         if await self.client.pttl(keys.OUTBOX_STREAM) == -1:
             await self.client.pexpire(keys.OUTBOX_STREAM, keys.STREAM_TTL_MS)
+
+    async def _group_exists(self) -> bool:
+        try:
+            groups: Any = await self.client.xinfo_groups(keys.OUTBOX_STREAM)
+        except ResponseError:  # no such key
+            return False
+        return any(group["name"] == keys.OUTBOX_GROUP for group in groups)
 
     async def leave(self) -> None:
         """Drop this consumer's name from the group if it holds no job (each restart is a new
