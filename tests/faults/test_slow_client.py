@@ -1,4 +1,4 @@
-"""One client trickles a request body (a few bytes a second for about 5 s) into the monolith as the
+"""One client trickles a request body (8 bytes a second for about 6 s) into the monolith as the
 ECS task runs it (the container's command from infra/components.py: one gunicorn worker), directly
 and through a gateway in front of it: a stream of other requests (GET /healthz and sends) keeps
 its latency within 100 ms of a baseline measured in the same run (p99 and max)."""
@@ -35,10 +35,10 @@ from tests.faults.stack_control import FaultStack
 
 HEALTH_CHECKS = 50
 SENDS = 20
-PAUSE_S = 0.05  # between the stream's requests, so that it spans the trickle
+PAUSE_S = 0.03  # between the stream's requests, so that it spans the trickle
 TRICKLE_BYTES = 2
 TRICKLE_EVERY_S = 0.25
-BODY_BYTES = 40  # 20 sends of 2 bytes, one every 0.25 s: about 5 s
+BODY_BYTES = 48  # 24 sends of 2 bytes, one every 0.25 s: about 6 s
 ALLOWED_DELAY_S = 0.100
 PIN = {"X-Backend": "monolith"}
 
