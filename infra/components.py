@@ -91,6 +91,7 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     Component(
         name="monolith", title="Monolith", port=8001,
         # One worker per container: ECS scales containers, gunicorn does not cluster inside one.
+        # Its threads (gthread, MONOLITH_THREADS: monolith/gunicorn_conf.py) serve slow clients.
         command=("{python}", "-m", "gunicorn", "--config", "python:monolith.gunicorn_conf",
                  "--bind", "{host}:{port}", "--workers", "{workers}", "monolith:create_app()"),
     ),

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -163,6 +164,9 @@ class ApiKeyring:
         self.reload_seconds = reload_seconds
         self.clock = clock
         self.keys: dict[str, ApiKey] = {}
+        # gthread workers: one thread looks at the source while the others go on with the keys
+        # in use (`keys` is replaced whole, never changed in place).
+        self._reloading = threading.Lock()
         if source is None:
             logger.warning("no keyring (KEYRING_FILE or KEYRING_SECRET_ARN): every API request "
                            "is answered 401; create a key with `./dev keys create NAME`")
@@ -182,8 +186,12 @@ class ApiKeyring:
         now = self.clock()
         if self.source is None or now < self._next_look:
             return
-        self._next_look = now + self.reload_seconds
+        if not self._reloading.acquire(blocking=False):
+            return  # another thread is looking right now
         try:
+            if now < self._next_look:
+                return  # another thread looked while this one waited for the lock
+            self._next_look = now + self.reload_seconds
             text = self.source.changed_text()
             if text is not None:
                 self.keys = parse_keyring(text)
@@ -191,6 +199,8 @@ class ApiKeyring:
         except Exception as error:  # a bad reload must not take the API down: keep the old keys
             logger.error("keyring reload from %s refused, keeping the keys in use: %s",
                          self.source.name, error)
+        finally:
+            self._reloading.release()
 
     def authenticate(self, key_id: str, secret: str) -> ApiKey | None:
         """The key when `secret` is its secret and it is not revoked. An unknown or revoked id

@@ -41,6 +41,14 @@ def handle_redis_down(error: redis.RedisError) -> Response:
     return problem_response(Problem("service_unavailable", retry_after_ms=1000))
 
 
+def handle_redis_full(error: redis.exceptions.OutOfMemoryError) -> Response:
+    # maxmemory reached under `noeviction`: Redis refuses writes (a script at its first write,
+    # before it changed anything) until memory is freed; reads still answer.
+    logger.warning("Redis refused a write on %s %s: out of memory (maxmemory)", request.method,
+                   request.path)
+    return problem_response(Problem("service_unavailable", retry_after_ms=1000))
+
+
 def handle_unexpected(error: Exception) -> Response:
     # The message may quote request data (a code): log the type and the frames, not the message.
     frames = "".join(traceback.format_tb(error.__traceback__))
@@ -61,5 +69,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(redis.ConnectionError, handle_redis_down)
     app.register_error_handler(redis.TimeoutError, handle_redis_down)
     app.register_error_handler(redis.ReadOnlyError, handle_redis_down)  # a failover in progress
+    app.register_error_handler(redis.exceptions.OutOfMemoryError, handle_redis_full)
     app.register_error_handler(Exception, handle_unexpected)
     app.after_request(count_request)

@@ -59,9 +59,21 @@ class EventsConsumer:
             self.client.xgroup_create(keys.EVENTS, keys.EVENTS_GROUP, id="0", mkstream=True)
             # MKSTREAM made the stream here: give it the contract's TTL (writers renew it)
             self.client.pexpire(keys.EVENTS, keys.STREAM_TTL_MS, nx=True)
+        except redis.exceptions.OutOfMemoryError:
+            # A full Redis refuses XGROUP CREATE before it looks for the group: one that exists
+            # is enough to read events (marking users waits until Redis has memory again).
+            if not self.group_exists():
+                raise
         except redis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+
+    def group_exists(self) -> bool:
+        try:
+            groups: Any = self.client.xinfo_groups(keys.EVENTS)
+        except redis.ResponseError:  # no such key
+            return False
+        return any(group["name"] == keys.EVENTS_GROUP for group in groups)
 
     def handle(self, entry: Entry) -> None:
         entry_id, fields = entry[0], entry[1] or {}  # fields are None for a trimmed entry
@@ -118,6 +130,10 @@ class EventsConsumer:
                 backoff = 0.1
             except (redis.ConnectionError, redis.TimeoutError) as error:
                 logger.warning("Redis unavailable (%s); retrying in %.1fs", error, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+            except redis.exceptions.OutOfMemoryError:  # maxmemory: writes refused for a while
+                logger.warning("Redis is out of memory (maxmemory); retrying in %.1fs", backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
             except redis.ResponseError as error:

@@ -13,10 +13,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
 from services.dispatcher.jobs import ClaimedEntry
 from services.verification import keys
@@ -24,12 +25,14 @@ from services.verification import keys
 log = logging.getLogger(__name__)
 
 PENDING_SCAN_PAGE = 100
+SETTLE_SCRIPT = Path(__file__).parent / "lua" / "settle.lua"
 
 
 class Outbox:
     def __init__(self, client: aioredis.Redis, consumer: str) -> None:
         self.client = client
         self.consumer = consumer
+        self.settle_script = client.register_script(SETTLE_SCRIPT.read_text("utf-8"))
 
     async def ensure_group(self) -> None:
         """Create the group at the start of the stream, so jobs enqueued before any dispatcher
@@ -38,11 +41,23 @@ class Outbox:
             await self.client.xgroup_create(
                 keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, id="0", mkstream=True
             )
+        except OutOfMemoryError:
+            # A full Redis refuses XGROUP CREATE before it looks for the group: one that exists
+            # is all a restarted dispatcher needs to deliver (and settle) what is queued.
+            if not await self._group_exists():
+                raise
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
         if await self.client.pttl(keys.OUTBOX_STREAM) == -1:
             await self.client.pexpire(keys.OUTBOX_STREAM, keys.STREAM_TTL_MS)
+
+    async def _group_exists(self) -> bool:
+        try:
+            groups: Any = await self.client.xinfo_groups(keys.OUTBOX_STREAM)
+        except ResponseError:  # no such key
+            return False
+        return any(group["name"] == keys.OUTBOX_GROUP for group in groups)
 
     async def leave(self) -> None:
         """Drop this consumer's name from the group if it holds no job (each restart is a new
@@ -118,14 +133,13 @@ class Outbox:
             await task
 
     async def settle(self, entry_id: str) -> None:
-        """Done with the job: acknowledge and delete it (the sealed code leaves the stream)."""
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xack(keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, entry_id)
-            pipe.xdel(keys.OUTBOX_STREAM, entry_id)
-            await pipe.execute()
+        """Done with the job: acknowledge and delete it (the sealed code leaves the stream), in
+        one script, which Redis runs even when out of memory (lua/settle.lua)."""
+        await self.settle_script(keys=[keys.OUTBOX_STREAM], args=[keys.OUTBOX_GROUP, entry_id])
 
     async def dead_letter(self, entry_id: str, fields: dict[str, str]) -> None:
-        """Copy to the dead-letter stream and settle, in one transaction."""
+        """Copy to the dead-letter stream and settle, in one transaction. Refused while Redis is
+        out of memory (XADD): the job stays pending and is dead-lettered when claimed again."""
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.xadd(
                 keys.DEAD_LETTER_STREAM, fields,  # type: ignore[arg-type]

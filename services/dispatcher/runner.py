@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from contextlib import suppress
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
 from services.dispatcher.channels.base import Channel
 from services.dispatcher.delivery import JobHandler
@@ -57,6 +57,8 @@ class Dispatcher:
                         log.info("Redis is reachable again; resuming")
                 await self.step()
                 pause = 0.0
+            except OutOfMemoryError:  # maxmemory (noeviction): writes refused until memory frees
+                pause = await self._pause(stop, pause, "Redis is out of memory (maxmemory)")
             except ResponseError as exc:
                 if "NOGROUP" in str(exc):  # the stream expired or Redis restarted empty
                     group_ready = False

@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -71,6 +71,14 @@ async def _redis_down(request: Request, exc: Exception) -> Response:
     return problem_response("service_unavailable")
 
 
+async def _redis_full(request: Request, exc: Exception) -> Response:
+    # maxmemory reached under `noeviction`: Redis refuses writes (a script at its first write,
+    # before it changed anything) until memory is freed. The connection is fine: keep the pool.
+    log.warning("redis refused a write on %s %s: out of memory (maxmemory)", request.method,
+                request.url.path)
+    return problem_response("service_unavailable")
+
+
 async def _unexpected(_: Request, exc: Exception) -> Response:
     log.error("unexpected error: %s", type(exc).__name__)
     return problem_response("internal_error")
@@ -84,4 +92,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     for redis_error in REDIS_UNAVAILABLE:
         app.add_exception_handler(redis_error, _redis_down)
+    app.add_exception_handler(OutOfMemoryError, _redis_full)
     app.add_exception_handler(Exception, _unexpected)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -10,7 +13,7 @@ import pytest
 import redis
 
 from devtools.components import local_spec
-from devtools.processes import HttpReady, running
+from devtools.processes import REPO_ROOT, HttpReady, running
 from devtools.redis_server import free_port
 from infra.components import by_name
 from tests.support.api_keys import shared_key, shared_keyring_file
@@ -46,3 +49,14 @@ def test_gunicorn_serves_and_aggregates_metrics_over_workers(gunicorn_url: str) 
         if line.startswith('monolith_sends_total{outcome="created"')
     )
     assert total == sends
+
+
+@pytest.mark.parametrize("threads", ["0", "many", "257"])
+def test_a_bad_thread_count_refuses_to_start_naming_the_variable(threads: str) -> None:
+    argv = by_name("monolith").argv(python=sys.executable, host="127.0.0.1", port=free_port())
+    env = {**os.environ, "MONOLITH_THREADS": threads, "PROMETHEUS_MULTIPROC_DIR": "",
+           "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30,
+                          cwd=REPO_ROOT)
+    assert done.returncode != 0
+    assert f"MONOLITH_THREADS={threads!r}: must be a whole number from 1 to 256" in done.stderr
