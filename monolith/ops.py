@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import redis
+
 from flask import Blueprint, Response
 
 from monolith.extensions import backend
@@ -22,7 +24,12 @@ def healthz() -> Response:
 
 @bp.get("/readyz", provide_automatic_options=False)
 def readyz() -> Response:
-    if not backend().redis.ping():
+    # Any error answer (protected mode, a missing ACL permission) means not ready, not a 500.
+    try:
+        ready = backend().redis.ping()
+    except (redis.RedisError, OSError):
+        ready = False
+    if not ready:
         raise Problem("service_unavailable", retry_after_ms=1000)
     return json_response({"status": "ready"})
 
