@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import redis
-
 from flask import Blueprint, Response
 
 from monolith.extensions import backend

@@ -24,9 +24,9 @@ def test_readyz_is_503_when_redis_refuses_ping(
     client = make_app(redis_url=own_server.url).test_client()
     assert client.get("/readyz").get_json() == {"status": "ready"}
     admin = redis.Redis.from_url(own_server.url)
-    admin.execute_command("ACL", "SETUSER", "default", "-ping")
+    admin.acl_setuser("default", enabled=True, nopass=True, commands=["+@all", "-ping"])
     refused = client.get("/readyz")
     assert (refused.status_code, refused.headers["Retry-After"]) == (503, "1")
     assert refused.get_json()["code"] == "service_unavailable"
-    admin.execute_command("ACL", "SETUSER", "default", "+ping")
+    admin.acl_setuser("default", enabled=True, nopass=True, commands=["+@all"])
     assert client.get("/readyz").get_json() == {"status": "ready"}
