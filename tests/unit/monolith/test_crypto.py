@@ -19,7 +19,7 @@ from monolith.crypto import (
     number_prefix,
 )
 from monolith.problems import Problem
-from monolith.rendering import render_time
+from monolith.rendering import render_time, render_verification
 from monolith.settings import Settings
 from monolith.validation import normalize_to, parse_check, parse_send
 
@@ -191,3 +191,9 @@ def test_ids_have_their_documented_form() -> None:
     assert re.fullmatch(r"VE[0-9a-f]{32}", new_verification_id())
     assert re.fullmatch(r"US[0-9a-f]{32}", new_user_id())
     assert new_verification_id() != new_verification_id()
+
+
+def test_records_render_as_their_vectors(vectors: dict[str, Any]) -> None:
+    """The verification body of a stored record, either version (a v1 record: reference null)."""
+    for record in vectors["records"]:
+        assert render_verification(record["fields"]) == record["renders"], record["version"]

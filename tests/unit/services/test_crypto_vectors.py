@@ -10,6 +10,7 @@ import pytest
 
 from services.verification import crypto, keys
 from services.verification.errors import InvalidParameter
+from services.verification.rendering import render_verification, snapshot_from_hash
 from services.verification.validation import parse_check_body, parse_send_body
 
 VECTORS: dict[str, Any] = json.loads(
@@ -159,3 +160,9 @@ def test_bad_seal_raises(pepper: str, verification_id: str, mutate: Any) -> None
     sealed = VECTORS["seals"][0]["code_sealed"]
     with pytest.raises(crypto.SealError):
         crypto.open_sealed_code(pepper, verification_id, mutate(sealed))
+
+
+@pytest.mark.parametrize("vector", VECTORS["records"], ids=lambda v: f"v{v['version']}")
+def test_a_record_renders_as_its_vector(vector: dict[str, Any]) -> None:
+    """The verification body of a stored record, either version (a v1 record: reference null)."""
+    assert render_verification(snapshot_from_hash(vector["fields"])) == vector["renders"]
