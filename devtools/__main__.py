@@ -11,8 +11,8 @@ from devtools import keys, tasks
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: ./dev run [--containers] | test [pytest args] | contract [main|limits] | "
-              "images | lint | bench | "
+        print("usage: ./dev run [--containers] | test [pytest args] | "
+              "contract [main|limits|containers] | images | lint | bench | "
               "routing ... | fuzz ... | keys ...",
               file=sys.stderr)
         return 2

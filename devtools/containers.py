@@ -49,35 +49,64 @@ class Run:
     subnet: str
     keyring_dir: Path
 
-    def container(self, component: Component) -> str:
-        return f"{self.name}-{component.name}"
+    def container(self, instance: str) -> str:
+        """The container's name; `instance` is its component's name, or another for a second
+        container of one component (the contract stage's second gateway)."""
+        return f"{self.name}-{instance}"
 
 
 def docker_run_argv(run: Run, component: Component, image: str,
-                    extra_env: Mapping[str, str]) -> tuple[str, ...]:
-    argv = [images.docker_cli(), "run", "--rm", "--init", "--name", run.container(component),
+                    extra_env: Mapping[str, str], *, instance: str | None = None,
+                    mounts: Mapping[Path, str] = {}, publish: bool = True) -> tuple[str, ...]:
+    """`docker run` of one container, reached on the network by `instance` (default: its
+    component's name); `mounts` maps host files to paths inside, read-only."""
+    instance = instance or component.name
+    argv = [images.docker_cli(), "run", "--rm", "--init", "--name", run.container(instance),
             "--label", f"kit.run={run.name}", "--network", run.name,
-            "--network-alias", component.name, "--health-interval", HEALTH_INTERVAL]
+            "--network-alias", instance, "--health-interval", HEALTH_INTERVAL]
     env = containers.environment(component)
     if env:
         env |= extra_env
         argv += ["--volume", f"{run.keyring_dir}:{containers.KEYRING_DIR}:ro"]
+    for source, target in mounts.items():
+        argv += ["--volume", f"{source}:{target}:ro"]
     for key, value in env.items():
         argv += ["--env", f"{key}={value}"]
     port = containers.published_port(component)
-    if port is not None:
+    if port is not None and publish:
         argv += ["--publish", f"127.0.0.1:{port}:{port}"]
     return (*argv, image)
 
 
-def specs(run: Run, built: Mapping[str, str],
-          extra_env: Mapping[str, str] = {}) -> list[ProcessSpec]:
-    """One `docker run` per container, in start order; `built` maps component to image."""
+def spec(run: Run, component: Component, image: str, extra_env: Mapping[str, str] = {}, *,
+         instance: str | None = None, mounts: Mapping[Path, str] = {},
+         publish: bool = True) -> ProcessSpec:
+    """One container as a process of a Stack, ready when Docker says it is healthy."""
+    instance = instance or component.name
     env = {"TRUSTED_PROXIES": run.subnet, **extra_env}
-    return [ProcessSpec(c.name, docker_run_argv(run, c, built[c.name], env),
-                        ready=ContainerHealthy(run.container(c)),
-                        port=containers.published_port(c), phase=c.phase)
+    argv = docker_run_argv(run, component, image, env, instance=instance, mounts=mounts,
+                           publish=publish)
+    return ProcessSpec(instance, argv, ready=ContainerHealthy(run.container(instance)),
+                       port=containers.published_port(component) if publish else None,
+                       phase=component.phase)
+
+
+def specs(run: Run, built: Mapping[str, str], extra_env: Mapping[str, str] = {},
+          publish: bool = True) -> list[ProcessSpec]:
+    """One `docker run` per container, in start order; `built` maps component to image."""
+    return [spec(run, c, built[c.name], extra_env, publish=publish)
             for c in containers.containers()]
+
+
+def address(run: Run, instance: str) -> str:
+    """A container's IP address on the run's network (reachable from this host on Linux)."""
+    found = images.docker("inspect", "--format",
+                          f'{{{{(index .NetworkSettings.Networks "{run.name}").IPAddress}}}}',
+                          run.container(instance)).stdout.strip()
+    if not found:
+        raise images.ImageError(f"container {run.container(instance)} has no address on "
+                                f"network {run.name}")
+    return found
 
 
 @contextmanager

@@ -2,12 +2,16 @@
 
 A target is a way of pointing the same suite at the system: the monolith alone, the services,
 the two cross-wise pairs, the gateway (when routing/gateway exists), and the differential run.
-Two phases, each on a stack (and a Redis) of its own:
+Three phases, each on a stack (and a Redis) of its own:
 
 - "contract": every target, two at a time, under TEST_PROFILE; the tests marked `shared_limits`
   are deselected (the limits they reach count every target's sends at once);
 - "contract: shared limits": just those tests, under LIMITS_PROFILE (those limits small and
-  short), against every suite target one at a time; a skip there fails the target.
+  short), against every suite target one at a time; a skip there fails the target;
+- "contract: containers": the images (devtools/images.py) run as containers on a private network
+  with a Redis of their own (devtools/containers.py), two gateways (0 % and 100 %), the suite as in
+  "contract" against each and pinned to either side. Only without REDIS_URL (the containers never
+  use the machine's Redis), and only where docker runs (KIT_REQUIRE_DOCKER=1: or it fails).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,8 +52,8 @@ FUZZ_EXAMPLES, FUZZ_SEED = 300, 10
 # The suite's marker of the tests that reach a limit shared by every target (contract_tests/
 # conftest.py), and the phases of the stage (`./dev contract PHASE...` runs some).
 SHARED_LIMITS = "shared_limits"
-MAIN, LIMITS = "contract", "contract: shared limits"
-PHASES = {"main": MAIN, "limits": LIMITS}
+MAIN, LIMITS, CONTAINERS = "contract", "contract: shared limits", "contract: containers"
+PHASES = {"main": MAIN, "limits": LIMITS, "containers": CONTAINERS}
 
 
 @dataclass(frozen=True)
@@ -168,26 +172,15 @@ def run_all(workers: int = 2, phases: Sequence[str] = tuple(PHASES)) -> list[Res
         results += main_phase(workers)
     if "limits" in phases:
         results += limits_phase(workers)
+    if "containers" in phases:
+        results += containers_phase()
     return results
 
 
 def main_phase(workers: int) -> list[Result]:
     try:
         with contract_stack(MAIN, workers, TEST_PROFILE) as (urls, env):
-            # Targets are independent (each its own slice of fresh IPs and destinations:
-            # CONTRACT_NAMESPACE, see contract_tests/fresh.py), and mostly wait on timers: two
-            # at a time halve the stage on two cores without starving the servers.
-            jobs = max(1, int(os.environ.get("CONTRACT_JOBS", "2")))
-
-            def run(numbered: tuple[int, Target]) -> Result:
-                namespace, target = numbered
-                return run_pytest(f"{MAIN}: {target.name}",
-                                  [*target.paths, "-m", f"not {SHARED_LIMITS}", *target.args],
-                                  {**env, "CONTRACT_NAMESPACE": str(namespace)},
-                                  buffered=jobs > 1)
-
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                return list(pool.map(run, enumerate(targets(urls))))
+            return run_targets(MAIN, targets(urls), env)
     except StartError as error:
         return [stack_failed(MAIN, error)]
 
@@ -209,6 +202,94 @@ def limits_phase(workers: int) -> list[Result]:
     print(f"== {LIMITS}: {len(results)} targets in {time.monotonic() - started:.0f}s, the "
           "stack's start and stop included", flush=True)
     return results
+
+
+CONTAINER_PERCENTS = (0, 100)
+
+
+def containers_phase() -> list[Result]:
+    """The suite's main-phase arguments against the containerized gateways: a row per target,
+    one row saying why when it cannot run here, none at all when REDIS_URL is set."""
+    from devtools import containers, images
+
+    if os.environ.get("REDIS_URL"):
+        print(f"\n== {CONTAINERS}: not run with REDIS_URL set (the containers bring their own "
+              "Redis; the pass without REDIS_URL runs it)", flush=True)
+        return []
+    started = time.monotonic()
+    try:
+        images.check_docker()
+    except images.ImageError as error:
+        if os.environ.get("KIT_REQUIRE_DOCKER") == "1":
+            return [Result(f"{CONTAINERS}: docker", exit_code=1,
+                           note=f"KIT_REQUIRE_DOCKER=1 but {error}")]
+        return [Result(f"{CONTAINERS}: docker", exit_code=0, skip_reason=str(error))]
+    try:
+        built = images.build()
+    except images.ImageError as error:
+        print(f"== {CONTAINERS}: {error}", file=sys.stderr, flush=True)
+        return [Result(f"{CONTAINERS}: images", exit_code=1, note=str(error).splitlines()[0],
+                       seconds=time.monotonic() - started)]
+    work = Path(tempfile.mkdtemp(prefix="kit-contract-containers-"))
+    work.chmod(0o755)  # the tables are mounted into containers that run as uid 10001
+    keyring_file = work / "keyring.json"
+    api_keys = write_contract_keyring(keyring_file)
+    tables = shifted_tables(work)
+    gateway = by_name("gateway")
+    name = f"kit-contract-{os.getpid()}"
+    try:
+        with containers.network(name, keyring_file) as run:
+            parts = [spec for spec in containers.specs(run, built.images, TEST_PROFILE,
+                                                       publish=False)
+                     if spec.name != "gateway"]
+            for percent in CONTAINER_PERCENTS:
+                tables[percent].chmod(0o644)
+                parts.append(containers.spec(
+                    run, gateway, built.images["gateway"], TEST_PROFILE,
+                    instance=f"gateway-{percent}", publish=False,
+                    mounts={tables[percent]: gateway.in_image["table"]}))
+            print(f"\n== {CONTAINERS}: images {built.tag}; starting "
+                  f"{', '.join(p.name for p in parts)} on network {name} (logs in {work})",
+                  flush=True)
+            with Stack(parts, ready_timeout=120, log_dir=work):
+                def url(instance: str) -> str:
+                    port = by_name(instance.split("-")[0]).port
+                    return f"http://{containers.address(run, instance)}:{port}"
+
+                env = suite_env(url("devinbox"), api_keys, TEST_PROFILE)
+                results = run_targets(CONTAINERS, container_targets(url), env)
+    except (StartError, images.ImageError) as error:
+        return [stack_failed(CONTAINERS, error)]
+    print(f"== {CONTAINERS}: {len(results)} targets in {time.monotonic() - started:.0f}s, the "
+          "images' build and the containers' start and stop included", flush=True)
+    return results
+
+
+def container_targets(url: Callable[[str], str]) -> list[Target]:
+    """The containerized gateway at 0 % and 100 %, and the 0 % one pinned to either side."""
+    found = [Target(f"gateway {percent}%", ("--base-url", url(f"gateway-{percent}")))
+             for percent in CONTAINER_PERCENTS]
+    found += [Target(f"gateway pinned {side}", ("--base-url", url("gateway-0"),
+                                                "--header", f"X-Backend: {side}"))
+              for side in ("monolith", "services")]
+    return found
+
+
+def run_targets(label: str, found: Sequence[Target], env: Mapping[str, str]) -> list[Result]:
+    """The suite without the shared-limit tests against each target, CONTRACT_JOBS (2) at a time:
+    targets are independent (each its own slice of fresh IPs and destinations: CONTRACT_NAMESPACE,
+    see contract_tests/fresh.py), and mostly wait on timers, so two at a time halve the phase on
+    two cores without starving the servers."""
+    jobs = max(1, int(os.environ.get("CONTRACT_JOBS", "2")))
+
+    def run(numbered: tuple[int, Target]) -> Result:
+        namespace, target = numbered
+        return run_pytest(f"{label}: {target.name}",
+                          [*target.paths, "-m", f"not {SHARED_LIMITS}", *target.args],
+                          {**env, "CONTRACT_NAMESPACE": str(namespace)}, buffered=jobs > 1)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(run, enumerate(found)))
 
 
 def must_not_skip(result: Result) -> Result:
@@ -242,7 +323,7 @@ def contract_stack(label: str, workers: int, profile: Mapping[str, str]
         yield urls, suite_env(urls["devinbox"], api_keys, profile)
 
 
-def stack_failed(label: str, error: StartError) -> Result:
+def stack_failed(label: str, error: Exception) -> Result:
     print(f"== {label}: the stack did not start: {error}", file=sys.stderr, flush=True)
     return Result(f"{label}: stack", exit_code=1, note=str(error).splitlines()[0])
 

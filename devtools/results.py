@@ -25,6 +25,8 @@ class Result:
     skipped: int | None = None
     seconds: float = 0.0
     note: str = ""
+    # Set when the stage did not run here at all (why not): shown as skipped, never as passed.
+    skip_reason: str = ""
 
     @property
     def ok(self) -> bool:
@@ -91,7 +93,9 @@ def summary(results: Sequence[Result]) -> str:
         def show(n: int | None) -> str:
             return "-" if n is None else str(n)
 
-        verdict = "ok" if r.ok else f"FAILED (exit {r.exit_code}){' ' + r.note if r.note else ''}"
+        failed = f"FAILED (exit {r.exit_code}){' ' + r.note if r.note else ''}"
+        verdict = (failed if not r.ok else f"skipped: {r.skip_reason}" if r.skip_reason
+                   else "ok")
         rows.append((r.name, show(r.passed), show(r.failed), show(r.skipped),
                      f"{r.seconds:.0f}s", verdict))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -52,7 +52,7 @@ def test(pytest_args: list[str]) -> int:
 
 
 def contract(phases: list[str]) -> int:
-    """Just the contract stage: its phases named (`main`, `limits`), else both."""
+    """Just the contract stage: its phases named (`main`, `limits`, `containers`), else all."""
     from devtools import contract as stage
 
     unknown = [p for p in phases if p not in stage.PHASES]
