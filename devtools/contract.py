@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import redis
 
 from devtools import keys
@@ -256,13 +257,29 @@ def containers_phase() -> list[Result]:
                     port = by_name(instance.split("-")[0]).port
                     return f"http://{containers.address(run, instance)}:{port}"
 
+                for percent in CONTAINER_PERCENTS:
+                    serves_table(url(f"gateway-{percent}"), tables[percent])
                 env = suite_env(url("devinbox"), api_keys, TEST_PROFILE)
                 results = run_targets(CONTAINERS, container_targets(url), env)
-    except (StartError, images.ImageError) as error:
+    except (StartError, images.ImageError, TableNotServed) as error:
         return [stack_failed(CONTAINERS, error)]
     print(f"== {CONTAINERS}: {len(results)} targets in {time.monotonic() - started:.0f}s, the "
           "images' build and the containers' start and stop included", flush=True)
     return results
+
+
+class TableNotServed(RuntimeError):
+    """A gateway container does not route by the table mounted into it."""
+
+
+def serves_table(gateway_url: str, table: Path) -> None:
+    """The gateway's status page shows the rules of `table` (the mount took, not the image's)."""
+    from routing.table.describe import rules_json
+    from routing.table.loader import load_table
+
+    served = httpx.get(f"{gateway_url}/__gateway/status.json", timeout=10).json()["rules"]
+    if served != rules_json(load_table(table)):
+        raise TableNotServed(f"{gateway_url} does not serve the rules of {table.name}")
 
 
 def container_targets(url: Callable[[str], str]) -> list[Target]:
