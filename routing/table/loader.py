@@ -18,6 +18,7 @@ from routing.table.model import (
     Rule,
     TargetGroup,
 )
+from routing.table.plans import Plan, parse_plan
 from routing.table.problems import Problem, TableError
 from routing.table.validate import validate
 
@@ -133,9 +134,21 @@ def parse_table(raw: dict[str, Any]) -> RouteTable:
         if action is not None:
             rules.append(Rule(label, priority, tuple(c for c in parsed if c), action))
     default = reader.action(raw.get("default_action"), DEFAULT_RULE_NAME, "default_action")
+    plans: list[Plan] = []
+    raw_plans = raw.get("plans", {})
+    if not isinstance(raw_plans, dict):
+        reader.fail("table", "plans", "must be a table of [plans.RULE]")
+        raw_plans = {}
+    for rule_name, spec in raw_plans.items():
+        def fail(at: str, message: str, rule: str = str(rule_name)) -> None:
+            reader.fail(rule, at, message)
+
+        plan = parse_plan(str(rule_name), spec, fail)
+        if plan is not None:
+            plans.append(plan)
     if reader.problems or default is None:
         raise TableError(reader.problems)
-    return RouteTable(tuple(groups), tuple(rules), default)
+    return RouteTable(tuple(groups), tuple(rules), default, tuple(plans))
 
 
 def load_table(path: Path) -> RouteTable:

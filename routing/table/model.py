@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Literal
 
 from routing.conditions.base import Condition
+from routing.table.plans import Plan
 
 DEFAULT_RULE_NAME = "default"
 """The name the CLI and the gateway's metrics use for the listener's default action."""
@@ -81,12 +82,16 @@ class RouteTable:
     target_groups: tuple[TargetGroup, ...]
     rules: tuple[Rule, ...]
     default_action: Action
+    plans: tuple[Plan, ...] = ()  # [plans.RULE]: how a rule's traffic moves (plans.py)
 
     def group(self, name: str) -> TargetGroup | None:
         return next((g for g in self.target_groups if g.name == name), None)
 
     def rule(self, name: str) -> Rule | None:
         return next((r for r in self.rules if r.name == name), None)
+
+    def plan(self, rule_name: str) -> Plan | None:
+        return next((p for p in self.plans if p.rule == rule_name), None)
 
     @cached_property
     def by_priority(self) -> tuple[Rule, ...]:

@@ -77,4 +77,23 @@ def dumps(table: RouteTable) -> str:
                   "conditions = ["]
         lines += [f"    {condition(c)}," for c in rule.conditions]
         lines += ["]", f"action = {action(rule.action)}", ""]
+    for plan in table.plans:
+        lines.append(f"[plans.{key(plan.rule)}]")
+        lines += [f"{key(k)} = {toml_value(v)}" for k, v in plan.raw.items()]
+        lines.append("")
     return "\n".join(lines)
+
+
+def toml_value(item: object) -> str:
+    """A plan's settings as written: strings, numbers, lists and inline tables."""
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, float):
+        return repr(item)
+    if isinstance(item, list):
+        return "[" + ", ".join(toml_value(v) for v in item) + "]"
+    if isinstance(item, dict):
+        return _inline([(k, toml_value(v)) for k, v in item.items()])
+    if isinstance(item, str):
+        return string(item)
+    return str(item)

@@ -7,7 +7,13 @@ from urllib.parse import urlsplit
 
 from routing.conditions.base import Condition
 from routing.conditions.registry import FIELDS
-from routing.table.model import ALGORITHMS, DEFAULT_RULE_NAME, RouteTable, cloudformation_id
+from routing.table.model import (
+    ALGORITHMS,
+    DEFAULT_RULE_NAME,
+    Forward,
+    RouteTable,
+    cloudformation_id,
+)
 from routing.table.problems import Problem, TableError
 from routing.table.validate_actions import action_problems
 
@@ -89,7 +95,25 @@ def problems(table: RouteTable) -> list[Problem]:
         seen_priorities.setdefault(rule.priority, rule.name)
         found += _conditions_problems(rule.name, rule.conditions)
         found += action_problems(rule.name, rule.action, names)
+    found += _plan_problems(table)
     return found + action_problems(DEFAULT_RULE_NAME, table.default_action, names)
+
+
+def _plan_problems(table: RouteTable) -> list[Problem]:
+    """A plan moves a forward rule's traffic to one of that rule's target groups."""
+    found = []
+    for plan in table.plans:
+        action = table.action_of(plan.rule)
+        if action is None:
+            found.append(Problem(plan.rule, "plan", "names no rule of the table"))
+        elif not isinstance(action, Forward):
+            found.append(Problem(plan.rule, "plan", f"a {action.type} rule has no weights"))
+        elif plan.to not in action.weight_map():
+            found.append(Problem(plan.rule, "plan.to", f"{plan.to!r} is not one of the rule's "
+                                 f"groups ({', '.join(action.weight_map())})"))
+        elif len(action.weights) < 2:
+            found.append(Problem(plan.rule, "plan", "the rule forwards to one group only"))
+    return found
 
 
 def validate(table: RouteTable) -> None:
