@@ -78,6 +78,11 @@ def _combine(outcomes: list[Outcome], bake_over: bool) -> Outcome:
     return next(outcome for outcome in _FAIL_FIRST if outcome in outcomes)
 
 
+def _alpha(gate: Gate) -> float:
+    """1 - confidence, rounded so that 0.95 gives 0.05 exactly (a threshold of 20, not 19.99..)."""
+    return round(1.0 - gate.confidence, 12)
+
+
 def _open(bake_over: bool) -> Outcome:
     """A check that found nothing wrong: decided only when the bake is over."""
     return "pass" if bake_over else "wait"
@@ -94,8 +99,9 @@ def _sample(gate: Gate, new: GroupWindow, baseline: GroupWindow | None, names: _
         sides.append((names.baseline, baseline.requests))
     short = [name for name, requests in sides if requests < gate.min_requests]
     outcome: Outcome = ("inconclusive" if bake_over else "wait") if short else _open(bake_over)
-    detail = "; ".join(f"{name} {requests} of the {gate.min_requests} requests needed"
-                       for name, requests in sides)
+    detail = (" and ".join(f"{name} {requests}" for name, requests in sides)
+              + f" requests, {gate.min_requests} needed per side: "
+              + (f"too few on {' and '.join(short)}" if short else "enough"))
     return Check("sample", outcome, {
         "requests": new.requests,
         "baseline_requests": baseline.requests if baseline is not None else None,
@@ -106,14 +112,14 @@ def _sample(gate: Gate, new: GroupWindow, baseline: GroupWindow | None, names: _
 
 def _errors(gate: Gate, new: GroupWindow, baseline: GroupWindow, names: _Names,
             bake_over: bool) -> Check:
-    alpha = 1.0 - gate.confidence
+    alpha = _alpha(gate)
     total_requests = new.requests + baseline.requests
     rho = new.requests / total_requests if total_requests else 0.0
     errors = new.errors + baseline.errors
     test = sequential_error_test(new.errors, errors, rho, alpha)
     testable = errors > 0 and 0.0 < rho < 1.0
     if test.rejects:
-        decision = "regression: the new side's errors exceed its share"
+        decision = "regression: more errors than the new side's share explains"
     elif testable:
         decision = "no evidence of a regression"
     else:
@@ -159,7 +165,7 @@ def _ceiling(gate: Gate, new: GroupWindow, names: _Names, bake_over: bool) -> Ch
 def _latency(gate: Gate, new: GroupWindow, baseline: GroupWindow, names: _Names,
              bake_over: bool) -> Check:
     new_p99, base_p99 = _p99(new), _p99(baseline)
-    alpha = 1.0 - gate.confidence
+    alpha = _alpha(gate)
     test: MannWhitney | None = None
     if new.latency is not None and baseline.latency is not None and \
             [b for b, _ in new.latency] == [b for b, _ in baseline.latency]:
@@ -171,7 +177,7 @@ def _latency(gate: Gate, new: GroupWindow, baseline: GroupWindow, names: _Names,
     enough = min(new.requests, baseline.requests) >= gate.min_requests
     outcome: Outcome
     if new_p99 is None or limit is None:
-        outcome, decision = _open(bake_over), "not judged: no latency data"
+        outcome, decision = _open(bake_over), "not judged without latency data on both sides"
     elif not enough:
         outcome = "inconclusive" if bake_over else "wait"
         decision = f"not judged below {gate.min_requests} requests per side"
@@ -209,12 +215,14 @@ def _errors_text(name: str, window: GroupWindow) -> str:
 
 
 def _ms(seconds: float | None) -> str:
-    return "n/a" if seconds is None else f"{seconds * 1000:.0f} ms"
+    return "n/a" if seconds is None else f"{seconds * 1000:.1f} ms"
 
 
 def _latency_text(names: _Names, new_p99: float | None, base_p99: float | None,
                   limit: float | None, gate: Gate, test: MannWhitney | None, alpha: float,
                   decision: str) -> str:
+    if new_p99 is None or base_p99 is None or limit is None:
+        return f"{names.new} p99 {_ms(new_p99)}, {names.baseline} {_ms(base_p99)}: {decision}"
     text = (f"{names.new} p99 {_ms(new_p99)} vs {names.baseline} {_ms(base_p99)} (limit "
             f"{_ms(limit)} = max({gate.max_p99_ratio:g}x, +{gate.p99_slack_ms:g} ms))")
     if test is not None:
