@@ -29,7 +29,9 @@ def baseline_of(evidence: Evidence, to: str) -> GroupWindow | None:
     """The rule's other groups merged into one baseline: requests and errors summed, histograms
     summed bucket-wise (None unless every group that served requests has one, all with the
     same bounds), p99/p50 the largest of the groups that served requests (an upper bound of the
-    merged percentile; only used without histograms). None when `to` is the only group."""
+    merged percentile; only used without histograms). None when `to` is the only group; at the
+    step to 100 % the others are still listed (weight 0, no requests), so the engine passes
+    baseline=None to judge there itself."""
     others = [window for name, window in evidence.items() if name != to]
     if not others:
         return None
