@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from routing.promotion.stats import histogram_quantile
+
 NO_GROUP = "-"  # fixed-response and redirect rules reach no target group
 
 LATENCY_BOUNDS_S: tuple[float, ...] = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5,
@@ -38,22 +40,11 @@ def cumulative(counts: Sequence[int]) -> list[int]:
 
 
 def quantile_ms(q: float, counts: Sequence[int]) -> float | None:
-    """The q-quantile of per-bucket counts in milliseconds, interpolated linearly within its
-    bucket as Prometheus' histogram_quantile does (a quantile in +Inf is the last finite bound);
-    None without observations."""
-    total = sum(counts)
-    if total == 0:
-        return None
-    rank, below = q * total, 0
-    for index, count in enumerate(counts):
-        if count and below + count >= rank:
-            if index == len(LATENCY_BOUNDS_S):
-                return LATENCY_BOUNDS_S[-1] * 1000
-            lower = LATENCY_BOUNDS_S[index - 1] if index else 0.0
-            upper = LATENCY_BOUNDS_S[index]
-            return round((lower + (upper - lower) * (rank - below) / count) * 1000, 2)
-        below += count
-    return LATENCY_BOUNDS_S[-1] * 1000  # not reached: the counts sum to total
+    """The q-quantile of per-bucket counts in milliseconds, as the gate computes it from the
+    same buckets (Prometheus' histogram_quantile); None without observations."""
+    histogram = tuple(zip((*LATENCY_BOUNDS_S, math.inf), cumulative(counts), strict=True))
+    seconds = histogram_quantile(q, histogram)
+    return None if seconds is None else round(seconds * 1000, 2)
 
 
 def empty_buckets() -> list[int]:

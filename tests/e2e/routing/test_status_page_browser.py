@@ -55,10 +55,12 @@ def _baking_run(gateway_url: str) -> runs.Run:
                {"weight": 100, "bake_s": 0.0}],
         original_weights={"monolith": 100, "verify": 0}, front_door=f"gateway {gateway_url}",
         who="tester", step=1, step_started=runs.now_iso(), message="baking step 2 at 50 %",
-        verdicts=[{"step": 0, "weight": 10, "when": runs.now_iso(), "outcome": "pass",
-                   "reason": "412 requests on verify, no evidence of more errors",
-                   "checks": [check]}],
-        hooks=[{"step": 1, "name": "contract", "exit_code": 0, "seconds": 4.2}])
+        verdicts=[{"step": 1, "weight": 10, "when": runs.now_iso(), "baked_s": 300.0,
+                   "outcome": "pass", "reason": "412 requests on verify, no evidence of more "
+                   "errors", "checks": [check]}],
+        hooks=[{"step": 2, "name": "contract", "after_last": False, "run": "contract",
+                "exit_code": 0, "seconds": 4.2, "when": runs.now_iso(),
+                "output_tail": "62 passed in 4.1s"}])
 
 
 async def test_status_page_shows_a_plan_and_charts_the_history(
@@ -80,18 +82,19 @@ async def test_status_page_shows_a_plan_and_charts_the_history(
             await expect(steps.nth(0).locator("td.step-state")).to_have_text("done")
             await expect(steps.nth(1)).to_have_class("current")
             await expect(steps.nth(1).locator("td.step-state")).to_have_text(
-                "▶ current: baking")
+                "▶ current: running")
             await expect(steps.nth(1).locator("td.bake")).to_have_text("10m")
             await expect(steps.nth(2).locator("td.step-state")).to_have_text("pending")
-            check = plan.locator('.verdict[data-step="0"] tr[data-check="errors"]')
+            check = plan.locator('.verdict[data-step="1"] tr[data-check="errors"]')
             await expect(check.locator("td.detail")).to_have_text(
                 "verify 1/412 5xx (0.2%) vs baseline 3/3700 (0.1%)")
             await expect(check.locator("td.numbers")).to_have_text(
                 "requests=412  errors=1  statistic=0.42  threshold=20")
-            await expect(plan.locator('.verdict[data-step="0"] .outcome').first).to_have_text(
+            await expect(plan.locator('.verdict[data-step="1"] .outcome').first).to_have_text(
                 "pass")
             hook = plan.locator('table.hooks tr[data-hook="contract"]')
             await expect(hook.locator("td.result")).to_have_text("passed")
+            await expect(hook.locator("td.output pre")).to_have_text("62 passed in 4.1s")
 
             # The engine rolls back: the page follows the file without a reload.
             run.status, run.message = "failed", "verify 5xx above the ceiling: rolled back"

@@ -234,7 +234,7 @@ async def test_status_lists_the_promotion_runs_next_to_the_table(
     assert (await _status(client, gw.url))["plans"] == [run.to_json()]
     # Read anew on each request: the next step and its verdict show at once.
     run.step = 1
-    run.verdicts.append({"step": 0, "weight": 10, "when": runs.now_iso(), "outcome": "pass",
+    run.verdicts.append({"step": 1, "weight": 10, "when": runs.now_iso(), "outcome": "pass",
                          "reason": "enough evidence", "checks": [
                              {"name": "errors", "outcome": "pass", "detail": "0/250 5xx",
                               "numbers": {"requests": 250, "errors": 0}}]})
