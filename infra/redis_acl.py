@@ -35,11 +35,12 @@ DEFAULT_ACCESS_STRING = "off -@all"
 CONNECTION = ("ping",)  # readiness probes and redis-py's health checks
 SCRIPTS = ("evalsha", "script|load")  # EVALSHA, and SCRIPT LOAD on NOSCRIPT (never EVAL)
 
-# What the contract's scripts run (both sides' send, check and cancel scripts).
-SEND_SCRIPT = ("time", "get", "pttl", "hgetall", "hget", "hmget", "hexists", "hset", "hincrby",
-               "hdel", "set", "incr", "pexpire", "xadd")
-CHECK_SCRIPT = ("time", "get", "hget", "hmget", "hexists", "hset", "hincrby", "incr", "del",
-                "pttl", "pexpire", "xadd")
+# What the contract's scripts run (both sides' send, check and cancel scripts; the monolith's
+# also read a version-1 record's owner with HEXISTS, the services' with HGET).
+SEND_SCRIPT = ("time", "get", "pttl", "hgetall", "hget", "hmget", "hset", "hincrby", "hdel",
+               "set", "incr", "pexpire", "xadd")
+CHECK_SCRIPT = ("time", "get", "hget", "hmget", "hset", "hincrby", "incr", "del", "pttl",
+                "pexpire", "xadd")
 CANCEL_SCRIPT = ("time", "hmget", "hgetall", "hset", "get", "del", "pexpire", "xadd")
 READ = ("hgetall", "time")  # a read: HGETALL and TIME in one pipeline
 
@@ -86,7 +87,7 @@ USERS_BY_COMPONENT: dict[str, RedisUser] = {user.component: user for user in (
     # The legacy app: the whole API (both sides' scripts' keys) and its users area (a MULTI of
     # HSET and PEXPIRE per new user; GET of a pending index, DEL of an idempotency record).
     _user("monolith", SCRIPTS, SEND_SCRIPT, CHECK_SCRIPT, CANCEL_SCRIPT, READ,
-          ("multi", "exec", "del"),
+          ("hexists", "multi", "exec", "del"),
           keys=(RECORDS, PENDING, LIMITS, GUARDS, IDEMPOTENCY, OUTBOX, EVENTS, USERS, EMPTY_KEY)),
     # The monolith's consumer of vfy:events (group monolith-users): marks users verified with
     # HGET and the mark_verified script (HGET, HSET). No record, no outbox, no limit.

@@ -38,6 +38,7 @@ from services.send.app import create_app as create_send_app
 from services.verification import keys
 from services.verify.app import create_app as create_verify_app
 from tests.integration.dispatcher.support import closed_port, dispatcher_env
+from tests.integration.infra.test_healthcheck import probe
 from tests.integration.monolith.test_clients_v2 import write_v1
 from tests.integration.services.support import PEPPER, learn_code, make_settings, serve, wrong_code
 from tests.support.api_keys import shared_key, shared_keyring_file
@@ -437,3 +438,14 @@ def test_the_default_user_is_off(acl_redis: AclRedis, admin: redis.Redis) -> Non
             wrong.ping()
     finally:
         wrong.close()
+
+
+@pytest.mark.parametrize("component", ["events", "dispatcher"])
+def test_the_workers_container_health_probe_pings_as_their_user(
+        acl_redis: AclRedis, admin: redis.Redis, component: str) -> None:
+    """The ECS task's environment: REDIS_URL names the user, REDIS_PASSWORD is the secret."""
+    url = f"redis://{component}@127.0.0.1:{acl_redis.port}/0"
+    right = {"REDIS_URL": url, "REDIS_PASSWORD": acl_redis.passwords[component]}
+    assert probe("redis", env=right) == 0
+    assert_no_denials(admin)
+    assert probe("redis", env={**right, "REDIS_PASSWORD": "not-the-password"}) == 1
