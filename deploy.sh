@@ -29,7 +29,7 @@ usage() { sed -n '6,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
 REGION="$1"; STACK="$2"; shift 2
 [[ "$REGION" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || die "'$REGION' is not an AWS region name (like eu-west-1)"
-[[ "$STACK" =~ ^[A-Za-z][A-Za-z0-9-]{0,100}$ ]] || die "'$STACK' is not a valid stack name (letters, digits, hyphens)"
+[[ "$STACK" =~ ^[a-z][a-z0-9-]{0,100}$ ]] || die "'$STACK' is not a valid stack name (lowercase letters, digits, hyphens: it prefixes the ElastiCache user ids)"
 SKIP_BUILD=0; DRY_RUN=0; VERIFY=0; ENDPOINT_URL=""; SETTINGS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -131,11 +131,11 @@ fi
 
 # --- templates ---------------------------------------------------------------------------------
 say "generating templates into $BUILD_DIR"
-run infra_ build -o "$BUILD_DIR"
+run infra_ build --compact -o "$BUILD_DIR"  # compact: a template body is at most 51,200 bytes
 TEMPLATE_SOURCE="$BUILD_DIR"
 if [[ $DRY_RUN -eq 1 ]]; then  # built aside (and removed) only to show each stack's parameters
   TEMPLATE_SOURCE="$(mktemp -d)"; trap 'rm -rf "$TEMPLATE_SOURCE"' EXIT
-  infra_ build -o "$TEMPLATE_SOURCE" >/dev/null || die "the templates do not build"
+  infra_ build --compact -o "$TEMPLATE_SOURCE" >/dev/null || die "the templates do not build"
 fi
 
 # --- stacks ------------------------------------------------------------------------------------

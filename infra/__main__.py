@@ -1,4 +1,4 @@
-"""`python -m infra build [-o build/cfn] [--routes TABLE]`: write the templates.
+"""`python -m infra build [-o build/cfn] [--routes TABLE] [--compact]`: write the templates.
 `python -m infra components [--where ecs|image|local]`: the declared processes' names, one a line.
 `python -m infra compose`: the compose file (infra/compose.yaml) generated from them."""
 
@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--routes", type=Path, default=routes.table_path(),
                        help="route table rendered into listener rules (default: "
                        "$ROUTING_TABLE or routing/routes.toml)")
+    build.add_argument("--compact", action="store_true",
+                       help="no indentation (what deploy.sh deploys: CloudFormation takes at "
+                       f"most {stacks.TEMPLATE_BODY_LIMIT} bytes of template body)")
     listing = commands.add_parser("components", help="the declared processes, one a line")
     listing.add_argument("--where", choices=[w.value for w in Where],
                          help="only those running there (ecs: deployed; image: built)")
@@ -34,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print(compose.render(), end="")
         return 0
     try:
-        written = stacks.write_all(args.output, args.routes)
+        written = stacks.write_all(args.output, args.routes, compact=args.compact)
     except TableError as error:
         print(f"route table {args.routes} is invalid: {error}\n"
               "check it with: python -m routing check", file=sys.stderr)

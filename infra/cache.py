@@ -1,6 +1,8 @@
 """Cache stack: the shared Redis (ElastiCache, valkey or redis), the app's secrets and their key.
 
-TLS in transit and an AUTH token from Secrets Manager; its security group admits the tasks only.
+TLS in transit and one Redis user per component (RBAC: an `AWS::ElastiCache::User` with the
+access string declared in infra/redis_acl.py, its password generated in Secrets Manager), in a
+user group with a `default` user that is off; its security group admits the tasks only.
 The secrets and the log groups (platform stack) are encrypted with a customer managed KMS key
 (AppDataKey, rotated yearly): reading a secret needs kms:Decrypt on that key as well as
 secretsmanager:GetSecretValue, so a role that may read secrets in general still cannot read these.
@@ -25,6 +27,8 @@ from troposphere import (
 )
 
 from infra.base import add_output, add_parameter, name_tags, new_template
+from infra.components import COMPONENTS, Component
+from infra.redis_acl import DEFAULT_ACCESS_STRING, DEFAULT_USER_NAME, user_for
 
 REDIS_PORT = 6379
 ENGINE_VERSIONS = {"valkey": "8.0", "redis": "7.1"}
@@ -33,6 +37,29 @@ CACHE_PARAMETERS = {"maxmemory-policy": "noeviction"}
 NODE_COUNT = 2  # primary and one replica, in two AZs
 EMPTY_KEYRING = '{"version": 1, "keys": []}'
 APP_DATA_KEY = "AppDataKey"
+# ElastiCache users of either engine: a "redis" user group serves valkey and redis groups alike.
+USER_ENGINE = "redis"
+USER_GROUP = "CacheUserGroup"
+DEFAULT_USER = "CacheDefaultUser"
+
+
+def redis_secret_title(component: Component) -> str:
+    return f"{component.title}RedisSecret"
+
+
+def redis_user_title(component: Component) -> str:
+    return f"{component.title}RedisUser"
+
+
+def user_password_secret(title: str, user_name: str, what: str) -> secretsmanager.Secret:
+    """JSON {"username", "password"} (the shape Secrets Manager's ElastiCache rotation reads);
+    the password alphanumeric: valid for ElastiCache (16-128 characters, no , " / @) and safe
+    inside a rediss:// URL."""
+    return secretsmanager.Secret(
+        title, Description=Sub("${AWS::StackName}: " + what), KmsKeyId=Ref(APP_DATA_KEY),
+        GenerateSecretString=secretsmanager.GenerateSecretString(
+            SecretStringTemplate='{"username": "' + user_name + '"}',
+            GenerateStringKey="password", PasswordLength=64, ExcludePunctuation=True))
 
 
 def app_data_key() -> kms.Key:
@@ -56,11 +83,12 @@ def app_data_key() -> kms.Key:
 def secrets() -> list[secretsmanager.Secret]:
     # Alphanumeric only: valid as an ElastiCache AUTH token and safe inside a rediss:// URL.
     return [
-        secretsmanager.Secret(
-            "CacheAuthTokenSecret", Description=Sub("${AWS::StackName}: Redis AUTH token"),
-            KmsKeyId=Ref(APP_DATA_KEY),
-            GenerateSecretString=secretsmanager.GenerateSecretString(
-                PasswordLength=64, ExcludePunctuation=True)),
+        *(user_password_secret(redis_secret_title(c), user_for(c.name).name,
+                               f"Redis user {user_for(c.name).name} (the {c.name} tasks)")
+          for c in COMPONENTS),
+        # ElastiCache requires a password (or IAM) user; this one is off, and nothing reads it.
+        user_password_secret("CacheDefaultUserSecret", DEFAULT_USER_NAME,
+                             "Redis default user (off; read by nothing)"),
         secretsmanager.Secret(
             "CodePepperSecret", Description=Sub("${AWS::StackName}: CODE_PEPPER"),
             KmsKeyId=Ref(APP_DATA_KEY),
@@ -73,6 +101,32 @@ def secrets() -> list[secretsmanager.Secret]:
             Description=Sub("${AWS::StackName}: API keyring; add a key with "
                             "./dev keys create NAME --secret-arn ARN (ARN: this secret's)")),
     ]
+
+
+def password_of(secret_title: str) -> Sub:
+    return Sub("{{resolve:secretsmanager:${" + secret_title + "}:SecretString:password}}")
+
+
+def redis_users() -> list[object]:
+    """A user per component, the `default` user switched off (a connection must authenticate as
+    a component), and their group, which the replication group uses instead of an AUTH token.
+    User ids are unique in the account and Region: the stack's name (lowercase) prefixes them."""
+    users = [elasticache.User(
+        redis_user_title(c), UserId=Sub("${AWS::StackName}-" + c.name),
+        UserName=user_for(c.name).name, Engine=USER_ENGINE,
+        AccessString=user_for(c.name).access_string,
+        AuthenticationMode=elasticache.AuthenticationMode(
+            Type="password", Passwords=[password_of(redis_secret_title(c))]))
+        for c in COMPONENTS]
+    default = elasticache.User(
+        DEFAULT_USER, UserId=Sub("${AWS::StackName}-default"), UserName=DEFAULT_USER_NAME,
+        Engine=USER_ENGINE, AccessString=DEFAULT_ACCESS_STRING,
+        AuthenticationMode=elasticache.AuthenticationMode(
+            Type="password", Passwords=[password_of("CacheDefaultUserSecret")]))
+    group = elasticache.UserGroup(
+        USER_GROUP, UserGroupId=Sub("${AWS::StackName}-users"), Engine=USER_ENGINE,
+        UserIds=[Ref(user) for user in (default, *users)])
+    return [*users, default, group]
 
 
 def cache_security_group() -> ec2.SecurityGroup:
@@ -105,7 +159,7 @@ def replication_group() -> list[object]:
             CacheSubnetGroupName=Ref("CacheSubnetGroup"),
             SecurityGroupIds=[Ref("CacheSecurityGroup")],
             TransitEncryptionEnabled=True, AtRestEncryptionEnabled=True,
-            AuthToken=Sub("{{resolve:secretsmanager:${CacheAuthTokenSecret}}}"),
+            UserGroupIds=[Ref(USER_GROUP)],
             Tags=name_tags(Sub("${AWS::StackName}-redis"))),
     ]
 
@@ -130,7 +184,8 @@ def memory_alarms() -> list[cloudwatch.Alarm]:
 
 
 def build() -> Template:
-    template = new_template("cache (ElastiCache with TLS and AUTH) and application secrets")
+    template = new_template("cache (ElastiCache with TLS and a Redis user per component) and "
+                            "application secrets")
     add_parameter(template, "VpcId", Type="AWS::EC2::VPC::Id", Description="network: VpcId")
     add_parameter(template, "PrivateSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
                   Description="network: PrivateSubnetIds")
@@ -146,8 +201,8 @@ def build() -> Template:
     template.add_mapping("EngineVersions", {
         engine: {"Version": v, "Family": PARAMETER_GROUP_FAMILIES[engine]}
         for engine, v in ENGINE_VERSIONS.items()})
-    for resource in (app_data_key(), *secrets(), cache_security_group(), *replication_group(),
-                     *memory_alarms()):
+    for resource in (app_data_key(), *secrets(), *redis_users(), cache_security_group(),
+                     *replication_group(), *memory_alarms()):
         template.add_resource(resource)
     for node in range(1, NODE_COUNT + 1):
         add_output(template, f"CacheNode{node}MemoryAlarmName", Ref(memory_alarm_title(node)),
@@ -155,8 +210,9 @@ def build() -> Template:
     add_output(template, "CacheAddress", GetAtt("CacheReplicationGroup", "PrimaryEndPoint.Address"),
                "primary endpoint of the shared Redis")
     add_output(template, "CachePort", str(REDIS_PORT), "port of the shared Redis")
-    add_output(template, "CacheAuthTokenSecretArn", Ref("CacheAuthTokenSecret"),
-               "secret holding the Redis AUTH token")
+    for c in COMPONENTS:
+        add_output(template, f"{redis_secret_title(c)}Arn", Ref(redis_secret_title(c)),
+                   f"secret holding the {c.name} tasks' Redis user and password")
     add_output(template, "CodePepperSecretArn", Ref("CodePepperSecret"),
                "secret holding CODE_PEPPER")
     add_output(template, "KeyringSecretArn", Ref("KeyringSecret"),

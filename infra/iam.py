@@ -1,6 +1,7 @@
-"""Roles of the services stack: one execution role (pull images, write logs, read the two
-secrets) and one task role per component holding only what that process calls. Reading a secret
-takes kms:Decrypt on the key that encrypts it too (AppDataKeyArn).
+"""Roles of the services stack, per component: an execution role (pull images, write logs, read
+CODE_PEPPER and that component's own Redis user's secret, nobody else's) and a task role holding
+only what that process calls. Reading a secret takes kms:Decrypt on the key that encrypts it too
+(AppDataKeyArn).
 
 Only the dispatcher publishes SMS through SNS, so only its role may sns:Publish, and only to
 phone numbers: a direct SMS publish has no resource ARN, so the Allow names no topic (NotResource)
@@ -14,7 +15,7 @@ from troposphere import Ref, Sub, iam
 
 from infra.components import Component
 
-SECRET_PARAMETERS = ("CodePepperSecretArn", "CacheAuthTokenSecretArn")
+PEPPER_ARN_PARAMETER = "CodePepperSecretArn"  # the stack parameter, not a secret
 SNS_ARNS = Sub("arn:${AWS::Partition}:sns:*:*:*")  # every topic and endpoint, any account
 
 
@@ -40,14 +41,25 @@ def read_secrets(*secret_arns: object) -> list[dict[str, object]]:
              "kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")}}}]
 
 
-def execution_role() -> iam.Role:
+def redis_secret_parameter(component: Component) -> str:
+    """The services stack's parameter with the ARN of the component's Redis user secret."""
+    return f"{component.title}RedisSecretArn"
+
+
+def execution_role_title(component: Component) -> str:
+    return f"{component.title}ExecutionRole"
+
+
+def execution_role(component: Component) -> iam.Role:
+    """One per component, so that no task definition can be given another component's Redis
+    password (ECS fetches a task's secrets with its execution role)."""
     return iam.Role(
-        "TaskExecutionRole", AssumeRolePolicyDocument=ecs_tasks_trust(),
+        execution_role_title(component), AssumeRolePolicyDocument=ecs_tasks_trust(),
         ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/"
                                "AmazonECSTaskExecutionRolePolicy")],
         Policies=[iam.Policy(PolicyName="read-app-secrets", PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": read_secrets(*(Ref(name) for name in SECRET_PARAMETERS))})])
+            "Version": "2012-10-17", "Statement": read_secrets(
+                Ref(PEPPER_ARN_PARAMETER), Ref(redis_secret_parameter(component)))})])
 
 
 def task_role_title(component: Component) -> str:

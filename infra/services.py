@@ -9,6 +9,7 @@ from troposphere import GetAtt, Ref, Sub, Template, ecs
 from infra import iam, scaling
 from infra.base import add_output, add_parameter, new_template
 from infra.components import COMPONENTS, Component
+from infra.redis_acl import user_for
 
 STACK_INPUTS = {
     "ClusterName": "platform: ClusterName",
@@ -16,7 +17,6 @@ STACK_INPUTS = {
     "LoadBalancerFullName": "platform: LoadBalancerFullName",
     "VpcCidr": "network: VpcCidr", "CacheAddress": "cache: CacheAddress",
     "CachePort": "cache: CachePort", "CodePepperSecretArn": "cache: CodePepperSecretArn",
-    "CacheAuthTokenSecretArn": "cache: CacheAuthTokenSecretArn",
     "KeyringSecretArn": "cache: KeyringSecretArn", "AppDataKeyArn": "cache: AppDataKeyArn",
 }
 HEALTHCHECK_SCRIPT = "/app/healthcheck.py"  # shipped in the image (infra/docker/healthcheck.py)
@@ -49,6 +49,8 @@ def add_parameters(template: Template) -> None:
                       Default=c.desired_count, Description=f"tasks of {c.name}")
         add_parameter(template, f"{c.title}LogGroupName", Type="String",
                       Description=f"platform: {c.title}LogGroupName")
+        add_parameter(template, iam.redis_secret_parameter(c), Type="String",
+                      Description=f"cache: {iam.redis_secret_parameter(c)}")
         if c.is_web:
             for suffix in ("TargetGroupArn", "TargetGroupFullName"):
                 add_parameter(template, f"{c.title}{suffix}", Type="String",
@@ -58,8 +60,10 @@ def add_parameters(template: Template) -> None:
 def environment(component: Component) -> list[ecs.Environment]:
     values: dict[str, object] = {
         "APP_ENV": "production",
-        # The AUTH token arrives separately (a secret); the image's entrypoint adds it to the URL.
-        "REDIS_URL": Sub("rediss://${CacheAddress}:${CachePort}/0"),
+        # The component's own Redis user (infra/redis_acl.py); its password arrives separately
+        # (REDIS_PASSWORD, a secret) and the image's entrypoint adds it to the URL.
+        "REDIS_URL": Sub("rediss://" + user_for(component.name).name
+                         + "@${CacheAddress}:${CachePort}/0"),
         "AWS_REGION": Ref("AWS::Region"),
     }
     if component.is_web:
@@ -81,8 +85,10 @@ def container(component: Component) -> ecs.ContainerDefinition:
                   "${ImageRepositoryPrefix}/" + component.name + ":${" + component.title
                   + "ImageTag}"),
         Environment=environment(component),
-        Secrets=[ecs.Secret(Name="CODE_PEPPER", ValueFrom=Ref("CodePepperSecretArn")),
-                 ecs.Secret(Name="REDIS_AUTH_TOKEN", ValueFrom=Ref("CacheAuthTokenSecretArn"))],
+        Secrets=[ecs.Secret(Name="CODE_PEPPER", ValueFrom=Ref(iam.PEPPER_ARN_PARAMETER)),
+                 # only its own user's password: the secret's JSON key `password`
+                 ecs.Secret(Name="REDIS_PASSWORD", ValueFrom=Sub(
+                     "${" + iam.redis_secret_parameter(component) + "}:password::"))],
         HealthCheck=ecs.HealthCheck(Command=["CMD", "python", HEALTHCHECK_SCRIPT, *probe],
                                     Interval=30, Timeout=5, Retries=3, StartPeriod=20),
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
@@ -100,7 +106,7 @@ def task_definition(component: Component) -> ecs.TaskDefinition:
         Cpu=str(component.cpu), Memory=str(component.memory),
         RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX",
                                             CpuArchitecture="X86_64"),
-        ExecutionRoleArn=GetAtt("TaskExecutionRole", "Arn"),
+        ExecutionRoleArn=GetAtt(iam.execution_role_title(component), "Arn"),
         TaskRoleArn=GetAtt(iam.task_role_title(component), "Arn"),
         ContainerDefinitions=[container(component)])
 
@@ -131,9 +137,9 @@ def service(component: Component) -> ecs.Service:
 def build() -> Template:
     template = new_template("services (task definitions, services, roles, autoscaling)")
     add_parameters(template)
-    template.add_resource(iam.execution_role())
     for component in COMPONENTS:
-        for resource in (iam.task_role(component), task_definition(component),
+        for resource in (iam.execution_role(component), iam.task_role(component),
+                         task_definition(component),
                          service(component), *scaling.scaling(component)):
             template.add_resource(resource)
         add_output(template, f"{component.title}ServiceName",

@@ -28,8 +28,9 @@ def probe_redis() -> bool:
 
     client = redis.Redis.from_url(
         os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        # ECS passes the AUTH token separately; a URL that carries credentials wins over it.
-        password=os.environ.get("REDIS_AUTH_TOKEN") or None,
+        # ECS passes the user's password separately (the URL names the user); a URL that
+        # carries a password wins over it.
+        password=os.environ.get("REDIS_PASSWORD") or None,
         socket_timeout=3, socket_connect_timeout=3)
     try:
         return bool(client.ping())

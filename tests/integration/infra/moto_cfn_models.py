@@ -3,17 +3,19 @@ service backends, so a deploy against moto creates real moto resources for them.
 
 moto (5.x) implements Secrets Manager, ElastiCache, CloudWatch alarms and S3 bucket policies as
 services, but its CloudFormation parser skips AWS::SecretsManager::Secret,
-AWS::ElastiCache::SubnetGroup, AWS::ElastiCache::ReplicationGroup, AWS::CloudWatch::Alarm and
-AWS::S3::BucketPolicy (logging "No Moto CloudFormation support"), and then fails on any Ref/GetAtt
-to them (or, for the bucket policy, silently creates none). Each model below reads the template's
-properties and calls the matching backend method with them; nothing else is invented, except for
-AWS::ElastiCache::ParameterGroup, which moto has no API for at all: its model only names the group
-(what Ref returns, passed on to the replication group) and keeps its properties in
-PARAMETER_GROUPS; the parameters themselves are checked in the template facts. moto does model
-AWS::KMS::Key, but keeps its KeyPolicy as the template's object where its KMS API expects JSON
-text (DescribeKey then answers 500): KmsKeyModel replaces it, passing the text. Application
-Auto Scaling and the ECS capacity-provider association are still skipped (nothing refers to them).
-Importing this module registers the models (moto finds CloudFormationModel subclasses).
+AWS::ElastiCache::SubnetGroup, AWS::ElastiCache::ReplicationGroup, AWS::ElastiCache::User,
+AWS::CloudWatch::Alarm and AWS::S3::BucketPolicy (logging "No Moto CloudFormation support"), and
+then fails on any Ref/GetAtt to them (or, for the bucket policy, silently creates none). Each
+model below reads the template's properties and calls the matching backend method with them;
+nothing else is invented, except for AWS::ElastiCache::ParameterGroup and
+AWS::ElastiCache::UserGroup, which moto has no API for at all: their models only name the group
+(what Ref returns, passed on to the replication group) and keep its properties
+(PARAMETER_GROUPS, USER_GROUPS); the parameters and users themselves are checked in the template
+facts. moto does model AWS::KMS::Key, but keeps its KeyPolicy as the template's object where its
+KMS API expects JSON text (DescribeKey then answers 500): KmsKeyModel replaces it, passing the
+text. Application Auto Scaling and the ECS capacity-provider association are still skipped
+(nothing refers to them). Importing this module registers the models (moto finds
+CloudFormationModel subclasses).
 """
 
 from __future__ import annotations
@@ -69,8 +71,12 @@ class SecretModel(_Model, CloudFormationModel):
         props = cloudformation_json["Properties"]
         value = props.get("SecretString")
         if value is None:  # GenerateSecretString: alphanumeric of the asked length
-            length = int(props.get("GenerateSecretString", {}).get("PasswordLength", 32))
+            generate = props.get("GenerateSecretString", {})
+            length = int(generate.get("PasswordLength", 32))
             value = secrets.token_hex(length)[:length]
+            if "SecretStringTemplate" in generate:  # JSON: the template plus the generated key
+                value = json.dumps({**json.loads(generate["SecretStringTemplate"]),
+                                    generate["GenerateStringKey"]: value})
         created = secretsmanager_backends[account_id][region_name].create_secret(
             name=props.get("Name", resource_name), secret_string=value, secret_binary=None,
             description=props.get("Description"), tags=None, kms_key_id=props.get("KmsKeyId"),
@@ -130,6 +136,41 @@ class CacheParameterGroupModel(_Model, CloudFormationModel):
         return cls(name)
 
 
+class CacheUserModel(_Model, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ElastiCache::User"
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+            region_name: str, **kwargs: Any) -> CacheUserModel:
+        props = cloudformation_json["Properties"]
+        mode = props.get("AuthenticationMode", {})
+        user = elasticache_backends[account_id][region_name].create_user(
+            user_id=props["UserId"], user_name=props["UserName"], engine=props["Engine"],
+            passwords=mode.get("Passwords", []), access_string=props.get("AccessString", ""),
+            no_password_required=False, authentication_type=mode.get("Type", "password"))
+        return cls(user.id, {"Arn": user.arn})
+
+
+USER_GROUPS: dict[str, dict[str, Any]] = {}  # id -> the template's properties
+
+
+class CacheUserGroupModel(_Model, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ElastiCache::UserGroup"
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+            region_name: str, **kwargs: Any) -> CacheUserGroupModel:
+        props = dict(cloudformation_json["Properties"])
+        USER_GROUPS[props["UserGroupId"]] = props
+        return cls(props["UserGroupId"])
+
+
 class ReplicationGroupModel(_Model, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
@@ -161,7 +202,8 @@ class ReplicationGroupModel(_Model, CloudFormationModel):
             auth_token=props.get("AuthToken"),
             transit_encryption_enabled=props.get("TransitEncryptionEnabled", False),
             at_rest_encryption_enabled=props.get("AtRestEncryptionEnabled", False),
-            kms_key_id=None, user_group_ids=[], log_delivery_configurations=[],
+            kms_key_id=None, user_group_ids=props.get("UserGroupIds", []),
+            log_delivery_configurations=[],
             data_tiering_enabled=False, network_type=None, ip_discovery=None,
             transit_encryption_mode=None, cluster_mode=None, serverless_cache_snapshot_name=None)
         group = elasticache_backends[account_id][region_name].create_replication_group(**options)

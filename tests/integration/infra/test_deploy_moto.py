@@ -127,7 +127,7 @@ def test_deploy_creates_closed_stacks_opens_them_when_asked_then_a_rerun_changes
     key = client("kms", moto_url).describe_key(KeyId=key_arn)["KeyMetadata"]
     assert key["KeyManager"] == "CUSTOMER" and key["Enabled"]
     secrets = client("secretsmanager", moto_url).list_secrets()["SecretList"]
-    assert len(secrets) == 3
+    assert len(secrets) == 8  # pepper, keyring, a Redis user's each (five, and the default's)
     assert {s.get("KmsKeyId") for s in secrets} == {key["KeyId"]}
 
     # Opened for a demo: plain HTTP serves, the pins only from the operators' addresses.
@@ -160,14 +160,23 @@ def test_deploy_creates_closed_stacks_opens_them_when_asked_then_a_rerun_changes
         [container] = task["taskDefinition"]["containerDefinitions"]
         assert container["image"].endswith(f"/strangler-kit/{container['name']}:{IMAGE_TAG}")
         environment = {e["name"]: e["value"] for e in container["environment"]}
-        assert environment["REDIS_URL"] == f"rediss://{cache['CacheAddress']}:6379/0"
+        assert environment["REDIS_URL"] == (
+            f"rediss://{container['name']}@{cache['CacheAddress']}:6379/0")
+        # Its own Redis user's password only (the cache stack's output for that component).
+        secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+        title = container["name"].capitalize()
+        assert secrets["REDIS_PASSWORD"] == f"{cache[title + 'RedisSecretArn']}:password::"
 
     alarms = client("cloudwatch", moto_url).describe_alarms()["MetricAlarms"]
     assert sorted(a["AlarmName"] for a in alarms) == sorted(
         [platform[f"{t}AlarmName"] for t in ("Monolith", "Send", "Verify")]
         + [cache[f"CacheNode{n}MemoryAlarmName"] for n in (1, 2)])
-    [group] = client("elasticache", moto_url).describe_replication_groups()["ReplicationGroups"]
+    elasticache = client("elasticache", moto_url)
+    [group] = elasticache.describe_replication_groups()["ReplicationGroups"]
     assert group["TransitEncryptionEnabled"] is True
+    users = {u["UserName"]: u for u in elasticache.describe_users()["Users"]}
+    assert users["default"]["AccessString"] == "off -@all"
+    assert {"monolith", "events", "dispatcher", "send", "verify"} <= set(users)
     memory = [a for a in alarms if a["MetricName"] == "DatabaseMemoryUsagePercentage"]
     assert sorted(a["Dimensions"][0]["Value"] for a in memory) == [
         f"{group['ReplicationGroupId']}-001", f"{group['ReplicationGroupId']}-002"]

@@ -35,3 +35,10 @@ def test_rendering_is_deterministic() -> None:
     first = {n: stacks.render(t) for n, t in stacks.build_all(FROZEN_ROUTES).items()}
     second = {n: stacks.render(t) for n, t in stacks.build_all(FROZEN_ROUTES).items()}
     assert first == second
+
+
+@pytest.mark.parametrize("name", stacks.STACK_ORDER)
+def test_the_deployed_template_fits_a_cloudformation_template_body(name: str) -> None:
+    """deploy.sh deploys the compact rendering (no S3 bucket): it must stay under the limit."""
+    template = stacks.build_all(FROZEN_ROUTES)[name]
+    assert len(stacks.render(template, compact=True).encode()) < stacks.TEMPLATE_BODY_LIMIT

@@ -13,6 +13,7 @@ import pytest
 from infra import platform
 from infra.access_logs import ELB_LOG_ACCOUNTS, LOG_DELIVERY_SERVICE
 from infra.components import COMPONENTS, HEALTH_CHECK_PATH, WEB_COMPONENTS
+from infra.redis_acl import USERS_BY_COMPONENT
 from routing.alb.production import INTERNAL_PATHS, PIN_HEADER
 from routing.table.loader import load_table
 
@@ -121,21 +122,59 @@ def test_the_keyring_secret_starts_empty_and_its_arn_reaches_the_web_tasks(
         assert "KEYRING_SECRET_ARN" not in {s["Name"] for s in container["Secrets"]}
 
 
-def test_secrets_come_through_the_execution_role_only(templates: dict[str, Template]) -> None:
+def test_secrets_come_through_the_execution_roles_only(templates: dict[str, Template]) -> None:
     roles = resources(templates["services"], "AWS::IAM::Role")
     readers = {n for n, r in roles.items() if "secretsmanager:GetSecretValue" in actions_of(r)}
     keyring_readers = {f"{c.title}TaskRole" for c in WEB_COMPONENTS}  # the test above
-    assert readers == {"TaskExecutionRole", *keyring_readers}
-    statement, decrypt = statements(roles["TaskExecutionRole"])
-    assert statement["Resource"] == [{"Ref": "CodePepperSecretArn"},
-                                     {"Ref": "CacheAuthTokenSecretArn"}]
-    assert decrypt == DECRYPT_VIA_SECRETS_MANAGER
-    for task in resources(templates["services"], "AWS::ECS::TaskDefinition").values():
-        [container] = task["Properties"]["ContainerDefinitions"]
-        assert {s["Name"] for s in container["Secrets"]} == {"CODE_PEPPER", "REDIS_AUTH_TOKEN"}
+    assert readers == {*(f"{c.title}ExecutionRole" for c in COMPONENTS), *keyring_readers}
+    tasks = resources(templates["services"], "AWS::ECS::TaskDefinition")
+    for component in COMPONENTS:
+        # Each execution role reads the pepper and its own component's Redis secret, no other.
+        statement, decrypt = statements(roles[f"{component.title}ExecutionRole"])
+        assert statement["Resource"] == [{"Ref": "CodePepperSecretArn"},
+                                         {"Ref": f"{component.title}RedisSecretArn"}]
+        assert decrypt == DECRYPT_VIA_SECRETS_MANAGER
+        task = tasks[f"{component.title}TaskDefinition"]["Properties"]
+        assert task["ExecutionRoleArn"] == {
+            "Fn::GetAtt": [f"{component.title}ExecutionRole", "Arn"]}
+        [container] = task["ContainerDefinitions"]
+        assert container["Secrets"] == [
+            {"Name": "CODE_PEPPER", "ValueFrom": {"Ref": "CodePepperSecretArn"}},
+            {"Name": "REDIS_PASSWORD", "ValueFrom": {
+                "Fn::Sub": "${" + component.title + "RedisSecretArn}:password::"}}]
         environment = {e["Name"]: e["Value"] for e in container["Environment"]}
         assert "CODE_PEPPER" not in environment
-        assert environment["REDIS_URL"] == {"Fn::Sub": "rediss://${CacheAddress}:${CachePort}/0"}
+        # The component's own Redis user (infra/redis_acl.py), named in the URL.
+        assert environment["REDIS_URL"] == {
+            "Fn::Sub": f"rediss://{component.name}@${{CacheAddress}}:${{CachePort}}/0"}
+
+
+def test_a_redis_user_per_component_with_its_declared_access_string(
+        templates: dict[str, Template]) -> None:
+    cache = templates["cache"]
+    users = resources(cache, "AWS::ElastiCache::User")
+    assert set(users) == {*(f"{c.title}RedisUser" for c in COMPONENTS), "CacheDefaultUser"}
+    for component in COMPONENTS:
+        props = users[f"{component.title}RedisUser"]["Properties"]
+        declared = USERS_BY_COMPONENT[component.name]
+        assert (props["UserName"], props["AccessString"]) == (declared.name,
+                                                               declared.access_string)
+        assert props["UserId"] == {"Fn::Sub": "${AWS::StackName}-" + component.name}
+        secret = f"{component.title}RedisSecret"
+        assert props["AuthenticationMode"] == {"Type": "password", "Passwords": [{
+            "Fn::Sub": "{{resolve:secretsmanager:${" + secret + "}:SecretString:password}}"}]}
+        generated = cache["Resources"][secret]["Properties"]["GenerateSecretString"]
+        assert json.loads(generated["SecretStringTemplate"]) == {"username": declared.name}
+        assert (generated["GenerateStringKey"], generated["ExcludePunctuation"]) == (
+            "password", True)
+        assert cache["Outputs"][f"{secret}Arn"]["Value"] == {"Ref": secret}
+    default = users["CacheDefaultUser"]["Properties"]
+    assert (default["UserName"], default["AccessString"]) == ("default", "off -@all")
+    [group] = resources(cache, "AWS::ElastiCache::UserGroup").values()
+    assert sorted(group["Properties"]["UserIds"], key=str) == sorted(
+        ({"Ref": name} for name in users), key=str)
+    assert {u["Properties"]["Engine"] for u in users.values()} == {
+        group["Properties"]["Engine"]} == {"redis"}  # a redis group serves both engines
 
 
 def test_cache_security_group_admits_only_the_task_group(templates: dict[str, Template]) -> None:
@@ -148,14 +187,14 @@ def test_cache_security_group_admits_only_the_task_group(templates: dict[str, Te
     assert not resources(cache, "AWS::EC2::SecurityGroupIngress")
 
 
-def test_cache_encrypts_in_transit_and_requires_the_secret_token(
+def test_cache_encrypts_in_transit_and_requires_a_user(
         templates: dict[str, Template]) -> None:
     [group] = resources(templates["cache"], "AWS::ElastiCache::ReplicationGroup").values()
     props = group["Properties"]
     assert props["TransitEncryptionEnabled"] is True
     assert props["AtRestEncryptionEnabled"] is True
-    assert props["AuthToken"] == {
-        "Fn::Sub": "{{resolve:secretsmanager:${CacheAuthTokenSecret}}}"}
+    assert "AuthToken" not in props  # RBAC instead: the user group, whose default user is off
+    assert props["UserGroupIds"] == [{"Ref": "CacheUserGroup"}]
     assert props["Engine"] == {"Ref": "CacheEngine"}
     assert templates["cache"]["Parameters"]["CacheEngine"]["AllowedValues"] == ["redis", "valkey"]
     assert props["CacheSubnetGroupName"] == {"Ref": "CacheSubnetGroup"}
@@ -276,7 +315,8 @@ def test_the_app_key_encrypts_every_secret_rotates_and_serves_only_this_accounts
     assert key["Properties"]["EnableKeyRotation"] is True
     assert cache["Outputs"]["AppDataKeyArn"]["Value"] == {"Fn::GetAtt": [name, "Arn"]}
     secrets = resources(cache, "AWS::SecretsManager::Secret")
-    assert set(secrets) == {"CacheAuthTokenSecret", "CodePepperSecret", "KeyringSecret"}
+    assert set(secrets) == {"CodePepperSecret", "KeyringSecret", "CacheDefaultUserSecret",
+                            *(f"{c.title}RedisSecret" for c in COMPONENTS)}
     assert all(s["Properties"]["KmsKeyId"] == {"Ref": name} for s in secrets.values())
     admin, logs = key["Properties"]["KeyPolicy"]["Statement"]
     assert admin["Principal"] == {
