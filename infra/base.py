@@ -20,8 +20,12 @@ def add_parameter(template: Template, name: str, **props: Any) -> Parameter:
     return template.add_parameter(Parameter(name, **props))
 
 
-def add_output(template: Template, name: str, value: object, description: str) -> Output:
-    return template.add_output(Output(name, Value=value, Description=description))
+def add_output(template: Template, name: str, value: object, description: str,
+               condition: str | None = None) -> Output:
+    """An output; with `condition`, only when that Condition holds (its value may then refer to
+    resources created under the same Condition)."""
+    extra = {} if condition is None else {"Condition": condition}
+    return template.add_output(Output(name, Value=value, Description=description, **extra))
 
 
 def name_tags(name: object) -> Tags:

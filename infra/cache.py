@@ -6,41 +6,29 @@ user group with a `default` user that is off; its security group admits the task
 The secrets and the log groups (platform stack) are encrypted with a customer managed KMS key
 (AppDataKey, rotated yearly): reading a secret needs kms:Decrypt on that key as well as
 secretsmanager:GetSecretValue, so a role that may read secrets in general still cannot read these.
-Its parameter group sets `maxmemory-policy noeviction`: under memory pressure a write fails
-(OOM) instead of silently evicting limit counters and pending indexes, and an alarm per node
-fires on memory use above CacheMemoryAlarmPercent first.
+The Redis itself takes one of three shapes (CacheMode: replication-group, the default, cluster
+or serverless; infra/cache_modes.py), all behind this security group and user group. The
+node-based ones set `maxmemory-policy noeviction`: under memory pressure a write fails (OOM)
+instead of silently evicting limit counters and pending indexes, and an alarm per node fires on
+memory use above CacheMemoryAlarmPercent first.
 """
 
 from __future__ import annotations
 
-from troposphere import (
-    FindInMap,
-    GetAtt,
-    Ref,
-    Sub,
-    Template,
-    cloudwatch,
-    ec2,
-    elasticache,
-    kms,
-    secretsmanager,
-)
+from troposphere import GetAtt, Ref, Sub, Template, ec2, elasticache, kms, secretsmanager
 
+from infra import cache_modes
 from infra.base import add_output, add_parameter, name_tags, new_template
 from infra.components import COMPONENTS, Component
 from infra.redis_acl import DEFAULT_ACCESS_STRING, DEFAULT_USER_NAME, user_for
 
-REDIS_PORT = 6379
-ENGINE_VERSIONS = {"valkey": "8.0", "redis": "7.1"}
-PARAMETER_GROUP_FAMILIES = {"valkey": "valkey8", "redis": "redis7"}  # of those versions
-CACHE_PARAMETERS = {"maxmemory-policy": "noeviction"}
-NODE_COUNT = 2  # primary and one replica, in two AZs
 EMPTY_KEYRING = '{"version": 1, "keys": []}'
 APP_DATA_KEY = "AppDataKey"
 # ElastiCache users of either engine: a "redis" user group serves valkey and redis groups alike.
 USER_ENGINE = "redis"
 USER_GROUP = "CacheUserGroup"
 DEFAULT_USER = "CacheDefaultUser"
+CACHE_SECURITY_GROUP = "CacheSecurityGroup"
 
 
 def redis_secret_title(component: Component) -> str:
@@ -131,85 +119,30 @@ def redis_users() -> list[object]:
 
 def cache_security_group() -> ec2.SecurityGroup:
     return ec2.SecurityGroup(
-        "CacheSecurityGroup", VpcId=Ref("VpcId"),
+        CACHE_SECURITY_GROUP, VpcId=Ref("VpcId"),
         GroupDescription="Redis, reachable from the ECS tasks only",
         SecurityGroupIngress=[ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=REDIS_PORT, ToPort=REDIS_PORT,
+            IpProtocol="tcp", FromPort=cache_modes.REDIS_PORT, ToPort=cache_modes.REDIS_PORT,
             SourceSecurityGroupId=Ref("TaskSecurityGroupId"), Description="tasks to Redis")],
         Tags=name_tags(Sub("${AWS::StackName}-cache")))
 
 
-def replication_group() -> list[object]:
-    return [
-        elasticache.SubnetGroup("CacheSubnetGroup", Description="private subnets for Redis",
-                                SubnetIds=Ref("PrivateSubnetIds")),
-        elasticache.ParameterGroup(
-            "CacheParameterGroup", Description="shared Redis: never evict (limits must hold)",
-            CacheParameterGroupFamily=FindInMap("EngineVersions", Ref("CacheEngine"),
-                                                "Family"),
-            Properties=CACHE_PARAMETERS),
-        elasticache.ReplicationGroup(
-            "CacheReplicationGroup",
-            ReplicationGroupDescription=Sub("${AWS::StackName} shared Redis"),
-            Engine=Ref("CacheEngine"),
-            EngineVersion=FindInMap("EngineVersions", Ref("CacheEngine"), "Version"),
-            CacheNodeType=Ref("CacheNodeType"),
-            NumCacheClusters=NODE_COUNT, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
-            Port=REDIS_PORT, CacheParameterGroupName=Ref("CacheParameterGroup"),
-            CacheSubnetGroupName=Ref("CacheSubnetGroup"),
-            SecurityGroupIds=[Ref("CacheSecurityGroup")],
-            TransitEncryptionEnabled=True, AtRestEncryptionEnabled=True,
-            UserGroupIds=[Ref(USER_GROUP)],
-            Tags=name_tags(Sub("${AWS::StackName}-redis"))),
-    ]
-
-
-def memory_alarm_title(node: int) -> str:
-    return f"CacheNode{node}MemoryAlarm"
-
-
-def memory_alarms() -> list[cloudwatch.Alarm]:
-    """One per node: ElastiCache reports memory per cache cluster (node) of the group, whose ids
-    are the group's id with -001, -002... appended."""
-    return [cloudwatch.Alarm(
-        memory_alarm_title(node), AlarmName=Sub("${AWS::StackName}-cache-" + f"{node:03d}-memory"),
-        AlarmDescription="shared Redis memory use is high: with noeviction, writes fail when "
-                         "it is full (scale CacheNodeType)",
-        Namespace="AWS/ElastiCache", MetricName="DatabaseMemoryUsagePercentage",
-        Dimensions=[cloudwatch.MetricDimension(
-            Name="CacheClusterId", Value=Sub("${CacheReplicationGroup}-" + f"{node:03d}"))],
-        Statistic="Maximum", Period=60, EvaluationPeriods=5, DatapointsToAlarm=3,
-        Threshold=Ref("CacheMemoryAlarmPercent"), ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="missing") for node in range(1, NODE_COUNT + 1)]
-
-
 def build() -> Template:
-    template = new_template("cache (ElastiCache with TLS and a Redis user per component) and "
+    template = new_template("cache (ElastiCache with TLS and a Redis user per component; "
+                            "CacheMode: replication-group, cluster or serverless) and "
                             "application secrets")
     add_parameter(template, "VpcId", Type="AWS::EC2::VPC::Id", Description="network: VpcId")
     add_parameter(template, "PrivateSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
                   Description="network: PrivateSubnetIds")
     add_parameter(template, "TaskSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
                   Description="network: TaskSecurityGroupId")
-    add_parameter(template, "CacheEngine", Type="String", Default="valkey",
-                  AllowedValues=sorted(ENGINE_VERSIONS), Description="ElastiCache engine")
-    add_parameter(template, "CacheNodeType", Type="String", Default="cache.t4g.micro",
-                  Description="ElastiCache node type")
-    add_parameter(template, "CacheMemoryAlarmPercent", Type="Number", Default=80, MinValue=1,
-                  MaxValue=99, Description="memory use (percent of maxmemory) that raises the "
-                  "cache memory alarms")
-    template.add_mapping("EngineVersions", {
-        engine: {"Version": v, "Family": PARAMETER_GROUP_FAMILIES[engine]}
-        for engine, v in ENGINE_VERSIONS.items()})
-    for resource in (app_data_key(), *secrets(), *redis_users(), cache_security_group(),
-                     *replication_group(), *memory_alarms()):
+    cache_modes.add_parameters(template)
+    cache_modes.add_conditions(template)
+    for resource in (app_data_key(), *secrets(), *redis_users(), cache_security_group()):
         template.add_resource(resource)
-    for node in range(1, NODE_COUNT + 1):
-        add_output(template, f"CacheNode{node}MemoryAlarmName", Ref(memory_alarm_title(node)),
-                   f"memory alarm of cache node {node}")
-    add_output(template, "CacheAddress", GetAtt("CacheReplicationGroup", "PrimaryEndPoint.Address"),
-               "primary endpoint of the shared Redis")
-    add_output(template, "CachePort", str(REDIS_PORT), "port of the shared Redis")
+    cache_modes.add_resources(template, user_group=USER_GROUP,
+                              security_group=CACHE_SECURITY_GROUP, kms_key=APP_DATA_KEY)
+    cache_modes.add_outputs(template)
     for c in COMPONENTS:
         add_output(template, f"{redis_secret_title(c)}Arn", Ref(redis_secret_title(c)),
                    f"secret holding the {c.name} tasks' Redis user and password")
@@ -219,5 +152,5 @@ def build() -> Template:
                "secret holding the API keyring (KEYRING_SECRET_ARN)")
     add_output(template, "AppDataKeyArn", GetAtt(APP_DATA_KEY, "Arn"),
                "KMS key of the app's secrets and log groups")
-    add_output(template, "CacheSecurityGroupId", Ref("CacheSecurityGroup"), "Redis's group")
+    add_output(template, "CacheSecurityGroupId", Ref(CACHE_SECURITY_GROUP), "Redis's group")
     return template

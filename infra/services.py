@@ -30,6 +30,8 @@ SMTP_PARAMETERS = (  # email goes out over SMTP (e.g. Amazon SES's SMTP endpoint
 def add_parameters(template: Template) -> None:
     for name, source in STACK_INPUTS.items():
         add_parameter(template, name, Type="String", Description=source)
+    add_parameter(template, "RedisCluster", Type="String", AllowedValues=["0", "1"],
+                  Description="cache: RedisCluster (1: CacheMode cluster or serverless)")
     add_parameter(template, "PrivateSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
                   Description="network: PrivateSubnetIds")
     add_parameter(template, "TaskSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
@@ -64,6 +66,9 @@ def environment(component: Component) -> list[ecs.Environment]:
         # (REDIS_PASSWORD, a secret) and the image's entrypoint adds it to the URL.
         "REDIS_URL": Sub("rediss://" + user_for(component.name).name
                          + "@${CacheAddress}:${CachePort}/0"),
+        # "1": the cache is cluster mode (CacheMode cluster or serverless) and a component must
+        # use a cluster client, which storage contract v3 (issue 14) brings; the apps read it then.
+        "REDIS_CLUSTER": Ref("RedisCluster"),
         "AWS_REGION": Ref("AWS::Region"),
     }
     if component.is_web:

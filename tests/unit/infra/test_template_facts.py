@@ -17,6 +17,7 @@ from infra.redis_acl import USERS_BY_COMPONENT
 from routing.alb.production import INTERNAL_PATHS, PIN_HEADER
 from routing.table.loader import load_table
 
+from .cfn_eval import deployed
 from .conftest import FROZEN_ROUTES
 
 Template = dict[str, Any]
@@ -189,15 +190,25 @@ def test_cache_security_group_admits_only_the_task_group(templates: dict[str, Te
 
 def test_cache_encrypts_in_transit_and_requires_a_user(
         templates: dict[str, Template]) -> None:
-    [group] = resources(templates["cache"], "AWS::ElastiCache::ReplicationGroup").values()
-    props = group["Properties"]
-    assert props["TransitEncryptionEnabled"] is True
-    assert props["AtRestEncryptionEnabled"] is True
-    assert "AuthToken" not in props  # RBAC instead: the user group, whose default user is off
-    assert props["UserGroupIds"] == [{"Ref": "CacheUserGroup"}]
-    assert props["Engine"] == {"Ref": "CacheEngine"}
-    assert templates["cache"]["Parameters"]["CacheEngine"]["AllowedValues"] == ["redis", "valkey"]
-    assert props["CacheSubnetGroupName"] == {"Ref": "CacheSubnetGroup"}
+    cache = templates["cache"]
+    groups = resources(cache, "AWS::ElastiCache::ReplicationGroup")
+    # one per node-based CacheMode (replication-group, cluster); Conditions create one at most
+    assert set(groups) == {"CacheReplicationGroup", "CacheClusterReplicationGroup"}
+    for name, group in groups.items():
+        props = group["Properties"]
+        assert props["TransitEncryptionEnabled"] is True, name
+        assert props["AtRestEncryptionEnabled"] is True, name
+        assert "AuthToken" not in props  # RBAC instead: the user group, whose default user is off
+        assert props["UserGroupIds"] == [{"Ref": "CacheUserGroup"}], name
+        assert props["Engine"] == {"Ref": "CacheEngine"}, name
+        assert props["CacheSubnetGroupName"] == {"Ref": "CacheSubnetGroup"}, name
+        assert props["SecurityGroupIds"] == [{"Ref": "CacheSecurityGroup"}], name
+    assert cache["Parameters"]["CacheEngine"]["AllowedValues"] == ["redis", "valkey"]
+    # ElastiCache Serverless has TLS in transit always on (no property to turn it off): the same
+    # users and group are all it needs.
+    [serverless] = resources(cache, "AWS::ElastiCache::ServerlessCache").values()
+    assert serverless["Properties"]["UserGroupId"] == {"Ref": "CacheUserGroup"}
+    assert serverless["Properties"]["SecurityGroupIds"] == [{"Ref": "CacheSecurityGroup"}]
 
 
 def test_every_service_rolls_back_on_a_failed_deployment(templates: dict[str, Template]) -> None:
@@ -356,49 +367,6 @@ def test_tasks_admit_only_the_alb_on_their_ports(templates: dict[str, Template])
 
 # --- closed by default: the stacks as CloudFormation would create them for given parameters ---
 
-def _truth(template: Template, expr: Any, params: dict[str, Any]) -> bool:
-    if "Condition" in expr:
-        return _truth(template, template["Conditions"][expr["Condition"]], params)
-    [(function, args)] = expr.items()
-    if function == "Fn::Equals":
-        left, right = (_resolve(template, a, params) for a in args)
-        return bool(left == right)
-    if function == "Fn::Not":
-        return not _truth(template, args[0], params)
-    terms = [_truth(template, a, params) for a in args]
-    return all(terms) if function == "Fn::And" else any(terms)
-
-
-def _resolve(template: Template, value: Any, params: dict[str, Any]) -> Any:
-    """Ref of a parameter, Fn::If, Fn::Split and Fn::FindInMap resolved; other values kept."""
-    if isinstance(value, list):
-        return [_resolve(template, v, params) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if set(value) == {"Ref"} and value["Ref"] in params:
-        return params[value["Ref"]]
-    if set(value) == {"Fn::If"}:
-        name, then, otherwise = value["Fn::If"]
-        chosen = then if _truth(template, {"Condition": name}, params) else otherwise
-        return _resolve(template, chosen, params)
-    if set(value) == {"Fn::Split"}:
-        separator, text = value["Fn::Split"]
-        return str(_resolve(template, text, params)).split(separator)
-    if set(value) == {"Fn::FindInMap"}:
-        mapping, key, field = (_resolve(template, v, params) for v in value["Fn::FindInMap"])
-        return template["Mappings"][mapping][key][field]
-    return {k: _resolve(template, v, params) for k, v in value.items()}
-
-
-def deployed(template: Template, region: str = "us-east-1", **given: str) -> dict[str, Any]:
-    """The resources created with these parameters (the others at their defaults), resolved."""
-    params: dict[str, Any] = {name: p.get("Default") for name, p in
-                              template.get("Parameters", {}).items()}
-    params.update(given, **{"AWS::Region": region})
-    return {name: _resolve(template, r, params) for name, r in template["Resources"].items()
-            if "Condition" not in r or _truth(template, {"Condition": r["Condition"]}, params)}
-
-
 def _of_type(created: dict[str, Any], kind: str) -> dict[str, Any]:
     return {name: r for name, r in created.items() if r["Type"] == kind}
 
@@ -538,21 +506,28 @@ def test_only_elb_log_delivery_may_write_the_logs_and_only_over_tls(
 
 
 @pytest.mark.parametrize(("engine", "family"), [("valkey", "valkey8"), ("redis", "redis7")])
-def test_the_cache_never_evicts(templates: dict[str, Template], engine: str,
-                                family: str) -> None:
-    created = deployed(templates["cache"], CacheEngine=engine)
-    [group] = _of_type(created, "AWS::ElastiCache::ParameterGroup").values()
-    assert group["Properties"]["Properties"] == {"maxmemory-policy": "noeviction"}
+@pytest.mark.parametrize(("mode", "group_name", "cluster_enabled"), [
+    ("replication-group", "CacheReplicationGroup", {}),
+    ("cluster", "CacheClusterReplicationGroup", {"cluster-enabled": "yes"})])
+def test_the_node_based_caches_never_evict(
+        templates: dict[str, Template], engine: str, family: str, mode: str, group_name: str,
+        cluster_enabled: dict[str, str]) -> None:
+    created = deployed(templates["cache"], CacheEngine=engine, CacheMode=mode)
+    [(parameter_group, group)] = _of_type(created, "AWS::ElastiCache::ParameterGroup").items()
+    assert group["Properties"]["Properties"] == {"maxmemory-policy": "noeviction",
+                                                 **cluster_enabled}
     assert group["Properties"]["CacheParameterGroupFamily"] == family
-    replication = created["CacheReplicationGroup"]["Properties"]
-    assert replication["CacheParameterGroupName"] == {"Ref": "CacheParameterGroup"}
-    assert replication["Engine"] == engine
+    [(name, replication)] = _of_type(created, "AWS::ElastiCache::ReplicationGroup").items()
+    assert name == group_name
+    assert replication["Properties"]["CacheParameterGroupName"] == {"Ref": parameter_group}
+    assert replication["Properties"]["Engine"] == engine
 
 
 def test_an_alarm_per_cache_node_watches_its_memory(templates: dict[str, Template]) -> None:
     cache = templates["cache"]
-    alarms = resources(cache, "AWS::CloudWatch::Alarm")
-    [group] = resources(cache, "AWS::ElastiCache::ReplicationGroup").values()
+    created = deployed(cache)  # CacheMode replication-group; cache_modes tests the others
+    alarms = _of_type(created, "AWS::CloudWatch::Alarm")
+    [group] = _of_type(created, "AWS::ElastiCache::ReplicationGroup").values()
     assert len(alarms) == group["Properties"]["NumCacheClusters"] == 2
     nodes = set()
     for alarm in alarms.values():
@@ -560,7 +535,7 @@ def test_an_alarm_per_cache_node_watches_its_memory(templates: dict[str, Templat
         assert (props["Namespace"], props["MetricName"]) == (
             "AWS/ElastiCache", "DatabaseMemoryUsagePercentage")
         assert props["ComparisonOperator"] == "GreaterThanThreshold"
-        assert props["Threshold"] == {"Ref": "CacheMemoryAlarmPercent"}
+        assert props["Threshold"] == 80  # CacheMemoryAlarmPercent's default
         [dimension] = props["Dimensions"]
         assert dimension["Name"] == "CacheClusterId"
         nodes.add(dimension["Value"]["Fn::Sub"])
