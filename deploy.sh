@@ -11,7 +11,8 @@
 #   --verify        run the contract suite against the ALB URL afterwards (with CONTRACT_API_KEY)
 #   --endpoint-url  talk to another AWS endpoint (e.g. a local moto server)
 #   --set KEY=VALUE a stack parameter (CertificateArn, CacheEngine, VerificationsRuleWeightSend...);
-#                   given to every stack whose template declares KEY
+#                   given to every stack whose template declares KEY (CacheMode=cluster|serverless
+#                   is refused until the components speak storage contract v3: issue 14)
 # Environment: IMAGE_TAG (default: the git SHA, plus "-dirty-<hash of the diff>" when the tree
 #   has uncommitted changes), CONTRACT_INBOX_URL and CONTRACT_API_KEY (for --verify: where the
 #   codes can be read, and a key of the deployed keyring: ./dev keys create NAME --secret-arn ARN),
@@ -24,7 +25,7 @@ REPOSITORY_PREFIX="strangler-kit"
 
 die() { echo "deploy.sh: error: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
-usage() { sed -n '6,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 [[ $# -ge 2 ]] || usage
 REGION="$1"; STACK="$2"; shift 2
@@ -42,6 +43,20 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown option '$1' (see --help)" ;;
   esac
   shift
+done
+# The cache stack has three CacheModes (infra/README.md, "Cache modes"); the components speak
+# storage contract v2, which only works on a cluster-mode-disabled Redis. Refuse the other two
+# here, before anything is built, rather than deploy a cache every request would fail on.
+for setting in "${SETTINGS[@]+"${SETTINGS[@]}"}"; do
+  case "$setting" in
+    CacheMode=cluster|CacheMode=serverless)
+      die "--set $setting is refused: the components speak storage contract v2, whose scripts
+  build key names from values they read and touch several hash slots per request, so a cluster-mode
+  Redis (CacheMode=cluster, and ElastiCache Serverless, which is always cluster mode) would answer
+  CROSSSLOT errors. The cache stack has the mode; deploy.sh allows it once storage contract v3
+  (issue 14) ships and the components read REDIS_CLUSTER. Until then use
+  CacheMode=replication-group (the default)" ;;
+  esac
 done
 # Every API route needs a key: say so now rather than after twenty minutes of deploying.
 [[ $VERIFY -eq 0 || -n "${CONTRACT_API_KEY:-}" ]] || die "--verify needs CONTRACT_API_KEY (a key of

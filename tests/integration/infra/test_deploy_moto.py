@@ -162,6 +162,8 @@ def test_deploy_creates_closed_stacks_opens_them_when_asked_then_a_rerun_changes
         environment = {e["name"]: e["value"] for e in container["environment"]}
         assert environment["REDIS_URL"] == (
             f"rediss://{container['name']}@{cache['CacheAddress']}:6379/0")
+        # CacheMode replication-group (the default): cluster mode disabled, no cluster client
+        assert environment["REDIS_CLUSTER"] == cache["RedisCluster"] == "0"
         # Its own Redis user's password only (the cache stack's output for that component).
         secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
         title = container["name"].capitalize()
@@ -174,6 +176,7 @@ def test_deploy_creates_closed_stacks_opens_them_when_asked_then_a_rerun_changes
     elasticache = client("elasticache", moto_url)
     [group] = elasticache.describe_replication_groups()["ReplicationGroups"]
     assert group["TransitEncryptionEnabled"] is True
+    assert group["ClusterEnabled"] is False  # the single-shard group: no cluster-mode one besides
     users = {u["UserName"]: u for u in elasticache.describe_users()["Users"]}
     assert users["default"]["AccessString"] == "off -@all"
     assert {"monolith", "events", "dispatcher", "send", "verify"} <= set(users)
@@ -223,6 +226,21 @@ def test_a_missing_docker_is_reported_unless_the_build_is_skipped(tmp_path: Path
     assert result.returncode == 1
     assert "is not installed: install it, set DOCKER, or pass --skip-build" in result.stderr
     assert "no usable AWS credentials" not in result.stderr  # tools are checked first
+
+
+@pytest.mark.parametrize("mode", ["cluster", "serverless"])
+def test_a_cluster_mode_cache_is_refused_until_storage_contract_v3(
+        tmp_path: Path, mode: str) -> None:
+    env = aws_env(tmp_path, "http://127.0.0.1:9")  # nothing listens: it must stop before AWS
+    result = deploy(env, "--skip-build", "--set", f"CacheMode={mode}")
+    assert result.returncode == 1
+    assert f"--set CacheMode={mode} is refused" in result.stderr
+    assert "storage contract v3" in result.stderr and "issue 14" in result.stderr
+    assert "no usable AWS credentials" not in result.stderr
+    assert not (tmp_path / "cfn").exists()  # refused before any template was built
+    allowed = deploy(env, "--dry-run", "--skip-build", "--set", "CacheMode=replication-group")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "CacheMode=replication-group" in allowed.stdout  # passed to the cache stack
 
 
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:
