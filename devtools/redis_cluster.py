@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import redis
 import redis.cluster
+from redis.crc import key_slot
 
 from devtools.processes import Process, ProcessSpec, RedisReady, Stack, StartError
 from devtools.redis_server import free_port, server_argv
@@ -116,6 +117,11 @@ class Migration:
     seconds: float  # the whole sequence, time spent in `on_step` included
 
 
+def slot_of(key: str) -> int:
+    """The hash slot of a key (its hash tag's, when it has one), as every node computes it."""
+    return key_slot(key.encode())
+
+
 def parse_cluster_nodes(text: str) -> list[NodeView]:
     """CLUSTER NODES: `id ip:port@cport[,hostname] flags primary ping pong epoch link slot...`;
     slots are `N`, `N-M`, or `[N->-id]`/`[N-<-id]` while migrating (left out here)."""
@@ -154,6 +160,7 @@ class LocalCluster:
         self._workdir = workdir
         self._clients: list[redis.cluster.RedisCluster] = []
         self.formed_in = 0.0  # seconds from the first process start to a settled cluster
+        self.start_attempts = 1  # more when a picked port was taken before a node bound it
 
     # --- what is where -------------------------------------------------------------------
 
@@ -371,9 +378,12 @@ def _form(nodes: list[ClusterNode], replicas_per_primary: int) -> None:
     for node, (first, last) in zip(primaries, even_slot_ranges(len(primaries)), strict=True):
         with node.connect() as client:
             client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
-    with nodes[0].connect() as client:
-        for other in nodes[1:]:
-            client.execute_command("CLUSTER", "MEET", other.host, other.port, other.bus_port)
+    for index, node in enumerate(nodes):
+        # Every pair meets directly: learning of a third node by gossip takes a second or more
+        # (a node pings a random peer once a second), and cluster_state:ok waits for it.
+        with node.connect() as client:
+            for other in nodes[index + 1:]:
+                client.execute_command("CLUSTER", "MEET", other.host, other.port, other.bus_port)
     if replicas_per_primary:
         _wait_until_known(nodes, timeout=10.0)
         replicas = [n for n in nodes if n.role == "replica"]
@@ -427,6 +437,7 @@ def start_cluster(primaries: int = 3, replicas: int = 0, *,
             cluster.stop()
             raise
         cluster.formed_in = time.monotonic() - started
+        cluster.start_attempts = attempt
         return cluster
     raise AssertionError("unreachable")
 
