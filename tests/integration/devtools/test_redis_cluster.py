@@ -25,13 +25,16 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 import redis.cluster
+from redis.backoff import NoBackoff
 from redis.exceptions import (
     AskError,
     ClusterCrossSlotError,
+    ClusterDownError,
     MovedError,
     RedisClusterException,
     TryAgainError,
 )
+from redis.retry import Retry
 
 from devtools.processes import REPO_ROOT
 from devtools.redis_cluster import (
@@ -162,6 +165,27 @@ def test_a_killed_primary_is_replaced_by_its_replica(record_property: Record) ->
         record_property("client_recovered_seconds", round(recovered, 2))
         print(f"promoted in {failover.seconds:.2f}s, client answered {recovered:.2f}s after kill")
         assert failover.seconds < 15
+
+
+def test_without_replicas_a_killed_primary_takes_the_cluster_down() -> None:
+    """What a component sees when a shard is lost: its slots unserved, then the whole cluster
+    refusing (cluster-require-full-coverage, the default) once the others mark it failed."""
+    with local_cluster(primaries=3, node_timeout_ms=1000) as cluster:
+        client = cluster.client(retry=Retry(NoBackoff(), retries=0))
+        slot = slot_of("lost")
+        failover = cluster.kill_primary(slot)
+        assert failover.promoted is None and not failover.killed.alive
+        with pytest.raises(redis.ConnectionError):
+            client.get("lost")
+        survivor = cluster.primaries[0]
+        deadline = time.monotonic() + 10
+        with survivor.connect() as node:
+            while node.cluster("INFO")["cluster_state"] != "fail":
+                assert time.monotonic() < deadline, "the survivors never noticed"
+                time.sleep(0.1)
+            with pytest.raises(ClusterDownError):
+                node.get(next(f"k{i}" for i in range(100)
+                              if cluster.owner(slot_of(f"k{i}")) is survivor))
 
 
 def read_until_answered(client: redis.cluster.RedisCluster, key: str, timeout: float) -> object:
