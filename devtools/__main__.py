@@ -13,7 +13,7 @@ def main(argv: list[str]) -> int:
     if not argv:
         print("usage: ./dev run [--containers] | test [pytest args] | "
               "contract [main|limits|containers] | images | lint | bench | "
-              "routing ... | fuzz ... | keys ...",
+              "routing ... | fuzz ... | keys ... | redis-cluster [--primaries N] [--replicas R]",
               file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
@@ -36,6 +36,10 @@ def main(argv: list[str]) -> int:
         return images.main(rest)
     if command == "keys":
         return keys.main(rest)
+    if command == "redis-cluster":
+        from devtools import redis_cluster_cli
+
+        return redis_cluster_cli.main(rest)
     if command == "routing":
         return subprocess.call([sys.executable, "-m", "routing", *rest])
     print(f"unknown command {command!r}", file=sys.stderr)
