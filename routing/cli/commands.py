@@ -54,15 +54,26 @@ def cmd_shift(args: argparse.Namespace, table: RouteTable) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace, table: RouteTable) -> int:
-    last = store.last_change(args.audit_log, args.rule)
+    """Back to the weights before the rule's latest shift or plan, whichever was later."""
+    from routing.promotion import state
+
+    run = state.load(args.table, args.rule)
+    if run is not None and run.status in ("running", "paused") and state.pid_alive(run.pid):
+        print(f"error: a plan of {args.rule!r} is {run.status} (process {run.pid}); "
+              f"`routing abort {args.rule}` stops it and rolls it back", file=sys.stderr)
+        return 1
+    last = store.last_undoable(args.audit_log, args.rule)
     if last is None:
-        print(f"no change to {args.rule!r} in {args.audit_log}; nothing to roll back",
+        print(f"no shift or plan of {args.rule!r} in {args.audit_log}; nothing to roll back",
               file=sys.stderr)
         return 1
     previous = {str(k): int(v) for k, v in last["from"].items()}
-    before = store.change_weights(args.table, args.audit_log, args.rule, previous, "rollback")
-    print(f"{args.rule}: {before} -> {previous} (undoing {last['command']} by {last['who']} "
-          f"at {last['when']})")
+    what = (f"the plan {last.get('plan', '')!r} to {last.get('to_group', '?')}"
+            if last["command"] == "plan-start" else f"the shift to {last['to']}")
+    before = store.change_weights(args.table, args.audit_log, args.rule, previous, "rollback",
+                                  undid=f"{last['command']} at {last['when']}")
+    print(f"{args.rule}: {before} -> {previous} (undid {what} by {last['who']} at "
+          f"{last['when']})")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from routing.cli import aws, commands, promote
+from routing.table.plans import parse_duration
 
 
 def _steps(text: str) -> list[int]:
@@ -16,6 +17,26 @@ def _steps(text: str) -> list[int]:
     if not steps or any(not 0 < s <= 100 for s in steps) or steps != sorted(steps):
         raise argparse.ArgumentTypeError("steps must rise within 1..100, e.g. 5,25,50,100")
     return steps
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _front_door_flags(cmd: argparse.ArgumentParser) -> None:
+    door = cmd.add_argument_group("front door (default: the table file only)")
+    door.add_argument("--gateway", metavar="URL", help="the local gateway: it serves the "
+                      "table and its status.json is the evidence")
+    door.add_argument("--listener-arn", help="a live ALB listener: weights through elbv2, "
+                      "evidence from CloudWatch")
+    door.add_argument("--region", help="AWS region (default: the AWS config's)")
+    door.add_argument("--tg-name-prefix", default="", help="live target groups are named "
+                      "PREFIX + table name")
+    door.add_argument("--base-url", help="with --listener-arn: the URL clients use (for the "
+                      "contract hook)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,19 +62,47 @@ def build_parser() -> argparse.ArgumentParser:
     shift.add_argument("percent", type=int)
     shift.set_defaults(handler=commands.cmd_shift)
 
-    prom = sub.add_parser("promote", help="walk GROUP up in steps, gated on live error rates")
+    prom = sub.add_parser(
+        "promote", help="walk a rule's plan ([plans.RULE]), each step judged on evidence",
+        description="Run the rule's plan from the table, or an ad-hoc one (--to, --steps, "
+        "--pause). Exit codes: 0 completed, 3 held (inconclusive: not enough evidence), "
+        "4 failed and rolled back, 5 aborted, 1 error.")
     prom.add_argument("rule")
-    prom.add_argument("--to", required=True, metavar="GROUP")
-    prom.add_argument("--steps", type=_steps, default=[5, 25, 50, 100])
-    prom.add_argument("--pause", type=float, default=30.0, metavar="SECONDS",
-                      help="time at each step before it is judged (default 30)")
-    prom.add_argument("--max-error-delta", type=float, default=0.05,
-                      help="abort when GROUP's error ratio exceeds the others' by this much")
-    prom.add_argument("--gateway", metavar="URL", help="gateway whose status.json gates each "
-                      "step (without it the steps only wait)")
+    prom.add_argument("--to", metavar="GROUP", help="ad-hoc plan: the group that gains traffic")
+    prom.add_argument("--steps", type=_steps, help="ad-hoc plan: percents like 5,25,50,100")
+    prom.add_argument("--pause", type=_duration, default=30.0, metavar="DURATION",
+                      help="ad-hoc plan: bake time of each step below 100%% (default 30s)")
+    prom.add_argument("--resume", action="store_true", help="continue a plan whose CLI was "
+                      "killed or that is holding (inconclusive), at its current step")
+    prom.add_argument("--json", action="store_true", help="one JSON object per event")
+    prom.add_argument("--poll", type=_duration, metavar="DURATION", help="how often evidence "
+                      "is judged (default 1s; 60s with --listener-arn)")
+    prom.add_argument("--max-hold", type=_duration, default=0.0, metavar="DURATION",
+                      help="keep judging an inconclusive step this long before exiting 3")
+    prom.add_argument("--no-hooks", action="store_true", help="skip the plan's hooks")
+    gate = prom.add_argument_group("gate (override the plan's)")
+    gate.add_argument("--confidence", type=float)
+    gate.add_argument("--max-error-ratio", "--max-error-delta", dest="max_error_ratio",
+                      type=float, help="absolute ceiling on the new group's 5xx ratio")
+    gate.add_argument("--min-requests", type=int, help="per side by the end of each bake")
+    gate.add_argument("--max-p99-ratio", type=float)
+    gate.add_argument("--p99-slack-ms", type=float)
+    _front_door_flags(prom)
     prom.set_defaults(handler=promote.cmd_promote)
 
-    back = sub.add_parser("rollback", help="restore a rule's weights before its last change")
+    for name, handler, text in (
+            ("pause", promote.cmd_pause, "pause a running plan (its bake clock stops)"),
+            ("resume", promote.cmd_resume, "resume a paused plan"),
+            ("abort", promote.cmd_abort, "stop a plan and roll its rule back to the weights "
+                                         "before it")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("rule")
+        if name == "abort":
+            _front_door_flags(cmd)
+        cmd.set_defaults(handler=handler)
+
+    back = sub.add_parser("rollback", help="restore a rule's weights before its last plan or "
+                          "shift, whichever was later")
     back.add_argument("rule")
     back.set_defaults(handler=commands.cmd_rollback)
 

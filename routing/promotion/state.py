@@ -49,7 +49,6 @@ class Run:
     updated: str = field(default_factory=now_iso)
     verdicts: list[dict[str, Any]] = field(default_factory=list)  # {step, weight, when, ...}
     hooks: list[dict[str, Any]] = field(default_factory=list)  # {step, name, exit_code, ...}
-    requested: Literal["pause", "resume", "abort"] | None = None  # from another terminal
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -73,6 +72,41 @@ def load(table: Path, rule: str) -> Run | None:
         return Run.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None
+
+
+Request = Literal["pause", "resume", "abort"]
+
+
+def request_path(table: Path, rule: str) -> Path:
+    """Another terminal's request to the running CLI; a file of its own, so the running CLI's
+    writes of the state never overwrite it."""
+    return state_dir(table) / f"{rule}.request"
+
+
+def send_request(table: Path, rule: str, request: Request) -> None:
+    path = request_path(table, rule)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, request + "\n")
+
+
+def take_request(table: Path, rule: str) -> Request | None:
+    path = request_path(table, rule)
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+        path.unlink()
+    except FileNotFoundError:
+        return None
+    return text if text in ("pause", "resume", "abort") else None  # type: ignore[return-value]
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def load_all(directory: Path) -> list[Run]:

@@ -59,10 +59,13 @@ def who() -> str:
 
 
 def append_audit(log: Path, rule: str, before: dict[str, int], after: dict[str, int],
-                 command: str) -> dict[str, Any]:
+                 command: str, **details: Any) -> dict[str, Any]:
+    """One JSON line: who, when, rule, from, to, command (shift, rollback, plan-start,
+    plan-step, plan-verdict, plan-hook, plan-rollback, plan-complete, plan-abort, ...) and the
+    command's details (a plan's steps, a verdict's numbers, a hook's exit code)."""
     entry: dict[str, Any] = {
         "who": who(), "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "rule": rule, "from": before, "to": after, "command": command}
+        "rule": rule, "from": before, "to": after, "command": command, **details}
     with log.open("a", encoding="utf-8") as out:
         out.write(json.dumps(entry) + "\n")
     return entry
@@ -80,10 +83,20 @@ def last_change(log: Path, rule: str) -> dict[str, Any] | None:
 
 
 def change_weights(table_file: Path, audit_log: Path, rule: str, weights: dict[str, int],
-                   command: str) -> dict[str, int]:
+                   command: str, **details: Any) -> dict[str, int]:
     """Write the new weights (atomically) and log who changed what; returns the old weights."""
     table = load_table(table_file)
     before = weights_of(table, rule)
     save_table(table_file, with_weights(table, rule, weights))
-    append_audit(audit_log, rule, before, weights, command)
+    append_audit(audit_log, rule, before, weights, command, **details)
     return before
+
+
+UNDOABLE = ("shift", "plan-start")
+"""What `rollback` undoes: the latest shift or plan of the rule (a plan as a whole)."""
+
+
+def last_undoable(log: Path, rule: str) -> dict[str, Any] | None:
+    entries = [e for e in read_audit(log) if e.get("rule") == rule
+               and e.get("command") in UNDOABLE]
+    return entries[-1] if entries else None
