@@ -141,3 +141,30 @@ def moto_percentiles() -> Iterator[None]:
 
     with mock.patch.object(Statistics, "get_statistics_for_type", with_percentiles):
         yield
+
+
+class AlbTraffic:
+    """Time and traffic for a plan run against moto: each of the engine's sleeps is that much
+    time passing, in which clients send `per_minute` requests to one listener rule, split as the
+    live rule's weights say (read from the listener), each group answering 5xx at its rate; ALB
+    publishes the counts to CloudWatch (put_metric_data, in the past of the simulated clock)."""
+
+    def __init__(self, listener: AlbListener, cloudwatch: Any, priority: str, start: float,
+                 per_minute: int, error_rates: Mapping[str, float]) -> None:
+        self.listener, self.cloudwatch, self.priority = listener, cloudwatch, priority
+        self.now, self.per_minute, self.error_rates = start, per_minute, error_rates
+        self.seen: list[dict[str, int]] = []  # the live weights during each sleep
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        weights = self.listener.weights_at(self.priority)
+        self.seen.append(weights)
+        total = sum(weights.values())
+        for group, weight in weights.items():
+            requests = round(self.per_minute * seconds / 60 * weight / total)
+            put_alb_metrics(self.cloudwatch, self.listener, group, self.now + seconds / 2,
+                            requests=requests,
+                            errors=round(requests * self.error_rates.get(group, 0.0)))
+        self.now += seconds

@@ -9,6 +9,7 @@ them (aws_listener.moto_percentiles), every other test runs on moto as shipped.
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Iterator
@@ -26,15 +27,18 @@ from routing.promotion.aws import (
     ListenerPriorities,
     aws_front_door_and_evidence,
 )
+from routing.promotion.engine import EXIT_COMPLETED, EXIT_FAILED, Engine, Options, Reporter
 from routing.promotion.evidence import GroupWindow
 from routing.promotion.frontdoor import FrontDoorError
 from routing.table.loader import load_table
 from routing.table.model import RouteTable
+from routing.table.plans import ad_hoc_plan
 from routing.table.weights import with_weights
 from tests.integration.routing.aws_listener import (
     PREFIX,
     REGION,
     AlbListener,
+    AlbTraffic,
     CountingCloudWatch,
     RacingElbv2,
     create_listener,
@@ -195,3 +199,43 @@ def test_the_factory_s_pair_shares_the_rule_s_place(table: RouteTable,
     assert evidence.open_window("verifications").read() == {"monolith": GroupWindow(),
                                                             "send": GroupWindow()}
     assert door.pin_url() is None
+
+
+def run_plan(table_file: Path, listener: AlbListener, new_side_5xx: float,
+             ) -> tuple[int, AlbTraffic, str]:
+    """The verifications rule's plan, 10 % -> 50 % -> 100 % with 5 minute bakes polled each
+    minute, walked by the engine on the listener with CloudWatch as evidence, under 2000
+    requests a minute (the monolith answering 0.2 % 5xx)."""
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    start = math.floor(time.time() / 60) * 60 - 7200 + 5  # two hours ago, 5 s into a minute
+    traffic = AlbTraffic(listener, cloudwatch, VERIFICATIONS, start, per_minute=2000,
+                         error_rates={"monolith": 0.002, "send": new_side_5xx})
+    priorities = ListenerPriorities()
+    door = AlbFrontDoor(listener.elbv2, listener.arn, PREFIX, None, priorities)
+    evidence = CloudWatchEvidence(cloudwatch, listener.elbv2, listener.arn, PREFIX,
+                                  clock=traffic.clock, priorities=priorities)
+    out = io.StringIO()
+    engine = Engine(table_file, table_file.parent / "audit.log",
+                    ad_hoc_plan("verifications", "send", [10, 50, 100], 300.0), door, evidence,
+                    Reporter(out=out, err=out), Options(poll_s=60.0, run_hooks=False),
+                    clock=traffic.clock, sleep=traffic.sleep)
+    return engine.start(), traffic, out.getvalue()
+
+
+def test_a_healthy_plan_completes_on_the_alb(table_file: Path, listener: AlbListener) -> None:
+    code, traffic, out = run_plan(table_file, listener, new_side_5xx=0.002)
+    assert code == EXIT_COMPLETED, out
+    assert listener.weights_at(VERIFICATIONS) == {"monolith": 0, "send": 100}
+    assert {"monolith": 90, "send": 10} in traffic.seen  # each bake ran at its step's weights
+    assert {"monolith": 50, "send": 50} in traffic.seen
+    assert out.count("verdict PASS") == 2
+
+
+def test_a_failing_new_side_is_rolled_back_on_the_alb(table_file: Path,
+                                                      listener: AlbListener) -> None:
+    code, traffic, out = run_plan(table_file, listener, new_side_5xx=0.05)
+    assert code == EXIT_FAILED, out
+    assert "verdict FAIL" in out and "ROLLED BACK" in out
+    assert traffic.seen and all(w == {"monolith": 90, "send": 10} for w in traffic.seen)
+    assert listener.weights_at(VERIFICATIONS) == {"monolith": 100, "send": 0}  # live, again
+    assert len(traffic.seen) <= 5  # within the first bake (five one-minute polls)
