@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from routing.alb import api, production
 from routing.alb.live import Live, conditions_match
 from routing.promotion.evidence import Evidence, GroupWindow
@@ -51,8 +53,10 @@ class MetricDataClient(Protocol):
     def get_metric_data(self, **kwargs: Any) -> Mapping[str, Any]: ...
 
 
-class EvidenceError(RuntimeError):
-    """The rule's target groups cannot be found on the listener; the message says why."""
+class EvidenceError(FrontDoorError):
+    """The rule's target groups are not on the listener, or CloudWatch cannot be read; the
+    message says why. A FrontDoorError, so the engine rolls the rule back rather than leave
+    traffic on a side nobody can judge."""
 
 
 class ListenerPriorities:
@@ -104,6 +108,12 @@ class AlbFrontDoor:
         return self.base_url
 
     def apply(self, table: RouteTable, rule: str) -> None:
+        try:
+            self._apply(table, rule)
+        except (BotoCoreError, ClientError) as error:  # denied, throttled past retries, gone
+            raise FrontDoorError(f"rule {rule!r}: {error}{self._next_step()}") from error
+
+    def _apply(self, table: RouteTable, rule: str) -> None:
         self.priorities.learn(table)
         action = table.action_of(rule)
         if action is None:
@@ -188,7 +198,10 @@ class CloudWatchEvidence:
         if key is None:
             raise EvidenceError(f"rule {rule!r}: its listener priority is unknown (the front "
                                 "door learns it from the table on apply)")
-        live = Live(self.elbv2, self.listener_arn, self.prefix)
+        try:
+            live = Live(self.elbv2, self.listener_arn, self.prefix)
+        except (BotoCoreError, ClientError) as error:
+            raise EvidenceError(f"rule {rule!r}: {error}") from error
         got = live.by_priority().get(key)
         action = live.action_of(got) if got is not None else ("none",)
         if action[0] != "forward":
@@ -211,7 +224,11 @@ class CloudWatchWindow:
         if end <= self.start:  # not one minute begun yet
             return {g.name: GroupWindow() for g in self.groups}
         window_s = math.ceil((end - self.start) / PERIOD_S) * PERIOD_S
-        values = self._metric_data(self._queries(window_s), end)
+        try:
+            values = self._metric_data(self._queries(window_s), end)
+        except (BotoCoreError, ClientError) as error:
+            raise EvidenceError(f"CloudWatch GetMetricData for {self.source.load_balancer}: "
+                                f"{error}") from error
         found = {}
         for i, group in enumerate(self.groups):
             p99, p50 = (values.get(f"g{i}_{field}") for field in PERCENTILES)

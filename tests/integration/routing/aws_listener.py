@@ -13,6 +13,7 @@ from typing import Any
 from unittest import mock
 
 import boto3
+from botocore.exceptions import ClientError
 from moto.cloudwatch.models import Statistics
 
 from routing.alb.render import render_default_actions, render_production_rules
@@ -103,6 +104,16 @@ class CountingCloudWatch:
     def get_metric_data(self, **kwargs: Any) -> Any:
         self.calls += 1
         return self.client.get_metric_data(**kwargs)
+
+
+class DeniedCloudWatch:
+    """CloudWatch as a role without cloudwatch:GetMetricData sees it (moto does not enforce IAM
+    unless told to; this answers as AWS does)."""
+
+    def get_metric_data(self, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "User: arn:aws:sts::"
+                                     "123456789012:assumed-role/deployer is not authorized to "
+                                     "perform: cloudwatch:GetMetricData"}}, "GetMetricData")
 
 
 def put_alb_metrics(cloudwatch: Any, listener: AlbListener, group: str, at: float, *,

@@ -40,6 +40,7 @@ from tests.integration.routing.aws_listener import (
     AlbListener,
     AlbTraffic,
     CountingCloudWatch,
+    DeniedCloudWatch,
     RacingElbv2,
     create_listener,
     moto_percentiles,
@@ -202,7 +203,7 @@ def test_the_factory_s_pair_shares_the_rule_s_place(table: RouteTable,
 
 
 def run_plan(table_file: Path, listener: AlbListener, new_side_5xx: float,
-             ) -> tuple[int, AlbTraffic, str]:
+             evidence_client: Any = None) -> tuple[int, AlbTraffic, str]:
     """The verifications rule's plan, 10 % -> 50 % -> 100 % with 5 minute bakes polled each
     minute, walked by the engine on the listener with CloudWatch as evidence, under 2000
     requests a minute (the monolith answering 0.2 % 5xx)."""
@@ -212,8 +213,8 @@ def run_plan(table_file: Path, listener: AlbListener, new_side_5xx: float,
                          error_rates={"monolith": 0.002, "send": new_side_5xx})
     priorities = ListenerPriorities()
     door = AlbFrontDoor(listener.elbv2, listener.arn, PREFIX, None, priorities)
-    evidence = CloudWatchEvidence(cloudwatch, listener.elbv2, listener.arn, PREFIX,
-                                  clock=traffic.clock, priorities=priorities)
+    evidence = CloudWatchEvidence(evidence_client or cloudwatch, listener.elbv2, listener.arn,
+                                  PREFIX, clock=traffic.clock, priorities=priorities)
     out = io.StringIO()
     engine = Engine(table_file, table_file.parent / "audit.log",
                     ad_hoc_plan("verifications", "send", [10, 50, 100], 300.0), door, evidence,
@@ -239,3 +240,21 @@ def test_a_failing_new_side_is_rolled_back_on_the_alb(table_file: Path,
     assert traffic.seen and all(w == {"monolith": 90, "send": 10} for w in traffic.seen)
     assert listener.weights_at(VERIFICATIONS) == {"monolith": 100, "send": 0}  # live, again
     assert len(traffic.seen) <= 5  # within the first bake (five one-minute polls)
+
+
+def test_evidence_that_cannot_be_read_rolls_the_rule_back(table_file: Path,
+                                                          listener: AlbListener) -> None:
+    code, traffic, out = run_plan(table_file, listener, new_side_5xx=0.0,
+                                  evidence_client=DeniedCloudWatch())
+    assert code == EXIT_FAILED, out
+    assert "not authorized to perform: cloudwatch:GetMetricData" in out
+    assert traffic.seen == [{"monolith": 90, "send": 10}]  # the first whole minute's read
+    assert listener.weights_at(VERIFICATIONS) == {"monolith": 100, "send": 0}
+
+
+def test_a_listener_that_is_not_there_is_a_front_door_error(table: RouteTable,
+                                                            listener: AlbListener) -> None:
+    gone = listener.arn.rsplit("/", 1)[0] + "/0000000000000000"
+    door = AlbFrontDoor(listener.elbv2, gone, PREFIX)
+    with pytest.raises(FrontDoorError, match=r"ListenerNotFound.*routing verify --listener-arn"):
+        door.apply(table, "verifications")
