@@ -229,14 +229,13 @@ class CloudWatchWindow:
         except (BotoCoreError, ClientError) as error:
             raise EvidenceError(f"CloudWatch GetMetricData for {self.source.load_balancer}: "
                                 f"{error}") from error
-        found = {}
-        for i, group in enumerate(self.groups):
-            p99, p50 = (values.get(f"g{i}_{field}") for field in PERCENTILES)
-            found[group.name] = GroupWindow(
-                requests=round(sum(values.get(f"g{i}_requests") or [])),
-                errors=round(sum(values.get(f"g{i}_errors") or [])),
-                p99_s=p99[0] if p99 else None, p50_s=p50[0] if p50 else None)
-        return found
+        # A percentile's one period spans the window, so one value; were CloudWatch to split
+        # it, the largest is an upper bound. No data: 0 requests, no percentile.
+        return {group.name: GroupWindow(
+            requests=round(sum(values.get(f"g{i}_requests", []))),
+            errors=round(sum(values.get(f"g{i}_errors", []))),
+            p99_s=_largest(values.get(f"g{i}_p99_s")), p50_s=_largest(values.get(f"g{i}_p50_s")),
+        ) for i, group in enumerate(self.groups)}
 
     def _queries(self, window_s: int) -> list[dict[str, Any]]:
         queries = []
@@ -266,6 +265,10 @@ class CloudWatchWindow:
             if not page.get("NextToken"):
                 return found
             token = {"NextToken": page["NextToken"]}
+
+
+def _largest(values: list[float] | None) -> float | None:
+    return max(values) if values else None
 
 
 def _utc(epoch_s: float) -> datetime.datetime:
