@@ -32,6 +32,10 @@ def cmd_show(args: argparse.Namespace, table: RouteTable) -> int:
     rows.append(("-", "default", "(anything else)", table.default_action))
     for priority, name, conditions, action in rows:
         print(f"{priority:>5}  {name:<34} {conditions}\n       -> {action_text(action)}")
+        plan = table.plan(name)
+        if plan is not None:
+            print(f"       plan: {plan.to} {plan.describe()}"
+                  + (f"; hooks {', '.join(h.name for h in plan.hooks)}" if plan.hooks else ""))
         for (rule, group_name), counts in sorted(live.items()):
             if rule == name:
                 print(f"          {group_name}: {int(counts['requests_total'])} requests, "

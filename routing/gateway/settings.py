@@ -27,6 +27,9 @@ class GatewaySettings(EnvSettings):
     served_by_header: Annotated[bool, env_var("ROUTING_SERVED_BY_HEADER")] = True
     # Window of the status page's live rates.
     rate_window_s: Annotated[Count, env_var("ROUTING_RATE_WINDOW_S")] = 10
+    # The status page's history per target group: one sample per interval, kept for the span.
+    history_interval_s: Annotated[Seconds, env_var("ROUTING_HISTORY_INTERVAL_S")] = 5.0
+    history_span_s: Annotated[Seconds, env_var("ROUTING_HISTORY_SPAN_S")] = 600.0
     # Keep-alive connections per target.
     pool_size: Annotated[Count, env_var("ROUTING_POOL_SIZE")] = 100
     # From ROUTING_TARGET_<GROUP>_URL, keyed by <GROUP>.

@@ -36,11 +36,13 @@ class GatewayState:
         self.version = 1
         self.loaded_at = time.time()
         self.table_error: str | None = None
-        self.stats = Stats(settings.rate_window_s)
+        self.stats = Stats(settings.rate_window_s, settings.history_interval_s,
+                           settings.history_span_s)
         self.health = HealthChecker(settings)
         self._pools: dict[str, aiohttp.ClientSession] = {}
         self._stamp = self._file_stamp()
         self._watcher: asyncio.Task[None] | None = None
+        self._sampler: asyncio.Task[None] | None = None
 
     def pool(self, base_url: str) -> aiohttp.ClientSession:
         """One keep-alive pool per target URL; bodies pass through untouched (no decompress)."""
@@ -59,10 +61,13 @@ class GatewayState:
     async def start(self) -> None:
         self.health.reconcile(self.table.target_groups)
         self._watcher = asyncio.create_task(self._watch(), name="table-watcher")
+        self._sampler = asyncio.create_task(self.stats.sample_forever(
+            lambda: [g.name for g in self.table.target_groups]), name="history-sampler")
 
     async def close(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for task in (self._watcher, self._sampler):
+            if task is not None:
+                task.cancel()
         await self.health.close()
         for session in self._pools.values():
             await session.close()

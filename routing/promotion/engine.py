@@ -158,6 +158,9 @@ class Engine:
         except FrontDoorError as error:
             self.report.event("error", f"front door: {error}", error=True)
             return self._roll_back(run, "failed", f"front door: {error}")
+        except Exception as error:  # a bug or a lost evidence source: never leave it half-way
+            self._roll_back(run, "failed", f"stopped by an error: {error!r}")
+            raise
         run.status, run.message = "completed", f"{self.plan.to} has {steps[-1].weight}%"
         state.save(self.table_path, run)
         append_audit(self.audit_log, run.rule, self._weights(), self._weights(),
@@ -221,7 +224,9 @@ class Engine:
     def _judge(self, evidence: dict[str, GroupWindow], step: Step, bake_over: bool) -> Verdict:
         new = evidence.get(self.plan.to, GroupWindow())
         baseline = baseline_of(evidence, self.plan.to) if step.weight < 100 else None
-        return judge(self.plan.gate, new, baseline, bake_over=bake_over)
+        others = "+".join(g for g in self._weights() if g != self.plan.to)
+        return judge(self.plan.gate, new, baseline, bake_over=bake_over,
+                     new_name=self.plan.to, baseline_name=others)
 
     def _record(self, run: state.Run, step: Step, verdict: Verdict, baked: float) -> None:
         entry = {"step": run.step + 1, "weight": step.weight, "when": state.now_iso(),
@@ -239,9 +244,9 @@ class Engine:
                               hook=hook.name)
             result: HookResult = run_hook(hook, self.plan, run.step + 1, step.weight, table,
                                           self.front_door.pin_url())
-            entry = {"step": run.step + 1, "name": hook.name, "after": after,
-                     "exit_code": result.exit_code, "seconds": result.seconds,
-                     "when": state.now_iso()}
+            entry = {"step": run.step + 1, "name": hook.name, "after_last": after,
+                     "run": result.command, "exit_code": result.exit_code,
+                     "seconds": result.seconds, "when": state.now_iso()}
             run.hooks.append({**entry, "output_tail": result.output_tail})
             state.save(self.table_path, run)
             weights = weights_of(table, run.rule)

@@ -28,6 +28,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class HookResult:
     name: str
+    command: str  # as run (the contract hook's argv joined), for the record
     exit_code: int
     seconds: float
     output_tail: str
@@ -74,7 +75,7 @@ def run_hook(hook: Hook, plan: Plan, step: int, weight: int, table: RouteTable,
     try:
         command = command_of(hook, base_url, pin_value(table, plan.to))
     except ValueError as error:
-        return HookResult(hook.name, 2, 0.0, str(error))
+        return HookResult(hook.name, hook.run, 2, 0.0, str(error))
     variables = {**(env if env is not None else os.environ),
                  "PROMOTION_RULE": plan.rule, "PROMOTION_TO": plan.to,
                  "PROMOTION_STEP": str(step), "PROMOTION_WEIGHT": str(weight),
@@ -90,5 +91,6 @@ def run_hook(hook: Hook, plan: Plan, step: int, weight: int, table: RouteTable,
         output = f"timed out after {hook.timeout_s:g}s\n" + str(error.stdout or "")
     except OSError as error:
         code, output = 127, f"cannot run {command!r}: {error}"
-    return HookResult(hook.name, code, round(time.monotonic() - started, 2),
+    shown = command if isinstance(command, str) else shlex.join(command)
+    return HookResult(hook.name, shown, code, round(time.monotonic() - started, 2),
                       output[-OUTPUT_TAIL:])

@@ -44,6 +44,7 @@ class System:
     proxy: str
     table: Path
     api_key: str
+    inbox: str
 
     def set_fault_ratio(self, ratio: float) -> None:
         httpx.post(f"{self.proxy}/__fault/ratio", content=str(ratio), timeout=5) \
@@ -72,15 +73,18 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         gateway.name, gateway.argv, {**gateway.env, "ROUTING_TARGET_VERIFY_URL": proxy.url or ""},
         gateway.ready, gateway.port, max(gateway.phase, 3))]
     with Stack(specs, ready_timeout=60, log_dir=root / "logs") as stack:
-        yield System(stack.url("gateway"), proxy.url or "", table, api_key)
+        yield System(stack.url("gateway"), proxy.url or "", table, api_key,
+                     stack.url("devinbox"))
 
 
 @pytest.fixture
 def fresh(system: System) -> Iterator[System]:
     """Each test starts from the table's weights, with no plan state and no fault."""
     system.set_fault_ratio(0.0)
+    original = system.table.read_text()
     yield system
     main(["--table", str(system.table), "abort", RULE])  # harmless when nothing runs
+    system.table.write_text(original)
     shutil.rmtree(state.state_dir(system.table), ignore_errors=True)
     table = load_table(system.table)
     if weights_of(table, RULE) != BEFORE:
@@ -173,3 +177,49 @@ def test_a_new_side_answering_five_percent_5xx_is_rolled_back_within_one_bake(
     commands = [e["command"] for e in read_audit(fresh.table.with_name("audit.log"))
                 if e["rule"] == RULE]
     assert commands[-4:] == ["plan-start", "plan-step", "plan-verdict", "plan-rollback"]
+
+
+def with_hook(system: System, run: str) -> None:
+    """The table's own plan for the rule, its hook replaced (the shipped one runs the whole
+    contract suite, minutes; one test of it proves the path)."""
+    text = system.table.read_text()
+    assert 'hooks = [{ name = "contract", run = "contract" }]' in text
+    system.table.write_text(text.replace('run = "contract" }', f'run = "{run}" }}', 2))
+
+
+def test_the_contract_hook_proves_the_new_side_through_the_pin_before_each_step(
+        fresh: System, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for name, value in {**TEST_PROFILE, "CONTRACT_API_KEY": fresh.api_key,
+                        "CONTRACT_INBOX_URL": fresh.inbox}.items():
+        monkeypatch.setenv(name, value)
+    with_hook(fresh, "contract -k test_right_code_by_id_approves_exactly_once")
+    with traffic(fresh):
+        code = main(["--table", str(fresh.table), "promote", RULE, "--gateway", fresh.gateway,
+                     "--to", "verify", "--steps", "50,100", "--pause", "3",
+                     "--min-requests", "30"])
+    out = capsys.readouterr()
+    assert code == EXIT_COMPLETED, out
+    run = state.load(fresh.table, RULE)
+    assert run is not None
+    assert [(h["step"], h["name"], h["exit_code"]) for h in run.hooks] == [
+        (1, "contract", 0), (2, "contract", 0)]
+    assert "1 passed" in run.hooks[0]["output_tail"]
+    # through the gateway, pinned to the new side by the table's own pin rule
+    assert f"--base-url {fresh.gateway}" in run.hooks[0]["run"]
+    assert "'X-Backend: services'" in run.hooks[0]["run"]
+
+
+def test_a_failing_hook_rolls_back_before_more_traffic_moves(
+        fresh: System, capsys: pytest.CaptureFixture[str]) -> None:
+    with_hook(fresh, "echo the new side is broken; exit 3")
+    code = main(["--table", str(fresh.table), "promote", RULE, "--gateway", fresh.gateway,
+                 "--to", "verify", "--steps", "50,100", "--pause", "3"])
+    out = capsys.readouterr()
+    assert code == EXIT_FAILED, out
+    assert weights_of(load_table(fresh.table), RULE) == BEFORE
+    assert "hook contract: FAILED (exit 3)" in out.err
+    assert "the new side is broken" in out.err
+    audit = [e for e in read_audit(fresh.table.with_name("audit.log")) if e["rule"] == RULE]
+    assert [e["command"] for e in audit[-3:]] == ["plan-start", "plan-hook", "plan-rollback"]
+    assert audit[-2]["exit_code"] == 3 and audit[-2]["who"]

@@ -31,8 +31,16 @@ def test_shift_then_rollback_with_an_audit_trail(table_file: Path,
     assert all("@" in e["who"] and "T" in e["when"] for e in entries)
     assert run(table_file, "rollback", "verifications") == 0
     assert weights_of(load_table(table_file), "verifications") == {"monolith": 75, "send": 25}
-    assert "undoing shift" in capsys.readouterr().out
+    assert "(undid the shift to {'monolith': 40, 'send': 60} by " in capsys.readouterr().out
     assert json.loads(audit.read_text().splitlines()[-1])["command"] == "rollback"
+    # A plan started after the shift is what the next rollback undoes, as a whole.
+    assert run(table_file, "promote", "verifications", "--to", "send", "--steps", "10,30",
+               "--pause", "0.2") == 3  # no gateway, no evidence: held at its first step
+    assert weights_of(load_table(table_file), "verifications") == {"monolith": 90, "send": 10}
+    assert run(table_file, "abort", "verifications") == 0
+    assert run(table_file, "shift", "verifications", "--to", "send", "20") == 0
+    assert run(table_file, "rollback", "verifications") == 0
+    assert weights_of(load_table(table_file), "verifications") == {"monolith": 75, "send": 25}
 
 
 def test_shift_refusals_name_the_problem(table_file: Path,

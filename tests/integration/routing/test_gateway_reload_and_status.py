@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from routing.cli.main import main
+from routing.gateway.stats import LATENCY_BOUNDS_S
+from routing.promotion import state as runs
 
 from .conftest import Backend, StartGateway
 from .helpers import eventually, served_by, set_weights
@@ -133,3 +137,108 @@ async def test_cli_show_live_adds_the_gateways_counts(
     assert "monolith: 12 requests, 0 errors" in out
     assert await asyncio.to_thread(main, [*argv[:-1], "http://127.0.0.1:9"]) == 1
     assert "is the gateway running?" in capsys.readouterr().err
+
+
+async def _status(client: aiohttp.ClientSession, gw_url: str) -> dict[str, Any]:
+    async with client.get(gw_url + "/__gateway/status.json") as response:
+        data: dict[str, Any] = await response.json()
+    return data
+
+
+def _row(status: dict[str, Any], rule: str, group: str) -> dict[str, Any]:
+    return next(t for t in status["traffic"] if t["rule"] == rule and t["target_group"] == group)
+
+
+async def _metric_buckets(client: aiohttp.ClientSession, gw_url: str, rule: str,
+                          group: str) -> dict[float, int]:
+    async with client.get(gw_url + "/__gateway/metrics") as response:
+        text = await response.text()
+    return {float(s.labels["le"]): int(s.value)
+            for family in text_string_to_metric_families(text)
+            if family.name == "gateway_request_duration_seconds"
+            for s in family.samples if s.name.endswith("_bucket")
+            and s.labels["rule"] == rule and s.labels["target_group"] == group}
+
+
+async def test_latency_buckets_are_cumulative_and_agree_with_requests_and_metrics(
+        start_gateway: StartGateway, backends: dict[str, Backend],
+        client: aiohttp.ClientSession) -> None:
+    gw = await start_gateway()
+    set_weights(gw.table, "verifications", {"monolith": 0, "send": 100})
+    assert gw.state.reload_if_changed()
+    backends["send"].behaviour.delay_s = 0.03  # every answer takes more than the 25 ms bound
+    assert await served_by(client, gw.url + VERIFICATIONS, 20) == {"send": 20}
+    first = _row(await _status(client, gw.url), "verifications", "send")
+    assert [bound for bound, _ in first["latency_buckets"]] == [*LATENCY_BOUNDS_S, None]
+    counts = [count for _, count in first["latency_buckets"]]
+    assert counts == sorted(counts) and counts[-1] == first["requests_total"] == 20
+    assert dict(first["latency_buckets"])[0.025] == 0
+    assert first["p50_ms"] >= 25 and first["p99_ms"] >= first["p50_ms"]
+    # The same counts as the Prometheus histogram (+Inf is null in JSON).
+    metric = await _metric_buckets(client, gw.url, "verifications", "send")
+    assert metric == {float("inf") if b is None else b: c for b, c in first["latency_buckets"]}
+
+    backends["send"].behaviour.delay_s = 0.3  # now over the 250 ms bound
+    assert await served_by(client, gw.url + VERIFICATIONS, 15) == {"send": 15}
+    second = _row(await _status(client, gw.url), "verifications", "send")
+    later = [count for _, count in second["latency_buckets"]]
+    assert all(b >= a for a, b in zip(counts, later, strict=True))  # since start: only grows
+    assert later[-1] == second["requests_total"] == 35
+    # What one bake saw is the difference of two snapshots: 15 answers, none within 250 ms.
+    window = {bound: count - dict(first["latency_buckets"])[bound]
+              for bound, count in second["latency_buckets"]}
+    assert window[None] == 15 and window[0.25] == 0
+
+
+async def test_history_samples_every_group_at_its_interval(
+        start_gateway: StartGateway, backends: dict[str, Backend],
+        client: aiohttp.ClientSession) -> None:
+    gw = await start_gateway(history_interval_s=0.2, history_span_s=30.0)
+    backends["monolith"].behaviour.fail_status = 503
+    await served_by(client, gw.url + "/api/users", 10)
+    backends["monolith"].behaviour.fail_status = None
+    await served_by(client, gw.url + "/api/users", 20)
+
+    async def sampled() -> bool:
+        status = await _status(client, gw.url)
+        return all(len(g["history"]) >= 5 for g in status["target_groups"])
+
+    await eventually(sampled, "five samples of every group")
+    status = await _status(client, gw.url)
+    assert status["history_interval_seconds"] == 0.2 and status["history_span_seconds"] == 30.0
+    groups = {g["name"]: g for g in status["target_groups"]}
+    history = groups["monolith"]["history"]
+    # Each sample counts its own interval: together they hold each request once.
+    assert sum(s["requests"] for s in history) == 30 and sum(s["errors"] for s in history) == 10
+    busy = [s for s in history if s["requests"]]
+    assert all(s["request_rate"] > 0 and s["p50_ms"] is not None and s["p99_ms"] >= s["p50_ms"]
+               for s in busy)
+    times = [s["t"] for s in history]
+    assert times == sorted(times) and set(history[0]) == {
+        "t", "requests", "errors", "request_rate", "error_rate", "p50_ms", "p99_ms"}
+    idle = groups["verify"]["history"]
+    assert all(s["requests"] == 0 and s["p50_ms"] is None for s in idle)
+    assert groups["monolith"]["p50_ms"] is not None and groups["verify"]["p50_ms"] is None
+
+
+async def test_status_lists_the_promotion_runs_next_to_the_table(
+        start_gateway: StartGateway, client: aiohttp.ClientSession) -> None:
+    gw = await start_gateway()
+    status = await _status(client, gw.url)
+    assert status["plans"] == [] and status["plans_dir"] == str(runs.state_dir(gw.table))
+    run = runs.Run(rule="verification-checks", to="verify",
+                   steps=[{"weight": 10, "bake_s": 60.0}, {"weight": 100, "bake_s": 0.0}],
+                   original_weights={"monolith": 100, "verify": 0},
+                   front_door=f"gateway {gw.url}", who="tester")
+    runs.save(gw.table, run)
+    assert (await _status(client, gw.url))["plans"] == [run.to_json()]
+    # Read anew on each request: the next step and its verdict show at once.
+    run.step = 1
+    run.verdicts.append({"step": 1, "weight": 10, "when": runs.now_iso(), "outcome": "pass",
+                         "reason": "enough evidence", "checks": [
+                             {"name": "errors", "outcome": "pass", "detail": "0/250 5xx",
+                              "numbers": {"requests": 250, "errors": 0}}]})
+    runs.save(gw.table, run)
+    plans = (await _status(client, gw.url))["plans"]
+    assert len(plans) == 1 and plans[0]["step"] == 1
+    assert plans[0]["verdicts"][0]["checks"][0]["numbers"] == {"requests": 250, "errors": 0}
