@@ -19,6 +19,10 @@ from pathlib import Path
 from devtools.processes import Process, ProcessSpec, RedisReady, start_one
 from infra.components import by_name
 
+# The pytest marker tests/conftest.py sets on every test whose fixtures include the session's
+# Redis (`redis_url`): the tests that can answer differently on another Redis.
+USES_REDIS = "uses_redis"
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from devtools.redis_server import USES_REDIS
 from devtools.results import Result, run_pytest, run_step, summary
 
 LINTED = ["monolith", "services", "routing", "infra", "contract_tests", "devtools", "devinbox",
@@ -33,11 +34,9 @@ def lint() -> int:
 # tests use (REDIS_URL's, or the embedded one). .ci/run runs it against the machine's Redis 7 after
 # the full `./dev test` on the embedded server, so nothing else runs twice.
 ONLY_REDIS_DEPENDENT = "--only-redis-dependent"
-# tests/conftest.py marks every test whose fixtures include the session's Redis (redis_url).
-USES_REDIS = "uses_redis"
 # The Redis fixtures once on a container of the made Redis image (TEST_REDIS=testcontainers):
-# the two sides' integration tests (about 170 tests, about 70 s here) and the check that the
-# session's Redis is the container.
+# the two sides' integration tests (168 tests, 42 s here) and the check that the session's Redis
+# is that container.
 IN_CONTAINER = "pytest: Redis fixtures in a container (testcontainers)"
 IN_CONTAINER_PATHS = ("tests/integration/services", "tests/integration/monolith",
                       "tests/integration/devtools")

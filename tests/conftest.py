@@ -18,9 +18,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from devtools.redis_server import redis_url_or_embedded
-
-USES_REDIS = "uses_redis"
+from devtools.redis_server import USES_REDIS, redis_url_or_embedded
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from devtools import contract, tasks
 from devtools.processes import REPO_ROOT
+from devtools.redis_server import USES_REDIS
 from devtools.results import summary
 
 URLS = {"monolith": "http://m", "send": "http://s", "verify": "http://v", "gateway": "http://g",
@@ -47,7 +48,7 @@ def collected(*args: str) -> set[str]:
 
 
 def test_uses_redis_marks_the_tests_that_reach_the_session_redis_through_any_fixture() -> None:
-    marked = collected("tests/integration/dispatcher", "-m", tasks.USES_REDIS)
+    marked = collected("tests/integration/dispatcher", "-m", USES_REDIS)
     everything = collected("tests/integration/dispatcher")
     # Through redis_client (which takes redis_url), and not a test that starts its own server.
     assert any("test_dispatcher_delivery.py" in t for t in marked)
