@@ -19,6 +19,10 @@ from pathlib import Path
 from devtools.processes import Process, ProcessSpec, RedisReady, start_one
 from infra.components import by_name
 
+# The pytest marker tests/conftest.py sets on every test whose fixtures include the session's
+# Redis (`redis_url`): the tests that can answer differently on another Redis.
+USES_REDIS = "uses_redis"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -85,15 +89,36 @@ def wait_until_ready(url: str, timeout: float) -> None:
         time.sleep(0.05)
 
 
+def made_redis_image() -> str:
+    """The Redis image `./dev images` makes (Debian's redis-server on the made base, tagged by
+    its recipe key: devtools/images.py), made now when it is missing (root; about a minute)."""
+    from devtools import images
+
+    images.check_docker()
+    return images.make_bases(images.CACHE / "logs")[1]
+
+
+def container_image() -> str:
+    """TEST_REDIS_IMAGE when given (it must be present or pullable), else the made image: no
+    registry is needed, and the tests run on the Redis the containers phase runs."""
+    return os.environ.get("TEST_REDIS_IMAGE") or made_redis_image()
+
+
 @contextmanager
 def redis_in_container(image: str) -> Iterator[str]:
-    """Redis in a throwaway container (testcontainers), for machines with a Docker engine."""
+    """Redis in a throwaway container (testcontainers), for machines with a Docker engine. The
+    image's command serves on the declared port (infra/components.py), published to a free one."""
     from testcontainers.community.redis import RedisContainer
+    from testcontainers.core.config import testcontainers_config
 
-    with RedisContainer(image) as container:
+    # No reaper container: it would be pulled from a registry, and none may be reachable; the
+    # `with` below removes the container.
+    testcontainers_config.ryuk_disabled = True
+    port = by_name("redis").port
+    assert port is not None
+    with RedisContainer(image, port=port) as container:
         host = container.get_container_host_ip()
-        port = container.get_exposed_port(container.port)
-        url = f"redis://{host}:{port}/0"
+        url = f"redis://{host}:{container.get_exposed_port(port)}/0"
         wait_until_ready(url, 30.0)
         yield url
 
@@ -103,8 +128,9 @@ def redis_url_or_embedded() -> Iterator[str]:
     """The Redis for tests and local runs, chosen by the environment:
 
     - REDIS_URL: the caller's server (tests flush the database it names);
-    - TEST_REDIS=testcontainers: a container started with testcontainers (TEST_REDIS_IMAGE,
-      default redis:7-alpine; needs a Docker engine that has or can pull the image);
+    - TEST_REDIS=testcontainers: a container started with testcontainers, of TEST_REDIS_IMAGE or
+      else the Redis image made by `./dev images` (made when missing); with no usable docker it
+      raises, it never falls back to another server;
     - otherwise an embedded server for the duration.
     """
     given = os.environ.get("REDIS_URL")
@@ -113,7 +139,7 @@ def redis_url_or_embedded() -> Iterator[str]:
         yield given
         return
     if os.environ.get("TEST_REDIS") == "testcontainers":
-        with redis_in_container(os.environ.get("TEST_REDIS_IMAGE", "redis:7-alpine")) as url:
+        with redis_in_container(container_image()) as url:
             yield url
         return
     server = start_embedded()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
+from devtools.redis_server import USES_REDIS
 from devtools.results import Result, run_pytest, run_step, summary
 
 LINTED = ["monolith", "services", "routing", "infra", "contract_tests", "devtools", "devinbox",
@@ -28,27 +30,63 @@ def lint() -> int:
     return 0 if all(r.ok for r in lint_results()) else 1
 
 
-def test(pytest_args: list[str]) -> int:
-    """Lint, every test under tests/, then the contract suite against each target.
+# `./dev test --only-redis-dependent`: just the stages whose outcome can change with the Redis the
+# tests use (REDIS_URL's, or the embedded one). .ci/run runs it against the machine's Redis 7 after
+# the full `./dev test` on the embedded server, so nothing else runs twice.
+ONLY_REDIS_DEPENDENT = "--only-redis-dependent"
+# The Redis fixtures once on a container of the made Redis image (TEST_REDIS=testcontainers):
+# the two sides' integration tests (168 tests, 42 s here) and the check that the session's Redis
+# is that container.
+IN_CONTAINER = "pytest: Redis fixtures in a container (testcontainers)"
+IN_CONTAINER_PATHS = ("tests/integration/services", "tests/integration/monolith",
+                      "tests/integration/devtools")
 
-    With arguments, only `pytest ARGS`. Every stage runs even after a failure, so one run shows
+
+def test(pytest_args: list[str]) -> int:
+    """Lint, every test under tests/ (and the Redis fixtures once on testcontainers), then the
+    contract suite against each target.
+
+    With `--only-redis-dependent`, only what depends on which Redis is used: the tests marked
+    `uses_redis` and the contract targets where the sides meet Redis directly. With other
+    arguments, only `pytest ARGS`. Every stage runs even after a failure, so one run shows
     everything that is wrong; the exit status is non-zero when anything failed.
     """
-    if pytest_args:
+    redis_dependent_only = ONLY_REDIS_DEPENDENT in pytest_args
+    if redis_dependent_only and len(pytest_args) > 1:
+        print(f"./dev test: {ONLY_REDIS_DEPENDENT} takes no other arguments", file=sys.stderr)
+        return 2
+    if pytest_args and not redis_dependent_only:
         return run_step("pytest", [sys.executable, "-m", "pytest", *pytest_args]).exit_code
     from devtools import contract
 
     started = time.monotonic()
-    results = lint_results()
-    results.append(run_pytest("pytest tests", ["tests"]))
-    results += contract.run_all()
-    print(f"\n== summary ({time.monotonic() - started:.0f}s)\n{summary(results)}", flush=True)
+    if redis_dependent_only:
+        results = [run_pytest(f"pytest tests -m {USES_REDIS}", ["tests", "-m", USES_REDIS])]
+    else:
+        results = lint_results()
+        results.append(run_pytest("pytest tests", ["tests"]))
+        results.append(redis_in_container())
+    results += contract.run_all(redis_dependent_only=redis_dependent_only)
+    title = f"summary{' (' + ONLY_REDIS_DEPENDENT + ')' if redis_dependent_only else ''}"
+    print(f"\n== {title} ({time.monotonic() - started:.0f}s)\n{summary(results)}", flush=True)
     failed = [r.name for r in results if not r.ok]
     if failed:
         print(f"\n./dev test FAILED: {', '.join(failed)}", file=sys.stderr)
         return 1
     print("\n./dev test: everything passed")
     return 0
+
+
+def redis_in_container() -> Result:
+    """The Redis fixtures' tests with TEST_REDIS=testcontainers (never REDIS_URL's server)."""
+    from devtools.contract import docker_unusable
+
+    unusable = docker_unusable(IN_CONTAINER)
+    if unusable:
+        return unusable
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    return run_pytest(IN_CONTAINER, [*IN_CONTAINER_PATHS, "-m", USES_REDIS],
+                      {**env, "TEST_REDIS": "testcontainers"})
 
 
 def contract(phases: list[str]) -> int:
