@@ -32,14 +32,18 @@ def _inline(items: list[tuple[str, str]]) -> str:
     return "{ " + ", ".join(f"{key(k)} = {v}" for k, v in items) + " }" if items else "{}"
 
 
-def value(item: TomlValue) -> str:
+def value(item: TomlValue | bool | float | object) -> str:
+    """Strings, integers, floats, booleans, lists and inline tables (a condition's settings, or
+    a plan's as written)."""
+    if isinstance(item, bool):
+        return "true" if item else "false"
     if isinstance(item, str):
         return string(item)
     if isinstance(item, list):
         return "[" + ", ".join(value(v) for v in item) + "]"
     if isinstance(item, dict):
         return _inline([(k, value(v)) for k, v in item.items()])
-    return str(item)
+    return repr(item) if isinstance(item, float) else str(item)
 
 
 def condition(cond: Condition) -> str:
@@ -79,21 +83,7 @@ def dumps(table: RouteTable) -> str:
         lines += ["]", f"action = {action(rule.action)}", ""]
     for plan in table.plans:
         lines.append(f"[plans.{key(plan.rule)}]")
-        lines += [f"{key(k)} = {toml_value(v)}" for k, v in plan.raw.items()]
+        lines += [f"{key(k)} = {value(v)}" for k, v in plan.raw.items()]
         lines.append("")
     return "\n".join(lines)
 
-
-def toml_value(item: object) -> str:
-    """A plan's settings as written: strings, numbers, lists and inline tables."""
-    if isinstance(item, bool):
-        return "true" if item else "false"
-    if isinstance(item, float):
-        return repr(item)
-    if isinstance(item, list):
-        return "[" + ", ".join(toml_value(v) for v in item) + "]"
-    if isinstance(item, dict):
-        return _inline([(k, toml_value(v)) for k, v in item.items()])
-    if isinstance(item, str):
-        return string(item)
-    return str(item)
