@@ -27,7 +27,10 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(args: list[str]) -> int:
     options = parse(args)
-    signal.signal(signal.SIGTERM, _interrupt)  # stopped like Ctrl-C: nodes and directory gone
+    # Stopped like Ctrl-C: nodes and directory gone. SIGINT too, explicitly: a process started
+    # in the background of a non-interactive shell inherits SIGINT ignored.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupt)
     try:
         with local_cluster(options.primaries, options.replicas,
                            node_timeout_ms=options.node_timeout_ms) as cluster:
