@@ -22,7 +22,7 @@ from routing.promotion.frontdoor import FrontDoor, FrontDoorError
 from routing.promotion.gate import baseline_of, judge
 from routing.promotion.hooks import HookResult, run_hook
 from routing.table.loader import load_table
-from routing.table.plans import Plan, Step, duration_text
+from routing.table.plans import Plan, Step
 from routing.table.store import append_audit, change_weights, who
 from routing.table.weights import shifted, weights_of
 
@@ -303,7 +303,3 @@ def abort_finished_run(table_path: Path, audit_log: Path, rule: str,
     front_door.apply(load_table(table_path), rule)
     return f"aborted the plan of {rule}: {before} -> {run.original_weights}"
 
-
-def describe_steps(plan: Plan) -> str:
-    return ", ".join(f"{s.weight}% for {duration_text(s.bake_s)}" if s.bake_s else
-                     f"{s.weight}%" for s in plan.steps)
