@@ -173,6 +173,8 @@ class Engine:
         """Judge the step until it passes (None), fails, is aborted or ends inconclusive (an
         exit code)."""
         window = self.evidence.open_window(run.rule)
+        # The rule's groups do not change during a run: name the baseline once, not per poll.
+        baseline_name = "+".join(g for g in run.original_weights if g != self.plan.to)
         run.step_started = state.now_iso()
         baked = 0.0  # time that counts toward the bake (pauses do not)
         last, next_progress = self.clock(), self.clock() + PROGRESS_EVERY_S
@@ -197,7 +199,7 @@ class Engine:
                 baked += now - last
             last = now
             evidence = dict(window.read())
-            verdict = self._judge(evidence, step, bake_over=baked >= step.bake_s)
+            verdict = self._judge(evidence, step, baked >= step.bake_s, baseline_name)
             if now >= next_progress:
                 next_progress = now + PROGRESS_EVERY_S
                 self.report.event("progress", f"    {min(baked, step.bake_s):.0f}/"
@@ -221,12 +223,12 @@ class Engine:
             state.save(self.table_path, run)
             self.sleep(self.options.poll_s)
 
-    def _judge(self, evidence: dict[str, GroupWindow], step: Step, bake_over: bool) -> Verdict:
+    def _judge(self, evidence: dict[str, GroupWindow], step: Step, bake_over: bool,
+               baseline_name: str) -> Verdict:
         new = evidence.get(self.plan.to, GroupWindow())
         baseline = baseline_of(evidence, self.plan.to) if step.weight < 100 else None
-        others = "+".join(g for g in self._weights() if g != self.plan.to)
         return judge(self.plan.gate, new, baseline, bake_over=bake_over,
-                     new_name=self.plan.to, baseline_name=others)
+                     new_name=self.plan.to, baseline_name=baseline_name)
 
     def _record(self, run: state.Run, step: Step, verdict: Verdict, baked: float) -> None:
         entry = {"step": run.step + 1, "weight": step.weight, "when": state.now_iso(),
