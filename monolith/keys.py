@@ -77,3 +77,39 @@ def idempotency(idem_hash: str) -> str:
 
 def user(user_id: str) -> str:
     return USER_PREFIX + user_id
+
+
+# Storage contract version 3: a client's destination and the streams it writes share the slot
+# tag of one of 64 buckets, so each script stays in one slot of a cluster.
+V3 = "vfy3:"
+BUCKETS = 64
+V3_STREAM_MAXLEN = 10_000
+TALLY_BLOCK_FIELD = "block"
+
+
+def bucket(dest_key: str) -> int:
+    return int(dest_key[:2], 16) % BUCKETS
+
+
+def _tagged(dest_key: str) -> str:
+    return f"{V3}{{b{bucket(dest_key)}}}"
+
+
+def v3_record(client: str, dest_key: str) -> str:
+    return f"{_tagged(dest_key)}:d:{client}:{dest_key}"
+
+
+def v3_retained(client: str, dest_key: str) -> str:
+    return f"{_tagged(dest_key)}:f:{client}:{dest_key}"
+
+
+def v3_failed_checks(client: str, dest_key: str) -> str:
+    return f"{_tagged(dest_key)}:fail:{client}:{dest_key}"
+
+
+def v3_outbox(bucket_number: int) -> str:
+    return f"{V3}{{b{bucket_number}}}:outbox"
+
+
+def v3_events(bucket_number: int) -> str:
+    return f"{V3}{{b{bucket_number}}}:events"

@@ -1,8 +1,8 @@
 """Write docs/storage-contract-vectors.json: the golden vectors of the storage contract.
 
 A third, deliberately naive reading of docs/storage-contract.md. Run it only when the contract's
-version changes; both implementations' tests compare their own code with its output. Version-2
-cases sit beside the version-1 ones (kept under their old names), which both sides still read.
+version changes; both implementations' tests compare their own code with its output. Version-3
+cases sit under "v3"; the version-2 (and version-1) cases keep their old names.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PEPPER = "golden-pepper-do-not-use-in-production"
-CONTRACT_VERSION = 2
+CONTRACT_VERSION = 3
+BUCKETS = 64  # version 3: outbox/events stream buckets and slot tags
 CLIENTS = ["acme", "Beta_Corp-2"]  # client names: [A-Za-z0-9_-]{1,64}, used in key names as is
 OUT = Path(__file__).resolve().parent.parent / "docs" / "storage-contract-vectors.json"
 
@@ -193,6 +194,85 @@ def sms_guard_vectors() -> dict[str, Any]:
     return {"global_key": "vfy:rl:sms", "prefixes": prefixes, "tally_buckets": buckets}
 
 
+def lp(text: str) -> str:
+    """A length-prefixed field of the version-3 packed record: `{utf-8 byte count}:{text}`."""
+    return f"{len(text.encode())}:{text}"
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def v3_vectors(seal_key: bytes, destinations: list[dict[str, Any]]) -> dict[str, Any]:
+    """docs/storage-contract.md "Version 3": destination keys, buckets, ids, key names, the
+    version-3 seal, packed records (with what each renders) and a schema-3 event."""
+    dest_keys = []
+    for client in CLIENTS:
+        for dest in destinations[:4]:
+            dest_key = mac(f"dest-key|{client}|{dest['dest_hash']}")[:16]
+            bucket = int(dest_key[0:2], 16) % BUCKETS
+            tag = f"{{b{bucket}}}"
+            dest_keys.append({
+                "client": client, "channel": dest["channel"],
+                "normalized_to": dest["normalized_to"], "dest_hash": dest["dest_hash"],
+                "dest_key": dest_key, "bucket": bucket,
+                "record_key": f"vfy3:{tag}:d:{client}:{dest_key}",
+                "retained_key": f"vfy3:{tag}:f:{client}:{dest_key}",
+                "failed_checks_key": f"vfy3:{tag}:fail:{client}:{dest_key}",
+                "outbox": f"vfy3:{tag}:outbox", "events": f"vfy3:{tag}:events",
+                "v2_pending_key": f"vfy:pending:{client}:{dest['dest_hash']}",
+                "v2_failed_checks_key": f"vfy:rl:fail:{client}:{dest['dest_hash']}",
+            })
+    seals = []
+    for entry, rand, code in [(dest_keys[0], "5f0e9a2c4b7d1e38", "123456"),
+                              (dest_keys[2], "00000000000000ff", "0123456789")]:
+        vid = f"VE{entry['dest_key']}{rand}"
+        nonce = hmac.new(PEPPER.encode(), f"seal-nonce|{vid}".encode(), hashlib.sha256).digest()
+        nonce = nonce[:12]
+        sealed = AESGCM(seal_key).encrypt(nonce, code.encode(), vid.encode())
+        seals.append({"verification_id": vid, "dest_key": entry["dest_key"], "rand": rand,
+                      "code": code, "nonce_hex": nonce.hex(), "code_sealed": b64(sealed)})
+    created, ttl = 1795883589120, 600_000
+    records = []
+    for seal, entry, locale, reference, status, sends, checks, offset in [
+        (seals[0], dest_keys[0], "", "order-42", "p", 1, 0, 0),
+        # free text holding the separators, and a finished record
+        (seals[1], dest_keys[2], "pt-BR", "a|b:c|42", "a", 2, 1, 31_000),
+    ]:
+        code_mac = hmac.new(PEPPER.encode(), f"code|{seal['code']}".encode(),
+                            hashlib.sha256).digest()
+        channel = "s" if entry["channel"] == "sms" else "e"
+        fields = [seal["rand"], lp(entry["normalized_to"]), channel, lp(locale), lp(reference),
+                  status, b64(code_mac[:16]), seal["code_sealed"], str(sends), str(checks),
+                  str(created), str(ttl), str(offset)]
+        statuses = {"p": "pending", "a": "approved", "c": "canceled",
+                    "m": "max_attempts_reached", "x": "expired"}
+        records.append({
+            "key": entry["record_key"], "client": entry["client"],
+            "verification_id": seal["verification_id"], "code": seal["code"],
+            "packed": "|".join(fields),
+            "fields": {"rand": seal["rand"], "to": entry["normalized_to"],
+                       "channel": entry["channel"], "locale": locale, "reference": reference,
+                       "status": statuses[status], "code_mac16": b64(code_mac[:16]),
+                       "code_sealed": seal["code_sealed"], "send_attempts": sends,
+                       "check_attempts": checks, "created_at": created, "ttl": ttl,
+                       "sent_offset": offset},
+            "renders": {"id": seal["verification_id"], "to": entry["normalized_to"],
+                        "channel": entry["channel"], "locale": locale or None,
+                        "reference": reference or None, "status": statuses[status],
+                        "send_attempts": sends, "check_attempts": checks,
+                        "created_at": render(created), "expires_at": render(created + ttl)},
+        })
+    first = records[0]
+    event = {"schema": "3", "type": "verification.approved",
+             "verification_id": first["verification_id"], "channel": first["fields"]["channel"],
+             "dest_key": dest_keys[0]["dest_key"], "client": first["client"],
+             "reference": first["fields"]["reference"], "occurred_at": "1795883650000"}
+    return {"buckets": BUCKETS, "dest_keys": dest_keys, "seals": seals, "records": records,
+            "events": [event], "dead_letter": "vfy:outbox:dead", "tally_block_field": "block",
+            "outbox_group": "dispatchers", "events_group": "monolith-users"}
+
+
 def main() -> None:
     seal_key = hmac.new(PEPPER.encode(), b"seal-key|v1", hashlib.sha256).digest()
     codes = [
@@ -292,7 +372,7 @@ def main() -> None:
     records = example_records(destinations[0], seals[0])
     vectors = {
         "contract_version": CONTRACT_VERSION,
-        "reads_versions": [1, CONTRACT_VERSION],
+        "reads_versions": [2, CONTRACT_VERSION],
         "pepper": PEPPER,
         "seal_key_hex": seal_key.hex(),
         "codes": codes,
@@ -328,6 +408,7 @@ def main() -> None:
             "events": "vfy:events",
             "monolith_events_group": "monolith-users",
         },
+        "v3": v3_vectors(seal_key, destinations),
         "timestamps": [
             {"ms": 0, "rendered": "1970-01-01T00:00:00.000Z"},
             {"ms": 1795883589120, "rendered": "2026-11-28T16:33:09.120Z"},

@@ -84,3 +84,52 @@ def block_key(prefix_hash: str) -> str:
 def tally_bucket_ms(window_seconds: int) -> int:
     """The length of one tally bucket; the window is a multiple of TALLY_BUCKETS seconds."""
     return window_seconds * 1000 // TALLY_BUCKETS
+
+
+# Contract version 3 (docs/storage-contract.md "Version 3"): every key of one client's destination
+# carries the slot tag of its bucket, and so do the outbox and events streams it writes.
+V3_PREFIX = "vfy3:"
+BUCKETS = 64
+V3_STREAM_MAXLEN = 10_000  # per bucket
+TALLY_BLOCK_FIELD = "block"  # v3 keeps the prefix block in the tally hash (one key, one slot)
+
+
+def bucket_of(dest_key: str) -> int:
+    return int(dest_key[0:2], 16) % BUCKETS
+
+
+def bucket_tag(bucket: int) -> str:
+    return f"{{b{bucket}}}"
+
+
+def v3_record_key(client: str, dest_key: str) -> str:
+    return f"{V3_PREFIX}{bucket_tag(bucket_of(dest_key))}:d:{client}:{dest_key}"
+
+
+def v3_retained_key(client: str, dest_key: str) -> str:
+    return f"{V3_PREFIX}{bucket_tag(bucket_of(dest_key))}:f:{client}:{dest_key}"
+
+
+def v3_failed_checks_key(client: str, dest_key: str) -> str:
+    return f"{V3_PREFIX}{bucket_tag(bucket_of(dest_key))}:fail:{client}:{dest_key}"
+
+
+def v3_outbox_stream(bucket: int) -> str:
+    return f"{V3_PREFIX}{bucket_tag(bucket)}:outbox"
+
+
+def v3_events_stream(bucket: int) -> str:
+    return f"{V3_PREFIX}{bucket_tag(bucket)}:events"
+
+
+def v3_outbox_streams() -> list[str]:
+    return [v3_outbox_stream(bucket) for bucket in range(BUCKETS)]
+
+
+def v3_events_streams() -> list[str]:
+    return [v3_events_stream(bucket) for bucket in range(BUCKETS)]
+
+
+def dest_key_of_id(verification_id: str) -> str:
+    """Characters 2-17 of a v3 id: its destination key (the id is `VE` + dest_key + rand)."""
+    return verification_id[2:18]
