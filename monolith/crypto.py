@@ -80,13 +80,43 @@ class Keyring:
         nonce, box = raw[:NONCE_BYTES], raw[NONCE_BYTES:]
         return self._seal.decrypt(nonce, box, verification_id.encode()).decode("ascii")
 
+    # Contract version 3: a client-bound destination key, a short code MAC, a nonce from the id.
+    def dest_key(self, client: str, dest_hash: str) -> str:
+        return self._mac(f"dest-key|{client}|{dest_hash}")[:16]
+
+    def code_mac16(self, code: str) -> str:
+        raw = hmac.new(self._key, f"code|{code}".encode(), hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+    def _v3_nonce(self, verification_id: str) -> bytes:
+        digest = hmac.new(self._key, f"seal-nonce|{verification_id}".encode(), hashlib.sha256)
+        return digest.digest()[:NONCE_BYTES]
+
+    def seal_code_v3(self, verification_id: str, code: str) -> str:
+        box = self._seal.encrypt(
+            self._v3_nonce(verification_id), code.encode("ascii"), verification_id.encode()
+        )
+        return base64.urlsafe_b64encode(box).rstrip(b"=").decode("ascii")
+
+    def open_seal_v3(self, verification_id: str, code_sealed: str) -> str:
+        """The code inside a v3 seal; raises cryptography's InvalidTag when it was not ours."""
+        box = base64.urlsafe_b64decode(code_sealed + "=" * (-len(code_sealed) % 4))
+        nonce = self._v3_nonce(verification_id)
+        return self._seal.decrypt(nonce, box, verification_id.encode()).decode("ascii")
+
 
 def generate_code(length: int) -> str:
     return "".join(secrets.choice("0123456789") for _ in range(length))
 
 
 def new_verification_id() -> str:
+    """A contract v2 id: `VE` + 32 random hex."""
     return "VE" + secrets.token_hex(16)
+
+
+def new_v3_verification_id(dest_key: str) -> str:
+    """A contract v3 id: `VE` + the destination key + 16 random hex (the id names its key)."""
+    return "VE" + dest_key + secrets.token_hex(8)
 
 
 def new_user_id() -> str:

@@ -124,3 +124,47 @@ def open_sealed_code(pepper: str, verification_id: str, sealed: str) -> str:
     except (InvalidTag, UnicodeEncodeError) as exc:
         raise SealError("sealed code does not open (wrong pepper, id or tampered)") from exc
     return plain.decode("ascii")
+
+
+# Contract version 3 ("Destination key, bucket, id"; "The version-3 seal").
+DEST_KEY_HEX = 16
+
+
+def dest_key(pepper: str, client: str, dest_hash_hex: str) -> str:
+    """The client-bound key of a destination: its v3 record key and the first half of its ids."""
+    return _hmac_hex(pepper, f"dest-key|{client}|{dest_hash_hex}")[:DEST_KEY_HEX]
+
+
+def code_mac16(pepper: str, code: str) -> str:
+    """The v3 record's code MAC: base64url of the first 16 bytes of `code_mac`'s HMAC."""
+    raw = hmac.new(pepper.encode(), f"code|{code}".encode(), hashlib.sha256).digest()
+    return _b64url_nopad(raw[:16])
+
+
+def v3_nonce(pepper: str, verification_id: str) -> bytes:
+    digest = hmac.new(pepper.encode(), f"seal-nonce|{verification_id}".encode(), hashlib.sha256)
+    return digest.digest()[:NONCE_BYTES]
+
+
+def seal_code_v3(pepper: str, verification_id: str, code: str) -> str:
+    """The v3 seal: the nonce is derived from the id, so only ciphertext and tag are stored."""
+    sealed = _aead(pepper).encrypt(
+        v3_nonce(pepper, verification_id), code.encode("ascii"), verification_id.encode("ascii")
+    )
+    return _b64url_nopad(sealed)
+
+
+def open_sealed_code_v3(pepper: str, verification_id: str, sealed: str) -> str:
+    """The code inside a v3 seal; SealError when it is malformed or does not authenticate."""
+    try:
+        raw = _b64url_decode(sealed)
+    except (binascii.Error, ValueError) as exc:
+        raise SealError("sealed code is not base64url") from exc
+    if len(raw) < TAG_BYTES:
+        raise SealError("sealed code is too short")
+    try:
+        aad = verification_id.encode("ascii")
+        plain = _aead(pepper).decrypt(v3_nonce(pepper, verification_id), raw, aad)
+    except (InvalidTag, UnicodeEncodeError) as exc:
+        raise SealError("sealed code does not open (wrong pepper, id or tampered)") from exc
+    return plain.decode("ascii")
