@@ -29,6 +29,11 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "unsupported_media_type": (
         415, "Unsupported media type", "The request body must be application/json."
     ),
+    "idempotency_key_in_use": (
+        409,
+        "Idempotency key in use",
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+    ),
     "idempotency_key_reused": (
         422,
         "Idempotency key reused",

@@ -41,6 +41,15 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int | 
     return value
 
 
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name}={raw!r} is not a flag; set it to 1 or leave it unset")
+
 def parse_trusted_proxies(raw: str) -> tuple[IpNetwork, ...]:
     networks: list[IpNetwork] = []
     for part in raw.split(","):
@@ -74,6 +83,8 @@ def parse_sms_countries(raw: str) -> tuple[str, ...]:
 class Settings:
     app_env: str = "development"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False  # REDIS_URL names a node of a Redis Cluster
+    storage_write_version: int = 3  # what new verifications are written in; 2 and 3 are read
     code_pepper: str = DEVELOPMENT_PEPPER
     code_length: int = 6
     code_ttl_seconds: int = 600
@@ -129,6 +140,8 @@ class Settings:
         return cls(
             app_env=app_env,
             redis_url=env.get("REDIS_URL", "").strip() or cls.redis_url,
+            redis_cluster=_flag(env, "REDIS_CLUSTER"),
+            storage_write_version=_int(env, "VERIFY_STORAGE_WRITE_VERSION", 3, 2, 3),
             code_pepper=pepper or DEVELOPMENT_PEPPER,
             code_length=_int(env, "VERIFY_CODE_LENGTH", 6, 4, 10),
             code_ttl_seconds=_int(env, "VERIFY_CODE_TTL_SECONDS", 600, 1),

@@ -43,6 +43,12 @@ class IdempotencyKeyReused(VerificationError):
     code = "idempotency_key_reused"
 
 
+class IdempotencyKeyInUse(VerificationError):
+    """Cluster mode only: another request holds this Idempotency-Key's claim."""
+
+    code = "idempotency_key_in_use"
+
+
 class ResendCooldown(VerificationError):
     code = "resend_cooldown"
 
@@ -74,6 +80,7 @@ class SmsCapacityExceeded(VerificationError):
 # Script outcomes that refuse a send, by the outcome name the Lua script returns.
 SEND_REFUSALS: dict[str, type[VerificationError]] = {
     "idempotency_key_reused": IdempotencyKeyReused,
+    "idempotency_key_in_use": IdempotencyKeyInUse,
     "max_send_attempts_reached": MaxSendAttemptsReached,
     "resend_cooldown": ResendCooldown,
     "rate_limited": RateLimited,

@@ -50,6 +50,12 @@ GuardWindow = Annotated[Count, AfterValidator(_whole_buckets)]
 class Settings(EnvSettings):
     app_env: Annotated[Literal["development", "production"], env_var("APP_ENV")] = "development"
     redis_url: Annotated[str, env_var("REDIS_URL")] = "redis://127.0.0.1:6379/0"
+    # REDIS_URL names a node of a Redis Cluster: cluster clients, no version-2 read path.
+    redis_cluster: Annotated[bool, env_var("REDIS_CLUSTER")] = False
+    # The storage-contract version new verifications are created in; both are always read.
+    storage_write_version: Annotated[
+        Literal[2, 3], env_var("VERIFY_STORAGE_WRITE_VERSION")
+    ] = 3
     code_pepper: Annotated[str, env_var("CODE_PEPPER", repr=False)] = DEVELOPMENT_PEPPER
     code_length: Annotated[int, env_var("VERIFY_CODE_LENGTH", ge=4, le=10)] = 6
     code_ttl_seconds: Annotated[Count, env_var("VERIFY_CODE_TTL_SECONDS")] = 600

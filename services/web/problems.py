@@ -41,6 +41,11 @@ PROBLEMS: dict[str, Problem] = {
     "unsupported_media_type": Problem(
         415, "Unsupported media type", "The request body must be application/json."
     ),
+    "idempotency_key_in_use": Problem(
+        409,
+        "Idempotency key in use",
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+    ),
     "idempotency_key_reused": Problem(
         422,
         "Idempotency key reused",

@@ -43,7 +43,7 @@ def test_the_table_of_the_api_document() -> None:
                       re.MULTILINE)
     assert {code: (int(status), title, detail) for status, code, title, detail in rows} == (
         CATALOGUE)
-    assert len(CATALOGUE) == 21
+    assert len(CATALOGUE) == 22
     assert Problem("unauthorized").body() == {
         "type": "urn:problem:verify:unauthorized", "title": "Unauthorized", "status": 401,
         "detail": "A valid API key is required.", "code": "unauthorized"}

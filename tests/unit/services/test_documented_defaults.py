@@ -18,6 +18,8 @@ def as_documented(value: object) -> str:
     """A default written the way the table writes it (a tuple of networks comma-separated)."""
     if isinstance(value, tuple):
         return ",".join(str(part) for part in value)
+    if isinstance(value, bool):  # a flag: 1 set, 0 unset
+        return str(int(value))
     return str(value)
 
 
