@@ -55,6 +55,16 @@ FUZZ_EXAMPLES, FUZZ_SEED = 300, 10
 SHARED_LIMITS = "shared_limits"
 MAIN, LIMITS, CONTAINERS = "contract", "contract: shared limits", "contract: containers"
 PHASES = {"main": MAIN, "limits": LIMITS, "containers": CONTAINERS}
+# The storage-contract version each side writes, per phase (docs/storage-contract.md "Migration
+# from version 2"): the main phase runs the monolith on 2 and the services on 3, the limits phase
+# the other way round, so every cross target and the differential run meet two sides on different
+# versions, as a rolling switch does; the containers write 3 (the default) on both. A cluster has
+# no version 2 (REDIS_CLUSTER=1): every side writes 3 there.
+WRITE_VERSION = "VERIFY_STORAGE_WRITE_VERSION"
+MIXED_WRITE_VERSIONS: Mapping[str, Mapping[str, str]] = {
+    MAIN: {"monolith": "2", "send": "3", "verify": "3"},
+    LIMITS: {"monolith": "3", "send": "2", "verify": "2"},
+}
 
 
 @dataclass(frozen=True)
@@ -356,6 +366,12 @@ def contract_stack(label: str, workers: int, profile: Mapping[str, str]
     keyring_file = log_dir / "keyring.json"
     api_keys = write_contract_keyring(keyring_file)
     parts = stage_specs(workers, external, log_dir, keyring_file, profile)
+    if os.environ.get("REDIS_CLUSTER", "") not in ("1", "true"):
+        versions = MIXED_WRITE_VERSIONS.get(label, {})
+        parts = [dataclasses.replace(p, env={**p.env, WRITE_VERSION: versions[p.name]})
+                 if p.name in versions else p for p in parts]
+        print(f"== {label}: storage write versions "
+              + ", ".join(f"{name} {version}" for name, version in versions.items()), flush=True)
     print(f"\n== {label}: starting {', '.join(p.name for p in parts)} "
           f"(logs in {log_dir})", flush=True)
     with Stack(parts, ready_timeout=60, log_dir=log_dir) as stack:
