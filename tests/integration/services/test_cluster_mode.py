@@ -5,6 +5,7 @@ Idempotency-Key is claimed first."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
@@ -243,3 +244,22 @@ async def test_cluster_errors_the_client_does_not_absorb_answer_503(
         assert response.status_code == 503
         assert response.json()["code"] == "service_unavailable"
         assert int(response.headers["Retry-After"]) >= 1
+
+
+async def test_concurrent_sends_never_pass_the_client_limit(cluster: LocalCluster) -> None:
+    """Reserves are atomic per counter: of 15 sends at once with room for 10, exactly 10 pass,
+    and the refused ones' reservations are given back."""
+    client = sync_client(cluster)
+    client.flushdb()
+    settings = make_settings(cluster.url, redis_cluster=True, client_send_limit=10)
+    async with running_api(client, settings, redis_factory=cluster_redis(cluster)) as api:
+        numbers = [f"+1415555{n:04d}" for n in range(200, 215)]
+        responses = await asyncio.gather(*(api.start(to) for to in numbers))
+        statuses = sorted(response.status_code for response in responses)
+        assert statuses == [201] * 10 + [429] * 5
+        assert client.get(keys.client_limit_key(CLIENT)) == "10"
+        assert client.get(keys.SMS_LIMIT_KEY) == "10"
+        assert sent_tally(api) == 10
+        refused = [to for to, r in zip(numbers, responses, strict=True) if r.status_code == 429]
+        for to in refused:
+            assert client.get(keys.dest_limit_key(crypto.dest_hash(PEPPER, "sms", to))) == "0"
