@@ -13,5 +13,10 @@ def generate_code(length: int) -> str:
     return f"{secrets.randbelow(10**length):0{length}d}"
 
 
-def new_verification_id() -> str:
+def new_v2_verification_id() -> str:
     return ID_PREFIX + secrets.token_hex(16)
+
+
+def new_v3_verification_id(dest_key: str) -> str:
+    """Contract v3: `VE` + dest_key + 16 random hex digits, so the id names its keys."""
+    return ID_PREFIX + dest_key + secrets.token_hex(8)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-CONTRACT_VERSION = 2
-EVENT_SCHEMA = 2
+CONTRACT_VERSION = 3
+READS_VERSIONS = (2, 3)
+V2_RECORD_VERSION = 2  # the `v` field of a version-2 record
+EVENT_SCHEMA = 2  # of events about version-2 records (on vfy:events)
+V3_EVENT_SCHEMA = 3  # of events about version-3 records (on the buckets' streams)
 
 RECORD_PREFIX = "vfy:ver:"
 PENDING_PREFIX = "vfy:pending:"
@@ -42,11 +45,6 @@ def record_key(verification_id: str) -> str:
 def pending_key(client: str, dest_hash: str) -> str:
     """The client's own pending index (contract v2)."""
     return f"{PENDING_PREFIX}{client}:{dest_hash}"
-
-
-def v1_pending_key(dest_hash: str) -> str:
-    """The pending index of contract v1, still read until its records expire."""
-    return PENDING_PREFIX + dest_hash
 
 
 def failed_checks_key(client: str, dest_hash: str) -> str:
@@ -133,3 +131,17 @@ def v3_events_streams() -> list[str]:
 def dest_key_of_id(verification_id: str) -> str:
     """Characters 2-17 of a v3 id: its destination key (the id is `VE` + dest_key + rand)."""
     return verification_id[2:18]
+
+
+def v3_bucket_of_id(verification_id: str) -> int:
+    return bucket_of(dest_key_of_id(verification_id))
+
+
+def rand_of_id(verification_id: str) -> str:
+    """Characters 18-33 of a v3 id: the random half, the packed record's `rand`."""
+    return verification_id[18:]
+
+
+# Cluster mode: the Idempotency-Key's claim marker lives this long (a crashed request's
+# marker frees the key after it).
+IDEMPOTENCY_CLAIM_TTL_MS = 30_000

@@ -12,20 +12,33 @@ from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from services.verification.redis_gate import RedisGate
 
 LUA_DIR = Path(__file__).parent / "lua"
-SCRIPT_NAMES = ("send", "check", "cancel")
+# The scripts that read or write the version-3 packed record: record3.lua (its codec and shared
+# helpers) is prepended to each, so each fact is written once.
+RECORD_SCRIPTS = ("send", "check", "cancel")
+# The read, and one-key scripts: an approval's tally; cluster mode's reserves, refunds, claim.
+ONE_KEY_SCRIPTS = ("read", "tally_approval", "reserve", "refund", "reserve_tally", "refund_tally",
+                   "idem_claim")
+SCRIPT_NAMES = RECORD_SCRIPTS + ONE_KEY_SCRIPTS
+SHARED_PRELUDE = "record3"
 
 
 def load_script_sources() -> dict[str, str]:
-    return {name: (LUA_DIR / f"{name}.lua").read_text("utf-8") for name in SCRIPT_NAMES}
+    def read(name: str) -> str:
+        return (LUA_DIR / f"{name}.lua").read_text("utf-8")
+
+    prelude = read(SHARED_PRELUDE)
+    return {name: (prelude + read(name) if name in RECORD_SCRIPTS else read(name))
+            for name in SCRIPT_NAMES}
 
 
 class Scripts:
-    def __init__(self, client: Redis, gate: RedisGate) -> None:
+    def __init__(self, client: Redis | RedisCluster, gate: RedisGate) -> None:
         self.client = client
         self.gate = gate
         self.sources = load_script_sources()

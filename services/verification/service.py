@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.verification import crypto
-from services.verification.codes import generate_code, new_verification_id
+from services.verification.codes import generate_code
 from services.verification.errors import (
     SEND_REFUSALS,
     MaxCheckAttemptsReached,
@@ -53,19 +53,28 @@ class VerificationService:
         idempotency_key = check_idempotency_key(idempotency_key)
         check_sms_destination(request, self.settings.sms_countries)
         pepper = self.settings.code_pepper
-        verification_id = new_verification_id()
+        dest_hash = crypto.dest_hash(pepper, request.channel, request.to)
+        dest_key = crypto.dest_key(pepper, client, dest_hash)
+        verification_id = self.store.new_id(dest_key)
         code = generate_code(self.settings.code_length)
+        if self.store.write_version == 3:
+            code_mac = crypto.code_mac16(pepper, code)
+            code_sealed = crypto.seal_code_v3(pepper, verification_id, code)
+        else:
+            code_mac = crypto.code_mac(pepper, code)
+            code_sealed = crypto.seal_code(pepper, verification_id, code)
         result = await self.store.send(
             NewSend(
                 verification_id=verification_id,
-                code_mac=crypto.code_mac(pepper, code),
-                code_sealed=crypto.seal_code(pepper, verification_id, code),
+                code_mac=code_mac,
+                code_sealed=code_sealed,
                 to=request.to,
                 channel=request.channel,
                 locale=request.locale or "",
                 reference=request.reference or "",
                 client=client,
-                dest_hash=crypto.dest_hash(pepper, request.channel, request.to),
+                dest_hash=dest_hash,
+                dest_key=dest_key,
                 ip_hash=crypto.ip_hash(pepper, request.end_user_ip or client_ip),
                 # Only SMS pass the SMS-pumping guards.
                 prefix_hash=(
@@ -115,15 +124,14 @@ class VerificationService:
         request = parse_check_body(body)
         if request.verification_id is not None and not is_verification_id(request.verification_id):
             raise NotFound()
-        candidate = crypto.code_mac(self.settings.code_pepper, request.code)
         if request.verification_id is not None:
             result = await self.store.check(
-                candidate, client, verification_id=request.verification_id
+                request.code, client, verification_id=request.verification_id
             )
         else:
             assert request.to is not None and request.channel is not None
             dest = crypto.dest_hash(self.settings.code_pepper, request.channel, request.to)
-            result = await self.store.check(candidate, client, dest_hash=dest)
+            result = await self.store.check(request.code, client, dest_hash=dest)
         log.info("check id=%s outcome=%s", result.verification_id or "-", result.outcome)
         if result.outcome == "not_found":
             raise NotFound()

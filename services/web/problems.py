@@ -113,13 +113,13 @@ def problem_response(
     retry_after_ms: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The problem response; 429 and 503 always carry Retry-After (1 s unless told), 401 its
-    WWW-Authenticate challenge."""
+    """The problem response; 429 and 503 always carry Retry-After (1 s unless told), another
+    status when told (409 idempotency_key_in_use), 401 its WWW-Authenticate challenge."""
     status = PROBLEMS[code].status
     all_headers = dict(headers or {})
     if status == 401:
         all_headers["WWW-Authenticate"] = CHALLENGE
-    if status in (429, 503):
+    if status in (429, 503) or retry_after_ms is not None:
         all_headers["Retry-After"] = str(retry_after_seconds(retry_after_ms or 1000))
     return Response(
         json.dumps(problem_body(code, field), separators=(",", ":")).encode(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ import redis
 from fastapi import FastAPI
 
 from services.send.app import create_app as create_send_app
-from services.verification import crypto, keys
+from services.verification import crypto, keys, packed
 from services.verification.settings import Settings
 from services.verify.app import create_app as create_verify_app
 from services.web.factory import RedisFactory
@@ -84,13 +85,30 @@ async def running_api(
 
 
 def learn_code(client: redis.Redis, verification_id: str, pepper: str = PEPPER) -> str:
-    """The code of the newest delivery job for this verification, opened as the dispatcher does."""
-    entries: list[tuple[str, dict[str, str]]]
-    entries = client.xrevrange(keys.OUTBOX_STREAM)  # type: ignore[assignment]
-    for _, fields in entries:
-        if fields["verification_id"] == verification_id:
-            return crypto.open_sealed_code(pepper, verification_id, fields["code_sealed"])
+    """The code of the newest delivery job for this verification, opened as the dispatcher does:
+    a version-3 job on its bucket's outbox, else a version-2 one on vfy:outbox."""
+    streams = [(keys.v3_outbox_stream(keys.v3_bucket_of_id(verification_id)),
+                crypto.open_sealed_code_v3), (keys.OUTBOX_STREAM, crypto.open_sealed_code)]
+    for stream, open_seal in streams:
+        entries: list[tuple[str, dict[str, str]]]
+        entries = client.xrevrange(stream)  # type: ignore[assignment]
+        for _, fields in entries:
+            if fields["verification_id"] == verification_id:
+                return open_seal(pepper, verification_id, fields["code_sealed"])
     raise AssertionError(f"no delivery job for {verification_id}")
+
+
+def outbox_jobs(client: redis.Redis) -> list[dict[str, str]]:
+    """Every delivery job, both versions' streams (in no particular order across streams)."""
+    entries: list[tuple[str, dict[str, str]]] = []
+    for stream in [*keys.v3_outbox_streams(), keys.OUTBOX_STREAM]:
+        entries += client.xrange(stream)  # type: ignore[arg-type]
+    return [fields for _, fields in sorted(entries, key=lambda entry: _entry_order(entry[0]))]
+
+
+def _entry_order(entry_id: str) -> tuple[int, int]:
+    millis, sequence = entry_id.split("-")
+    return int(millis), int(sequence)
 
 
 def wrong_code(code: str) -> str:
@@ -98,6 +116,36 @@ def wrong_code(code: str) -> str:
 
 
 def events(client: redis.Redis) -> list[dict[str, str]]:
-    entries: list[tuple[str, dict[str, str]]]
-    entries = client.xrange(keys.EVENTS_STREAM)  # type: ignore[assignment]
-    return [fields for _, fields in entries]
+    """Every status event, both versions' streams, in the order they were written."""
+    entries: list[tuple[str, dict[str, str]]] = []
+    for stream in [*keys.v3_events_streams(), keys.EVENTS_STREAM]:
+        entries += client.xrange(stream)  # type: ignore[arg-type]
+    return [fields for _, fields in sorted(entries, key=lambda entry: _entry_order(entry[0]))]
+
+
+def record(client: redis.Redis, verification_id: str) -> packed.PackedRecord:
+    """The live version-3 record of an id (its client's, the shared key's unless given)."""
+    return record_of(client, verification_id, CLIENT)
+
+
+def record_of(client: redis.Redis, verification_id: str, owner: str) -> packed.PackedRecord:
+    raw = client.get(keys.v3_record_key(owner, keys.dest_key_of_id(verification_id)))
+    assert raw is not None, f"no version-3 record for {verification_id}"
+    found = packed.unpack(str(raw))
+    assert found.rand == keys.rand_of_id(verification_id)
+    return found
+
+
+def record_key(verification_id: str, owner: str = CLIENT) -> str:
+    return keys.v3_record_key(owner, keys.dest_key_of_id(verification_id))
+
+
+def expire_early(client: redis.Redis, verification_id: str, owner: str = CLIENT) -> None:
+    """Make a version-3 record's code TTL end now (as waiting for it would), keeping its TTL."""
+    found = record_of(client, verification_id, owner)
+    ended = dataclasses.replace(found, ttl=0, created_at=found.created_at - 1)
+    client.set(record_key(verification_id, owner), packed.pack(ended), keepttl=True)
+
+
+def dest_key(to: str, channel: str = "sms", owner: str = CLIENT) -> str:
+    return crypto.dest_key(PEPPER, owner, crypto.dest_hash(PEPPER, channel, to))

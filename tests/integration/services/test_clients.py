@@ -17,7 +17,11 @@ from tests.integration.services.support import (
     PEPPER,
     PHONE,
     Api,
+    dest_key,
     events,
+    expire_early,
+    record,
+    record_of,
     running_api,
     two_client_settings,
     wrong_code,
@@ -63,9 +67,10 @@ async def test_two_clients_have_their_own_pending_verification_for_one_destinati
     assert approved.json()["verification_id"] == theirs.json()["id"]
     assert (await api.send.get(f"/api/verifications/{ours.json()['id']}")).json()[
         "status"] == "pending"
-    dest = crypto.dest_hash(PEPPER, "sms", PHONE)
-    assert api.redis.get(keys.pending_key(CLIENT, dest)) == ours.json()["id"]
-    assert api.redis.hget(keys.record_key(theirs.json()["id"]), "client") == OTHER.client
+    # Each client's record sits at its own key (the id names it): neither reaches the other's.
+    assert record(api.redis, ours.json()["id"]).status == "pending"
+    assert record_of(api.redis, theirs.json()["id"], OTHER.client).status == "approved"
+    assert keys.dest_key_of_id(ours.json()["id"]) != keys.dest_key_of_id(theirs.json()["id"])
 
 
 async def test_an_idempotency_key_is_the_clients_own(api: Api) -> None:
@@ -107,14 +112,12 @@ async def test_failed_checks_limit_per_client_and_destination(
         await api.check(wrong_code(api.code_for(first["id"])), to=PHONE)
         await api.check(wrong_code(api.code_for(first["id"])), to=PHONE)  # exhausted: 2 failures
         second = (await api.start("+14155550177")).json()  # another destination: not counted
-        dest = crypto.dest_hash(PEPPER, "sms", PHONE)
         # The first expires early (as its TTL would), so a new send to PHONE may start.
-        api.redis.hset(keys.record_key(first["id"]), "expires_at", 1)
-        api.redis.delete(keys.pending_key(CLIENT, dest))
+        expire_early(api.redis, first["id"])
         third = (await api.start()).json()
         code = api.code_for(third["id"])
         assert (await api.check(wrong_code(code), verification_id=third["id"])).status_code == 200
-        failures = keys.failed_checks_key(CLIENT, dest)
+        failures = keys.v3_failed_checks_key(CLIENT, dest_key(PHONE))
         assert api.redis.get(failures) == "3"
         assert 86_390_000 < api.redis.pttl(failures) <= 86_400_000  # from the first failure
         for refused in (await api.check(code, verification_id=third["id"]),
@@ -124,7 +127,7 @@ async def test_failed_checks_limit_per_client_and_destination(
             assert 86_390 < int(refused.headers["Retry-After"]) <= 86_400
         # A refused check counted nothing, and compared nothing.
         assert api.redis.get(failures) == "3"
-        assert api.redis.hget(keys.record_key(third["id"]), "check_attempts") == "1"
+        assert record(api.redis, third["id"]).check_attempts == 1
         # Other destinations and other clients are not locked out.
         assert (await api.check(api.code_for(second["id"]), to="+14155550177")).json()[
             "status"] == "approved"
@@ -177,13 +180,13 @@ async def test_reference_round_trip_and_on_the_events(api: Api) -> None:
     assert list(body)[3:5] == ["locale", "reference"]
     assert body["reference"] == "order 42"
     vid = body["id"]
-    assert api.redis.hget(keys.record_key(vid), "reference") == "order 42"
+    assert record(api.redis, vid).reference == "order 42"
     assert (await api.send.get(f"/api/verifications/{vid}")).json()["reference"] == "order 42"
     resent = await api.send.post("/api/verifications", json={**BODY, "reference": "other"})
     assert resent.status_code == 429  # the cooldown; the stored reference stays in any case
     assert (await api.check(api.code_for(vid), to=PHONE)).json()["status"] == "approved"
     (event,) = events(api.redis)
-    assert (event["schema"], event["client"], event["reference"]) == ("2", CLIENT, "order 42")
+    assert (event["schema"], event["client"], event["reference"]) == ("3", CLIENT, "order 42")
     plain = (await api.start("+14155550144")).json()
     assert plain["reference"] is None
     canceled = await api.send.post(f"/api/verifications/{plain['id']}/cancel")

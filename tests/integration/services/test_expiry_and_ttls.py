@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import redis
 
-from services.verification import crypto, keys
+from services.verification import crypto, keys, packed
 from tests.integration.services.support import (
     CLIENT,
     PEPPER,
     PHONE,
     Api,
+    dest_key,
     events,
+    expire_early,
     make_settings,
+    record,
+    record_key,
     running_api,
 )
 
@@ -27,11 +32,10 @@ async def test_expired_code_reads_expired_and_checks_404(
         await asyncio.sleep(1.1)
         read = await api.send.get(f"/api/verifications/{created['id']}")
         assert read.json()["status"] == "expired"
-        record_key = keys.record_key(created["id"])
-        assert redis_client.hget(record_key, "status") == "pending"  # reading writes nothing
+        assert record(redis_client, created["id"]).status == "pending"  # reading writes nothing
         checked = await api.check(code, verification_id=created["id"])
         assert checked.status_code == 404
-        assert redis_client.hget(record_key, "status") == "expired"
+        assert record(redis_client, created["id"]).status == "expired"
         assert [e["type"] for e in events(redis_client)] == ["verification.expired"]
         assert (await api.send.get(f"/api/verifications/{created['id']}")).json()["status"] == (
             "expired"
@@ -48,7 +52,7 @@ async def test_cancel_of_expired_writes_expired(redis_url: str, redis_client: re
         canceled = await api.send.post(f"/api/verifications/{created['id']}/cancel")
         assert canceled.status_code == 409
         assert [e["type"] for e in events(redis_client)] == ["verification.expired"]
-        assert 0 < redis_client.pttl(keys.record_key(created["id"])) <= 86_400_000
+        assert 0 < redis_client.pttl(record_key(created["id"])) <= 86_400_000
 
 
 async def test_every_key_has_a_ttl(api: Api) -> None:
@@ -60,14 +64,48 @@ async def test_every_key_has_a_ttl(api: Api) -> None:
     await api.send.post(f"/api/verifications/{other['id']}/cancel")
     all_keys = sorted(str(k) for k in api.redis.keys("*"))
     dest = crypto.dest_hash(PEPPER, "sms", PHONE)
-    assert keys.record_key(created["id"]) in all_keys
-    assert {keys.pending_key(CLIENT, dest), keys.dest_limit_key(dest), keys.OUTBOX_STREAM,
-            keys.EVENTS_STREAM, keys.ip_limit_key(crypto.ip_hash(PEPPER, "203.0.113.7"))} <= set(
-        all_keys)
+    bucket = keys.v3_bucket_of_id(created["id"])
+    other_bucket = keys.v3_bucket_of_id(other["id"])
+    assert {record_key(created["id"]), keys.dest_limit_key(dest),
+            keys.v3_outbox_stream(bucket), keys.v3_events_stream(other_bucket),
+            keys.v3_failed_checks_key(CLIENT, dest_key(PHONE)),
+            keys.ip_limit_key(crypto.ip_hash(PEPPER, "203.0.113.7"))} <= set(all_keys)
     for key in all_keys:
         assert api.redis.pttl(key) > 0, key
-    assert api.redis.pttl(keys.OUTBOX_STREAM) > 6 * 24 * 3600 * 1000
-    assert api.redis.pttl(keys.record_key(created["id"])) > 600_000
+    assert api.redis.pttl(keys.v3_outbox_stream(bucket)) > 6 * 24 * 3600 * 1000
+    assert api.redis.pttl(record_key(created["id"])) > 600_000
+
+
+async def test_a_replaced_final_record_stays_readable_by_its_id(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    """A new send to the destination keeps the final record it replaces in the retained hash."""
+    async with running_api(redis_client, make_settings(redis_url)) as api:
+        first = (await api.start()).json()
+        await api.send.post(f"/api/verifications/{first['id']}/cancel")
+        second = (await api.start()).json()
+        assert second["id"] != first["id"]
+        retained = keys.v3_retained_key(CLIENT, dest_key(PHONE))
+        until, _, kept = str(redis_client.hget(retained, keys.rand_of_id(first["id"]))).partition(
+            "|")
+        assert packed.unpack(kept).status == "canceled"
+        assert 0 < int(until) - time.time() * 1000 <= 86_400_000
+        assert 86_390_000 < redis_client.pttl(retained) <= 86_400_000
+        read = await api.send.get(f"/api/verifications/{first['id']}")
+        assert (read.status_code, read.json()["status"]) == (200, "canceled")
+        assert (await api.send.post(f"/api/verifications/{first['id']}/cancel")).json()[
+            "code"] == "not_pending"
+        assert (await api.check(api.code_for(first["id"]), verification_id=first["id"])
+                ).status_code == 404  # a retained record is final
+        assert (await api.send.get(f"/api/verifications/{second['id']}")).json()[
+            "status"] == "pending"
+        # A pending one past its code TTL is retained as expired.
+        expire_early(redis_client, second["id"])
+        third = (await api.start()).json()
+        assert (await api.send.get(f"/api/verifications/{second['id']}")).json()[
+            "status"] == "expired"
+        assert record(redis_client, third["id"]).status == "pending"
+        assert redis_client.hlen(retained) == 2
 
 
 async def test_key_names_hold_no_personal_data(api: Api) -> None:

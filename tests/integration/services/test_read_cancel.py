@@ -5,20 +5,20 @@ The API rules of reading and canceling are the contract suite's (contract_tests/
 
 from __future__ import annotations
 
-from services.verification import crypto, keys
-from tests.integration.services.support import CLIENT, PEPPER, PHONE, Api, events
+from tests.integration.services.support import PHONE, Api, dest_key, events, record, record_key
 
 
-async def test_cancel_frees_the_index_and_writes_the_event(api: Api) -> None:
+async def test_cancel_ends_the_record_and_writes_the_event(api: Api) -> None:
     created = (await api.start()).json()
     canceled = await api.send.post(f"/api/verifications/{created['id']}/cancel")
     assert canceled.status_code == 200
-    dest = crypto.dest_hash(PEPPER, "sms", PHONE)
-    assert api.redis.exists(keys.pending_key(CLIENT, dest)) == 0
+    assert record(api.redis, created["id"]).status == "canceled"
+    assert 86_390_000 < api.redis.pttl(record_key(created["id"])) <= 86_400_000  # retention
     (event,) = events(api.redis)
     assert event["type"] == "verification.canceled"
     assert event["verification_id"] == created["id"]
-    assert event["dest_hash"] == dest
+    assert event["dest_key"] == dest_key(PHONE)
+    assert (await api.start()).status_code == 201  # no longer the destination's live one
 
 
 async def test_each_service_serves_only_its_own_paths(api: Api) -> None:

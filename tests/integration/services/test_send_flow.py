@@ -8,7 +8,15 @@ from __future__ import annotations
 import redis
 
 from services.verification import crypto, keys
-from tests.integration.services.support import PEPPER, PHONE, Api, make_settings, running_api
+from tests.integration.services.support import (
+    CLIENT,
+    PEPPER,
+    PHONE,
+    Api,
+    make_settings,
+    outbox_jobs,
+    running_api,
+)
 
 
 async def test_a_resend_enqueues_the_same_code_and_counts_toward_the_limit(
@@ -19,9 +27,11 @@ async def test_a_resend_enqueues_the_same_code_and_counts_toward_the_limit(
         first = (await api.start()).json()
         first_code = api.code_for(first["id"])
         assert (await api.start()).status_code == 200
-        jobs: list[tuple[str, dict[str, str]]]
-        jobs = redis_client.xrange(keys.OUTBOX_STREAM)  # type: ignore[assignment]
-        assert [job["send_attempt"] for _, job in jobs] == ["1", "2"]
+        jobs = outbox_jobs(redis_client)
+        assert [job["send_attempt"] for job in jobs] == ["1", "2"]
+        assert {job["client"] for job in jobs} == {CLIENT}  # v3 jobs name their record's owner
+        outbox = keys.v3_outbox_stream(keys.v3_bucket_of_id(first["id"]))
+        assert redis_client.xlen(outbox) == 2
         assert api.code_for(first["id"]) == first_code
         dest = crypto.dest_hash(PEPPER, "sms", PHONE)
         assert redis_client.get(keys.dest_limit_key(dest)) == "2"
@@ -32,4 +42,4 @@ async def test_a_refused_resend_writes_no_job_and_no_count(api: Api) -> None:
     assert (await api.start()).status_code == 429  # within the default 30 s cooldown
     dest = crypto.dest_hash(PEPPER, "sms", PHONE)
     assert api.redis.get(keys.dest_limit_key(dest)) == "1"
-    assert len(api.redis.xrange(keys.OUTBOX_STREAM)) == 1  # type: ignore[arg-type]
+    assert len(outbox_jobs(api.redis)) == 1

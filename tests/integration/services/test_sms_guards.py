@@ -14,6 +14,7 @@ from tests.integration.services.support import (
     PEPPER,
     Api,
     make_settings,
+    outbox_jobs,
     running_api,
     wrong_code,
 )
@@ -52,7 +53,9 @@ def current_bucket(api: Api) -> int:
 
 
 def tally(api: Api, prefix_hash: str = PREFIX_HASH) -> dict[str, str]:
-    return api.redis.hgetall(keys.tally_key(prefix_hash))  # type: ignore[return-value]
+    """The tally's bucket fields (its `block` field aside)."""
+    fields: dict[str, str] = api.redis.hgetall(keys.tally_key(prefix_hash))  # type: ignore[assignment]
+    return {field: value for field, value in fields.items() if field != keys.TALLY_BLOCK_FIELD}
 
 
 async def test_prefix_velocity_counts_new_sends_and_resends_per_prefix(
@@ -73,7 +76,7 @@ async def test_prefix_velocity_counts_new_sends_and_resends_per_prefix(
         assert api.redis.get(keys.SMS_LIMIT_KEY) == "4"
         dest = crypto.dest_hash(PEPPER, "sms", SAME_PREFIX[2])
         assert api.redis.exists(keys.dest_limit_key(dest)) == 0
-        assert len(api.redis.xrange(keys.OUTBOX_STREAM)) == 5  # type: ignore[arg-type]
+        assert len(outbox_jobs(api.redis)) == 5
 
 
 async def test_the_problem_of_each_guard_has_the_documented_words(
@@ -106,6 +109,10 @@ async def test_unapproved_prefix_is_blocked_and_stays_blocked(
         assert 86_390_000 < ttl <= 86_400_000
         # Four created, none approved: the next SMS send blocks the prefix and is refused.
         assert_refused(await api.start(SAME_PREFIX[4]), "prefix_blocked", 120)
+        # Written both ways while version-2 data can exist: the tally's field and v2's key.
+        blocked_until = int(str(api.redis.hget(keys.tally_key(PREFIX_HASH),
+                                               keys.TALLY_BLOCK_FIELD)))
+        assert 115_000 < blocked_until - redis_now_ms(api.redis) <= 120_000
         block = keys.block_key(PREFIX_HASH)
         assert api.redis.get(block) == "1"
         assert 115_000 < api.redis.pttl(block) <= 120_000
@@ -190,17 +197,28 @@ async def test_a_send_refused_by_a_rate_limit_counts_in_no_guard(
         assert api.redis.get(keys.SMS_LIMIT_KEY) == "1"
 
 
-async def test_records_carry_the_prefix_hash_and_emails_pass_no_guard(
-    redis_url: str, redis_client: redis.Redis
-) -> None:
+async def test_either_guard_block_refuses(redis_url: str, redis_client: redis.Redis) -> None:
+    """The block is honoured either way: v3's tally field, or version 2's block key."""
+    async with running_api(redis_client, guarded(redis_url)) as api:
+        api.redis.hset(keys.tally_key(PREFIX_HASH), keys.TALLY_BLOCK_FIELD,
+                       redis_now_ms(api.redis) + 100_000)
+        assert_refused(await api.start(SAME_PREFIX[0]), "prefix_blocked", 100)
+        api.redis.delete(keys.tally_key(PREFIX_HASH))
+        api.redis.set(keys.block_key(PREFIX_HASH), "1", px=50_000)
+        assert_refused(await api.start(SAME_PREFIX[0]), "prefix_blocked", 50)
+        api.redis.delete(keys.block_key(PREFIX_HASH))
+        assert (await api.start(SAME_PREFIX[0])).status_code == 201
+
+
+async def test_emails_pass_no_guard(redis_url: str, redis_client: redis.Redis) -> None:
     settings = guarded(redis_url, sms_prefix_limit=1, sms_global_limit=1, prefix_guard_min_sms=1,
                        prefix_guard_min_approved_percent=100)
     async with running_api(redis_client, settings) as api:
         sms = (await api.start(SAME_PREFIX[0])).json()["id"]
-        assert api.redis.hget(keys.record_key(sms), "prefix_hash") == PREFIX_HASH
+        assert (await api.check(api.code_for(sms), verification_id=sms)).status_code == 200
         emails = [(await api.start(f"user{n}@example.com", "email")).json() for n in range(3)]
         for email in emails:
-            assert api.redis.hget(keys.record_key(email["id"]), "prefix_hash") == ""
+            assert email["status"] == "pending"
             approved = await api.check(api.code_for(email["id"]), verification_id=email["id"])
             assert approved.json()["status"] == "approved"
         assert api.redis.get(keys.SMS_LIMIT_KEY) == "1"
@@ -210,8 +228,8 @@ async def test_records_carry_the_prefix_hash_and_emails_pass_no_guard(
 async def test_a_record_without_prefix_hash_tallies_no_approval(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
-    """A version-1 record (or any without the field) is approved without touching a tally."""
-    async with running_api(redis_client, guarded(redis_url)) as api:
+    """A version-2 record without the field is approved without touching a tally."""
+    async with running_api(redis_client, guarded(redis_url, storage_write_version=2)) as api:
         verification_id = (await api.start(SAME_PREFIX[0])).json()["id"]
         api.redis.hdel(keys.record_key(verification_id), "prefix_hash")
         api.redis.delete(keys.tally_key(PREFIX_HASH))

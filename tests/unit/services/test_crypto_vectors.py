@@ -19,9 +19,9 @@ VECTORS: dict[str, Any] = json.loads(
 PEPPER: str = VECTORS["pepper"]
 
 
-def test_contract_version_is_two() -> None:
-    assert VECTORS["contract_version"] == 2 == keys.CONTRACT_VERSION
-    assert VECTORS["reads_versions"] == [1, 2]  # version-1 records are still read
+def test_contract_version_is_three() -> None:
+    assert VECTORS["contract_version"] == 3 == keys.CONTRACT_VERSION
+    assert VECTORS["reads_versions"] == [2, 3] == list(keys.READS_VERSIONS)  # v1 no longer read
 
 
 def test_seal_key() -> None:
@@ -46,7 +46,6 @@ def test_send_and_check_by_to_name_the_same_keys(vector: dict[str, str]) -> None
     assert sent.to == vector["normalized_to"]
     dest_hash = crypto.dest_hash(PEPPER, vector["channel"], sent.to)
     assert dest_hash == vector["dest_hash"]
-    assert keys.v1_pending_key(dest_hash) == vector["pending_key"]  # v1: still read
     assert keys.dest_limit_key(dest_hash) == vector["dest_limit_key"]
     # A check by `to` reads the channel from the form and finds the same pending key.
     check = parse_check_body({"to": vector["to"], "code": "123456"})
@@ -74,7 +73,6 @@ def test_idem_hash_v2_is_the_clients_own(vector: dict[str, str]) -> None:
 def test_v2_key_names_of_a_client(vector: dict[str, str]) -> None:
     client, dest_hash = vector["client"], vector["dest_hash"]
     assert keys.pending_key(client, dest_hash) == vector["pending_key"]
-    assert keys.v1_pending_key(dest_hash) == vector["v1_pending_key"]
     assert keys.failed_checks_key(client, dest_hash) == vector["failed_checks_key"]
     assert keys.client_limit_key(client) == vector["client_limit_key"]
 
@@ -108,13 +106,14 @@ def test_tally_bucket_arithmetic(vector: dict[str, int | str]) -> None:
     assert bucket - (keys.TALLY_BUCKETS - 1) == vector["oldest_counted_bucket"]
 
 
-@pytest.mark.parametrize("vector", VECTORS["records"], ids=lambda v: f"v{v['version']}")
+# Version 1 is no longer read: only the version-2 records' vectors apply.
+V2_RECORDS = [vector for vector in VECTORS["records"] if vector["version"] == 2]
+
+
+@pytest.mark.parametrize("vector", V2_RECORDS, ids=lambda v: f"v{v['version']}")
 def test_a_records_prefix_hash(vector: dict[str, Any]) -> None:
-    """Version 2 records carry the prefix_hash of an SMS destination; version 1 none."""
+    """Version 2 records carry the prefix_hash of an SMS destination."""
     fields = vector["fields"]
-    if vector["version"] == 1:
-        assert "prefix_hash" not in fields
-        return
     assert fields["channel"] == "sms"
     assert crypto.prefix_hash(PEPPER, fields["to"]) == fields["prefix_hash"]
 
@@ -162,7 +161,7 @@ def test_bad_seal_raises(pepper: str, verification_id: str, mutate: Any) -> None
         crypto.open_sealed_code(pepper, verification_id, mutate(sealed))
 
 
-@pytest.mark.parametrize("vector", VECTORS["records"], ids=lambda v: f"v{v['version']}")
+@pytest.mark.parametrize("vector", V2_RECORDS, ids=lambda v: f"v{v['version']}")
 def test_a_record_renders_as_its_vector(vector: dict[str, Any]) -> None:
-    """The verification body of a stored record, either version (a v1 record: reference null)."""
+    """The verification body of a stored version-2 record."""
     assert render_verification(snapshot_from_hash(vector["fields"])) == vector["renders"]

@@ -20,8 +20,9 @@ from services.verification.rendering import (
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parents[3] / "docs" / "storage-contract-vectors.json").read_text("utf-8")
 )
-HASH = {"v": "1", "id": "VE0123456789abcdef0123456789abcdef", "to": "+14155550100",
-        "channel": "sms", "locale": "", "status": "pending", "code_mac": "x", "code_sealed": "y",
+HASH = {"v": "2", "id": "VE0123456789abcdef0123456789abcdef", "to": "+14155550100",
+        "channel": "sms", "locale": "", "client": "acme", "reference": "", "status": "pending",
+        "code_mac": "x", "code_sealed": "y",
         "dest_hash": "z", "send_attempts": "2", "check_attempts": "1",
         "created_at": "1795883589120", "expires_at": "1795884189120", "last_sent_at": "1"}
 
@@ -33,11 +34,10 @@ def test_time_vectors(vector: dict[str, Any]) -> None:
 
 def test_key_and_stream_vectors() -> None:
     for destination in VECTORS["destinations"]:
-        assert keys.v1_pending_key(destination["dest_hash"]) == destination["pending_key"]
         assert keys.dest_limit_key(destination["dest_hash"]) == destination["dest_limit_key"]
     for ip in VECTORS["client_ips"]:
         assert keys.ip_limit_key(ip["ip_hash"]) == ip["ip_limit_key"]
-    for idem in VECTORS["idempotency_keys"]:
+    for idem in VECTORS["idempotency_keys_v2"]:
         assert keys.idempotency_key(idem["idem_hash"]) == idem["key"]
     for seal in VECTORS["seals"]:
         assert keys.record_key(seal["verification_id"]) == seal["record_key"]
@@ -49,7 +49,7 @@ def test_key_and_stream_vectors() -> None:
 
 
 def test_verification_member_order_and_values() -> None:
-    """A v1 record (no `reference`) renders `reference: null`, placed after `locale`."""
+    """An empty `reference` renders `reference: null`, placed after `locale`."""
     rendered = render_verification(snapshot_from_hash(HASH))
     assert json.dumps(rendered, separators=(",", ":")) == (
         '{"id":"VE0123456789abcdef0123456789abcdef","to":"+14155550100","channel":"sms",'
@@ -59,7 +59,7 @@ def test_verification_member_order_and_values() -> None:
 
 
 def test_a_v2_records_reference_is_rendered_and_empty_is_null() -> None:
-    v2 = {**HASH, "v": "2", "client": "acme", "reference": "order 42"}
+    v2 = {**HASH, "reference": "order 42"}
     assert render_verification(snapshot_from_hash(v2))["reference"] == "order 42"
     assert render_verification(snapshot_from_hash({**v2, "reference": ""}))["reference"] is None
 

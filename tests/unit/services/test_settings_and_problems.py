@@ -132,7 +132,7 @@ def test_problem_words() -> None:
         "status": 400, "detail": "The parameter 'to' is missing or invalid.",
         "code": "invalid_parameter", "field": "to"}
     assert list(problem_body("not_found")) == ["type", "title", "status", "detail", "code"]
-    assert len(PROBLEMS) == 21
+    assert len(PROBLEMS) == 22  # with idempotency_key_in_use (cluster mode)
     assert problem_body("unauthorized") == {
         "type": "urn:problem:verify:unauthorized", "title": "Unauthorized", "status": 401,
         "detail": "A valid API key is required.", "code": "unauthorized"}

@@ -6,7 +6,11 @@ from typing import Any
 
 import pytest
 
-from services.verification.codes import generate_code, new_verification_id
+from services.verification.codes import (
+    generate_code,
+    new_v2_verification_id,
+    new_v3_verification_id,
+)
 from services.verification.errors import InvalidParameter
 from services.verification.validation import (
     check_idempotency_key,
@@ -114,7 +118,8 @@ def test_codes_and_ids() -> None:
     assert all(len(c) == 6 and c.isdigit() and c.isascii() for c in codes)
     assert len(codes) > 150
     assert len(generate_code(10)) == 10
-    assert is_verification_id(new_verification_id())
+    assert is_verification_id(new_v2_verification_id())
+    assert is_verification_id(new_v3_verification_id("b546b221bd449fe8"))
     assert not is_verification_id("VE" + "A" * 32)
     assert not is_verification_id("VE" + "a" * 32 + "\n")
 
