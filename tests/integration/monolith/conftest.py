@@ -12,7 +12,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from monolith import create_app, logs
+from monolith import create_app, keys, logs
 from monolith.crypto import Keyring
 from monolith.settings import Settings
 from tests.support.api_keys import shared_key, shared_keyring_file
@@ -102,14 +102,18 @@ def stream(redis_client: redis.Redis) -> Callable[[str], Entries]:
 def outbox_codes(
     stream: Callable[[str], Entries], keyring: Keyring
 ) -> Callable[[str], list[str]]:
-    """Codes of every delivery job for a verification, oldest first, read from vfy:outbox."""
+    """Codes of every delivery job for a verification, oldest first: from the 64 bucket outboxes
+    (version-3 seals) and vfy:outbox (version-2 seals), as a dispatcher reads them."""
 
     def read(verification_id: str) -> list[str]:
-        return [
-            keyring.open_seal(verification_id, fields["code_sealed"])
-            for _id, fields in stream("vfy:outbox")
-            if fields["verification_id"] == verification_id
-        ]
+        found: list[tuple[int, int, str]] = []
+        for name in [*keys.v3_outboxes(), keys.OUTBOX]:
+            opened = keyring.open_seal if name == keys.OUTBOX else keyring.open_seal_v3
+            for entry_id, fields in stream(name):
+                if fields["verification_id"] == verification_id:
+                    ms, seq = entry_id.split("-")
+                    found.append((int(ms), int(seq), opened(verification_id, fields["code_sealed"])))
+        return [code for _ms, _seq, code in sorted(found)]
 
     return read
 
