@@ -84,7 +84,8 @@ def test_send_check_cancel_and_read_on_a_cluster(
     assert vid[2:18] == dest_key
     record = packed.unpack(str(admin.get(keys.v3_record("tests", dest_key))))
     assert (record.rand, record.status, record.reference) == (vid[18:], "pending", "order-1")
-    [job] = admin.xrange(keys.v3_outbox(keys.bucket(dest_key)))  # type: ignore[misc]
+    jobs: Any = admin.xrange(keys.v3_outbox(keys.bucket(dest_key)))
+    [job] = jobs
     assert job[1]["client"] == "tests" and job[1]["send_attempt"] == "1"
     assert not admin.exists(keys.OUTBOX, f"vfy:ver:{vid}")
 
@@ -100,7 +101,8 @@ def test_send_check_cancel_and_read_on_a_cluster(
     tally: dict[str, str] = admin.hgetall(keys.tally(keyring.prefix_hash(PHONE)))  # type: ignore[assignment]
     assert sum(int(v) for k, v in tally.items() if k.startswith("a:")) == 1
     assert sum(int(v) for k, v in tally.items() if k.startswith("s:")) == 1  # the resend: none
-    [(_id, event)] = admin.xrange(keys.v3_events(keys.bucket(dest_key)))  # type: ignore[misc]
+    events: Any = admin.xrange(keys.v3_events(keys.bucket(dest_key)))
+    [(_id, event)] = events
     assert (event["schema"], event["type"], event["dest_key"]) == (
         "3", "verification.approved", dest_key)
     assert client.get(f"{SEND}/{vid}").get_json()["status"] == "approved"
