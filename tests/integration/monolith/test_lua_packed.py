@@ -24,7 +24,7 @@ def test_lua_reads_and_rewrites_every_vector_record_byte_for_byte(
 ) -> None:
     script = (LUA_DIR / "common.lua").read_text() + PROBE
     for case in VECTORS["v3"]["records"]:
-        packed_text, decoded = redis_client.eval(script, 0, "", case["packed"])  # type: ignore[misc]
+        packed_text, decoded = redis_client.eval(script, 0, "", case["packed"])
         assert packed_text == case["packed"]
         fields = json.loads(decoded)
         expected = case["fields"]
