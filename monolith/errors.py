@@ -70,5 +70,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(redis.TimeoutError, handle_redis_down)
     app.register_error_handler(redis.ReadOnlyError, handle_redis_down)  # a failover in progress
     app.register_error_handler(redis.exceptions.OutOfMemoryError, handle_redis_full)
+    # Redis Cluster: a slot moving or a node down that the client's own retries did not absorb
+    for cluster_error in (redis.exceptions.ClusterError, redis.exceptions.AskError,
+                          redis.exceptions.TryAgainError, redis.exceptions.RedisClusterException):
+        app.register_error_handler(cluster_error, handle_redis_down)
     app.register_error_handler(Exception, handle_unexpected)
     app.after_request(count_request)

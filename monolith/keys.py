@@ -37,11 +37,6 @@ def pending(client: str, dest_hash: str) -> str:
     return f"{PENDING_PREFIX}{client}:{dest_hash}"
 
 
-def pending_v1(dest_hash: str) -> str:
-    """The contract v1 pending index: still read until the v1 records have expired."""
-    return PENDING_PREFIX + dest_hash
-
-
 def dest_limit(dest_hash: str) -> str:
     return DEST_LIMIT_PREFIX + dest_hash
 
@@ -85,6 +80,7 @@ V3 = "vfy3:"
 BUCKETS = 64
 V3_STREAM_MAXLEN = 10_000
 TALLY_BLOCK_FIELD = "block"
+IDEMPOTENCY_CLAIM_MS = 30_000  # cluster mode: the in-progress marker of an Idempotency-Key
 
 
 def bucket(dest_key: str) -> int:
@@ -113,3 +109,13 @@ def v3_outbox(bucket_number: int) -> str:
 
 def v3_events(bucket_number: int) -> str:
     return f"{V3}{{b{bucket_number}}}:events"
+
+
+def v3_outboxes() -> list[str]:
+    """Every bucket's outbox stream."""
+    return [v3_outbox(number) for number in range(BUCKETS)]
+
+
+def v3_events_streams() -> list[str]:
+    """Every bucket's events stream."""
+    return [v3_events(number) for number in range(BUCKETS)]

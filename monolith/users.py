@@ -72,8 +72,7 @@ def start_user_verification(user_id: str) -> Response:
 
 
 def _pending_id(ctx: Backend, channel: str, to: str) -> str | None:
-    found = ctx.redis.get(keys.pending(g.client, ctx.keyring.dest_hash(channel, to)))
-    return found if isinstance(found, str) else None
+    return store.live_verification_id(ctx.redis, ctx.settings, ctx.keyring, g.client, channel, to)
 
 
 def _cancel_unless_users(ctx: Backend, user_id: str, verification_id: str | None) -> None:
@@ -81,7 +80,7 @@ def _cancel_unless_users(ctx: Backend, user_id: str, verification_id: str | None
     pending (approved, exhausted...) stays as it is, and the send script judges it."""
     if verification_id is None:
         return
-    found = store.read(ctx.redis, g.client, verification_id)
+    found = store.read(ctx.redis, ctx.scripts, ctx.settings, g.client, verification_id)
     if found is not None and found[0].get("reference") != user_id:
         store.cancel(ctx.redis, ctx.scripts, ctx.settings, g.client, verification_id)
 

@@ -81,7 +81,9 @@ def _known_id(verification_id: str) -> str:
 @bp.get(f"{COLLECTION}/<verification_id>", provide_automatic_options=False)
 def get_verification(verification_id: str) -> Response:
     ctx = backend()
-    found = store.read(ctx.redis, g.client, _known_id(verification_id))
+    found = store.read(
+        ctx.redis, ctx.scripts, ctx.settings, g.client, _known_id(verification_id)
+    )
     if found is None:
         raise Problem("not_found")
     record, now_ms = found

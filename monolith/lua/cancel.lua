@@ -1,39 +1,38 @@
--- cancel.lua: cancel a pending verification (docs/storage-contract.md, "cancel").
--- KEYS[1] vfy:ver:{id}   KEYS[2] vfy:events
--- ARGV[1] pending key prefix (vfy:pending:)   ARGV[2] retention ms
--- ARGV[3] stream TTL ms   ARGV[4] events MAXLEN   ARGV[5] client (the caller)
--- Returns {outcome, now_ms, record as a flat HGETALL list}; outcome is not_found, not_pending
--- or canceled (the record only with canceled).
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- cancel.lua: cancel a pending verification (docs/storage-contract.md "cancel", "cancel and read
+-- (version 3)"). Prepended by common.lua.
+-- KEYS by role (ARGV[1] lists the roles passed, in order):
+--   record vfy3:{b}:d:{client}:{dest_key}   retained vfy3:{b}:f:{client}:{dest_key}
+--   events vfy3:{b}:events                  (dest_key: the id's characters 3-18)
+-- On a single node only: record2 vfy:ver:{id}   events2 vfy:events
+--   (a v2 record's pending index vfy:pending:{client}:{dest_hash} is named from the record)
+-- ARGV[1] roles  ARGV[2] verification id  ARGV[3] dest_key  ARGV[4] client (the caller)
+-- ARGV[5] retention ms  ARGV[6] stream TTL ms  ARGV[7] v3 events MAXLEN
+-- ARGV[8] v2 events MAXLEN  ARGV[9] v2 pending key prefix
+-- Returns {outcome, json}: outcome not_found, not_pending or canceled (json: the record).
+C.client, C.dest_key, C.retention, C.stream_ttl = ARGV[4], ARGV[3], ARGV[5], ARGV[6]
+C.v3_maxlen, C.v2_maxlen, C.v2_pending_prefix = ARGV[7], ARGV[8], ARGV[9]
+local rand = string.sub(ARGV[2], 19)
 
-local f = redis.call('HMGET', KEYS[1], 'status', 'expires_at', 'id', 'channel', 'dest_hash',
-  'client', 'reference')
-local status, expires_at, id, channel, dest_hash = f[1], tonumber(f[2]), f[3], f[4], f[5]
-local owner, reference = f[6], f[7] or ''
-if not status then return {'not_found', now, {}} end
--- another client's verification does not exist for this caller; a v1 record has no owner
-if owner and owner ~= ARGV[5] then return {'not_found', now, {}} end
-
-local function finalize(new_status, event_type)
-  redis.call('HSET', KEYS[1], 'status', new_status)
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  -- delete whichever index names this record: the owner's, or the v1 one
-  local indexes = {ARGV[1] .. dest_hash}
-  if owner then indexes[2] = ARGV[1] .. owner .. ':' .. dest_hash end
-  for _, pending_key in ipairs(indexes) do
-    if redis.call('GET', pending_key) == id then redis.call('DEL', pending_key) end
+local r
+local current = unpack3(redis.call('GET', K.record))
+if current and current.rand == rand then
+  r = current
+else
+  local retained = redis.call('HGET', K.retained, rand)
+  if retained and tonumber(string.match(retained, '^(%d+)|')) > now then
+    return {'not_pending', ''}  -- a retained record is final
   end
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'schema', 2, 'type', event_type,
-    'verification_id', id, 'channel', channel, 'dest_hash', dest_hash,
-    'client', owner or '', 'reference', reference, 'occurred_at', now)
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  if K.record2 then
+    r = load2(K.record2)
+    if r and r.client ~= ARGV[4] then r = nil end
+  end
 end
+if not r then return {'not_found', ''} end
 
-if status == 'pending' and now >= expires_at then
-  finalize('expired', 'verification.expired')
-  return {'not_pending', now, {}}
+if r.status == 'pending' and now >= r.expires_at then
+  finalize(r, 'expired', 'verification.expired')
+  return {'not_pending', ''}
 end
-if status ~= 'pending' then return {'not_pending', now, {}} end
-finalize('canceled', 'verification.canceled')
-return {'canceled', now, redis.call('HGETALL', KEYS[1])}
+if r.status ~= 'pending' then return {'not_pending', ''} end
+finalize(r, 'canceled', 'verification.canceled')
+return {'canceled', cjson.encode(snapshot(r))}

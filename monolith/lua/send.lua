@@ -1,106 +1,138 @@
--- send.lua: start or resend a verification in one step (docs/storage-contract.md, "send").
--- KEYS[1] vfy:pending:{client}:{dest_hash}   KEYS[2] vfy:pending:{dest_hash} (v1 index, read only)
--- KEYS[3] vfy:rl:dest:{dest_hash}            KEYS[4] vfy:rl:client:{client}
--- KEYS[5] vfy:rl:ip:{ip_hash}                KEYS[6] vfy:rl:fail:{client}:{dest_hash}
--- KEYS[7] vfy:idem:{idem_hash}, or "" without Idempotency-Key
--- KEYS[8] vfy:ver:{new_id}                   KEYS[9] vfy:outbox
--- ARGV[1] record key prefix (vfy:ver:; an existing record's key is built from the id read)
--- ARGV[2] new id   ARGV[3] code_mac   ARGV[4] code_sealed   ARGV[5] to (normalized)
--- ARGV[6] channel  ARGV[7] locale or ""   ARGV[8] dest_hash   ARGV[9] request_hash or ""
--- ARGV[10] code TTL ms   ARGV[11] retention ms   ARGV[12] resend cooldown ms   ARGV[13] max sends
--- ARGV[14] dest limit    ARGV[15] dest window ms    ARGV[16] client limit   ARGV[17] client window ms
--- ARGV[18] IP limit      ARGV[19] IP window ms      ARGV[20] failed checks limit
--- ARGV[21] failed checks window ms   ARGV[22] idempotency TTL ms   ARGV[23] stream TTL ms
--- ARGV[24] outbox MAXLEN   ARGV[25] client   ARGV[26] reference or ""
--- SMS-pumping guards (docs/api.md), for an SMS only; for an email ARGV[27] and KEYS[10..13] are ""
--- and the guards are skipped:
--- KEYS[10] vfy:rl:prefix:{prefix_hash}        KEYS[11] vfy:fg:{prefix_hash} (conversion tally)
--- KEYS[12] vfy:fg:block:{prefix_hash}         KEYS[13] vfy:rl:sms (circuit breaker)
--- ARGV[27] prefix_hash or ""   ARGV[28] prefix limit   ARGV[29] prefix window ms
--- ARGV[30] guard min SMS   ARGV[31] guard min approved percent   ARGV[32] guard window ms
--- ARGV[33] guard bucket ms   ARGV[34] guard block ms   ARGV[35] SMS global limit
--- ARGV[36] SMS global window ms
+-- send.lua: start or resend a verification (docs/storage-contract.md "send", "send (version 3)",
+-- "Cluster mode", "Migration from version 2"). Prepended by common.lua.
+-- KEYS by role (ARGV[1] lists the roles passed, in order); all in the destination's slot:
+--   record    vfy3:{b}:d:{client}:{dest_key}      retained  vfy3:{b}:f:{client}:{dest_key}
+--   fail      vfy3:{b}:fail:{client}:{dest_key}   outbox    vfy3:{b}:outbox
+-- On a single node only (they judge and count inline; absent in cluster mode, where the reserve
+-- scripts judged them and ARGV[41] carries their first `full` outcome):
+--   dest vfy:rl:dest:{dest_hash}   client vfy:rl:client:{client}   ip vfy:rl:ip:{ip_hash}
+--   fail2 vfy:rl:fail:{client}:{dest_hash}   pending2 vfy:pending:{client}:{dest_hash}
+--   outbox2 vfy:outbox   new2 vfy:ver:{new_id} (write version 2 only)
+--   idem vfy:idem:{idem_hash} (with an Idempotency-Key only)
+--   prefix vfy:rl:prefix:{prefix_hash}  tally vfy:fg:{prefix_hash}  block2 vfy:fg:block:{prefix_hash}
+--   sms vfy:rl:sms   (the four for an SMS only)
+--   A live v2 record is read and written at vfy:ver:{id}, the id read from pending2 (single node).
+-- ARGV[1] roles  ARGV[2] write version (2 or 3)  ARGV[3] new id  ARGV[4] code_mac (v2: 64 hex;
+-- v3: code_mac16)  ARGV[5] code_sealed (of the write version)  ARGV[6] to  ARGV[7] channel
+-- ARGV[8] locale or ""  ARGV[9] reference or ""  ARGV[10] client  ARGV[11] dest_key
+-- ARGV[12] dest_hash  ARGV[13] prefix_hash or ""  ARGV[14] request_hash or ""
+-- ARGV[15] code TTL ms  ARGV[16] retention ms  ARGV[17] resend cooldown ms  ARGV[18] max sends
+-- ARGV[19] dest limit  ARGV[20] dest window ms  ARGV[21] client limit  ARGV[22] client window ms
+-- ARGV[23] IP limit  ARGV[24] IP window ms  ARGV[25] failed checks limit
+-- ARGV[26] failed checks window ms  ARGV[27] idempotency TTL ms  ARGV[28] stream TTL ms
+-- ARGV[29] v3 outbox MAXLEN  ARGV[30] v2 outbox MAXLEN  ARGV[31] prefix limit
+-- ARGV[32] prefix window ms  ARGV[33] guard min SMS  ARGV[34] guard min approved percent
+-- ARGV[35] guard window ms  ARGV[36] guard bucket ms  ARGV[37] guard block ms
+-- ARGV[38] SMS global limit  ARGV[39] SMS global window ms  ARGV[40] v2 record key prefix
+-- ARGV[41] cluster mode: the reserves' first `full` outcome, or ""  ARGV[42] its retry ms
+-- ARGV[43] the tally's block field name
 -- Returns {outcome, retry_after_ms, json}: json is the record snapshot (created/resent) or the
--- stored idempotency value (replay); outcomes as in the contract.
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- stored idempotency value (replay).
+C.client, C.dest_key, C.stream_ttl = ARGV[10], ARGV[11], ARGV[28]
+local inline = K.dest ~= nil
+local guarded = ARGV[13] ~= ''
+local BLOCK = ARGV[43]
 
-if KEYS[7] ~= '' then
-  local stored = redis.call('GET', KEYS[7])
+if K.idem then
+  local stored = redis.call('GET', K.idem)
   if stored then
     local ok, previous = pcall(cjson.decode, stored)
-    if ok and type(previous) == 'table' and previous['request_hash'] == ARGV[9] then
+    if ok and type(previous) == 'table' and previous['request_hash'] == ARGV[14] then
       return {'replay', 0, stored}
     end
     return {'idempotency_key_reused', 0, ''}
   end
 end
 
+-- a counter must never outlive its window: one without a TTL gets it back
+local function pttl_or_window(key, window)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, window)
+    ttl = tonumber(window)
+  end
+  return ttl
+end
+
 -- a limit is full when its counter is >= limit; retry after the counter's PTTL
 local function full_retry_ms(key, limit, window)
   local count = tonumber(redis.call('GET', key) or '0')
-  if count >= tonumber(limit) then
-    local ttl = redis.call('PTTL', key)
-    if ttl < 0 then  -- a counter must never outlive its window
-      redis.call('PEXPIRE', key, window)
-      ttl = tonumber(window)
+  if count >= tonumber(limit) then return pttl_or_window(key, window) end
+  return nil
+end
+
+-- failed checks: the sum of the v3 counter and (single node) the v2 one; retry after the
+-- longer-lived of the counters that hold any (erring closed)
+local function failed_retry_ms()
+  local total, retry = 0, 0
+  for _, key in ipairs({K.fail, K.fail2}) do
+    local count = tonumber(redis.call('GET', key) or '0')
+    if count > 0 then
+      total = total + count
+      retry = math.max(retry, pttl_or_window(key, ARGV[26]))
     end
-    return ttl
   end
+  if total >= tonumber(ARGV[25]) then return retry end
   return nil
 end
 
--- send limits in their order: destination, client, IP
-local SEND_LIMITS = {{KEYS[3], ARGV[14], ARGV[15]}, {KEYS[4], ARGV[16], ARGV[17]},
-  {KEYS[5], ARGV[18], ARGV[19]}}
-
-local function full_limit_retry_ms()
-  for _, limit in ipairs(SEND_LIMITS) do
-    local retry = full_retry_ms(limit[1], limit[2], limit[3])
-    if retry then return retry end
-  end
-  return nil
-end
-
-local guarded = ARGV[27] ~= ''
-local PREFIX_LIMIT = {KEYS[10], ARGV[28], ARGV[29]}
-local SMS_LIMIT = {KEYS[13], ARGV[35], ARGV[36]}
-local bucket_ms = tonumber(ARGV[33])
+local SEND_LIMITS = {{K.dest, ARGV[19], ARGV[20]}, {K.client, ARGV[21], ARGV[22]},
+  {K.ip, ARGV[23], ARGV[24]}}
+local PREFIX_LIMIT = {K.prefix, ARGV[31], ARGV[32]}
+local SMS_LIMIT = {K.sms, ARGV[38], ARGV[39]}
+local bucket_ms = tonumber(ARGV[36])
 local bucket = math.floor(now / bucket_ms)
-local oldest_bucket = bucket - tonumber(ARGV[32]) / bucket_ms + 1  -- the window's buckets
-local dead_tally_fields = {}  -- fields of buckets that left the window, found while judging
+local oldest_bucket = bucket - tonumber(ARGV[35]) / bucket_ms + 1
+local dead_tally_fields = {}
 
--- SMS created and approved in the window's buckets; remembers the dead fields
 local function read_tally()
   local sent, approved = 0, 0
-  local flat = redis.call('HGETALL', KEYS[11])
+  local flat = redis.call('HGETALL', K.tally)
   for i = 1, #flat, 2 do
     local kind, number = string.match(flat[i], '^([sa]):(-?%d+)$')
     local field_bucket = tonumber(number)
     if field_bucket and field_bucket < oldest_bucket then
       dead_tally_fields[#dead_tally_fields + 1] = flat[i]
     elseif field_bucket and field_bucket <= bucket then
-      local count = tonumber(flat[i + 1]) or 0
-      if kind == 's' then sent = sent + count else approved = approved + count end
+      local n = tonumber(flat[i + 1]) or 0
+      if kind == 's' then sent = sent + n else approved = approved + n end
     end
   end
   return sent, approved
 end
 
--- the pumping guards in their order: conversion guard, prefix velocity, circuit breaker
+-- the tally's TTL is W, and at least until a block it holds ends
+local function renew_tally(at_least)
+  if redis.call('PTTL', K.tally) < tonumber(at_least) then
+    redis.call('PEXPIRE', K.tally, at_least)
+  end
+end
+
+-- the block: the tally's field (v3) or the v2 key; honoured either way, the longer one wins
+local function block_retry_ms()
+  local retry = nil
+  local until_ms = tonumber(redis.call('HGET', K.tally, BLOCK) or '0')
+  if until_ms > now then retry = until_ms - now end
+  local ttl = redis.call('PTTL', K.block2)
+  if ttl == -1 then  -- a block must never outlive its time
+    redis.call('PEXPIRE', K.block2, ARGV[37])
+    ttl = tonumber(ARGV[37])
+  end
+  if ttl >= 0 then retry = math.max(retry or 0, ttl) end
+  return retry
+end
+
 local function guard_refusal()
-  local block_ttl = redis.call('PTTL', KEYS[12])
-  if block_ttl == -1 then  -- a block must never outlive its time
-    redis.call('PEXPIRE', KEYS[12], ARGV[34])
-    block_ttl = tonumber(ARGV[34])
-  end
-  if block_ttl ~= -2 then return 'prefix_blocked', block_ttl end
+  local retry = block_retry_ms()
+  if retry then return 'prefix_blocked', retry end
   local sent, approved = read_tally()
-  if sent >= tonumber(ARGV[30]) and approved * 100 < sent * tonumber(ARGV[31]) then
-    redis.call('SET', KEYS[12], 1, 'PX', ARGV[34])
-    return 'prefix_blocked', tonumber(ARGV[34])
+  if sent >= tonumber(ARGV[33]) and approved * 100 < sent * tonumber(ARGV[34]) then
+    redis.call('HSET', K.tally, BLOCK, int(now + tonumber(ARGV[37])))
+    renew_tally(ARGV[37])
+    redis.call('SET', K.block2, 1, 'PX', ARGV[37])
+    return 'prefix_blocked', tonumber(ARGV[37])
   end
-  local retry = full_retry_ms(PREFIX_LIMIT[1], PREFIX_LIMIT[2], PREFIX_LIMIT[3])
+  retry = full_retry_ms(PREFIX_LIMIT[1], PREFIX_LIMIT[2], PREFIX_LIMIT[3])
   if retry then return 'prefix_rate_limited', retry end
   retry = full_retry_ms(SMS_LIMIT[1], SMS_LIMIT[2], SMS_LIMIT[3])
   if retry then return 'sms_capacity_exceeded', retry end
@@ -109,109 +141,134 @@ end
 
 -- every limit of a send (contract step 5): the outcome refusing it and the retry, or nil
 local function refusal()
-  local retry = full_limit_retry_ms()
-  if retry then return 'rate_limited', retry end
+  if not inline then
+    if ARGV[41] ~= '' then return ARGV[41], tonumber(ARGV[42]) end
+    return nil
+  end
+  for _, limit in ipairs(SEND_LIMITS) do
+    local retry = full_retry_ms(limit[1], limit[2], limit[3])
+    if retry then return 'rate_limited', retry end
+  end
   if guarded then return guard_refusal() end
   return nil
 end
 
 local function count(limit)
-  if redis.call('INCR', limit[1]) == 1 then
-    redis.call('PEXPIRE', limit[1], limit[3])
-  end
+  if redis.call('INCR', limit[1]) == 1 then redis.call('PEXPIRE', limit[1], limit[3]) end
 end
 
--- only sends that happen count; a new SMS verification is also tallied for the conversion guard
+-- only sends that happen count (inline; in cluster mode the reserves counted); a new SMS
+-- verification is also tallied for the conversion guard
 local function count_limits(created)
+  if not inline then return end
   for _, limit in ipairs(SEND_LIMITS) do count(limit) end
   if not guarded then return end
   count(PREFIX_LIMIT)
   count(SMS_LIMIT)
   if created then
-    redis.call('HINCRBY', KEYS[11], string.format('s:%d', bucket), 1)
-    if #dead_tally_fields > 0 then redis.call('HDEL', KEYS[11], unpack(dead_tally_fields)) end
-    redis.call('PEXPIRE', KEYS[11], ARGV[32])
+    redis.call('HINCRBY', K.tally, string.format('s:%d', bucket), 1)
+    if #dead_tally_fields > 0 then redis.call('HDEL', K.tally, unpack(dead_tally_fields)) end
+    renew_tally(ARGV[35])
   end
 end
 
-local function snapshot(key)
-  local f = redis.call('HMGET', key, 'id', 'to', 'channel', 'locale', 'reference', 'status',
-    'send_attempts', 'check_attempts', 'created_at', 'expires_at', 'code_sealed')
-  return {id = f[1], to = f[2], channel = f[3], locale = f[4], reference = f[5] or '',
-    status = f[6], send_attempts = tonumber(f[7]), check_attempts = tonumber(f[8]),
-    created_at = tonumber(f[9]), expires_at = tonumber(f[10])}, f[11]
-end
-
-local function enqueue(record, code_sealed)
-  redis.call('XADD', KEYS[9], 'MAXLEN', '~', ARGV[24], '*',
-    'verification_id', record.id, 'channel', record.channel, 'to', record.to,
-    'locale', record.locale, 'code_sealed', code_sealed,
-    'send_attempt', record.send_attempts, 'enqueued_at', now)
-  redis.call('PEXPIRE', KEYS[9], ARGV[23])
-end
-
-local function finish(outcome, status, record)
-  local json = cjson.encode(record)
-  if KEYS[7] ~= '' then
-    redis.call('SET', KEYS[7], cjson.encode({request_hash = ARGV[9], status = status,
-      record = record}), 'PX', ARGV[22])
+local function enqueue(r)
+  if r.form == 3 then
+    redis.call('XADD', K.outbox, 'MAXLEN', '~', ARGV[29], '*',
+      'verification_id', id_of(r), 'channel', r.channel, 'to', r.to, 'locale', r.locale,
+      'code_sealed', r.code_sealed, 'send_attempt', int(r.send_attempts),
+      'enqueued_at', int(now), 'client', C.client)
+    redis.call('PEXPIRE', K.outbox, ARGV[28])
+  else
+    redis.call('XADD', K.outbox2, 'MAXLEN', '~', ARGV[30], '*',
+      'verification_id', r.id, 'channel', r.channel, 'to', r.to, 'locale', r.locale,
+      'code_sealed', r.code_sealed, 'send_attempt', int(r.send_attempts),
+      'enqueued_at', int(now))
+    redis.call('PEXPIRE', K.outbox2, ARGV[28])
   end
-  return {outcome, 0, json}
 end
 
--- the client's own index first; a v1 index only when it names a v1 record (no owner)
-local function pending_id()
-  local id = redis.call('GET', KEYS[1])
-  if id then return id end
-  id = redis.call('GET', KEYS[2])
-  if id and redis.call('HEXISTS', ARGV[1] .. id, 'client') == 0 then return id end
-  return nil
+local function finish(outcome, status, r)
+  local record = snapshot(r)
+  if K.idem then
+    redis.call('SET', K.idem, cjson.encode({request_hash = ARGV[14], status = status,
+      record = record}), 'PX', ARGV[27])
+  end
+  return {outcome, 0, cjson.encode(record)}
 end
 
-local failed_retry = full_retry_ms(KEYS[6], ARGV[20], ARGV[21])
-if failed_retry then return {'rate_limited', failed_retry, ''} end
+local failed = failed_retry_ms()
+if failed then return {'rate_limited', failed, ''} end
 
-local existing = pending_id()
-if existing then
-  local key = ARGV[1] .. existing
-  local f = redis.call('HMGET', key, 'status', 'expires_at', 'send_attempts', 'last_sent_at')
-  local live = f[1] and now < tonumber(f[2])
-  if live and f[1] == 'max_attempts_reached' then  -- a new send must not reset the check budget
-    return {'max_check_attempts_reached', tonumber(f[2]) - now, ''}
+-- one live verification per client and destination, across versions: v3's, then v2's
+local current = unpack3(redis.call('GET', K.record))
+local found = live(current) and current or nil
+if not found and K.pending2 then
+  local id2 = redis.call('GET', K.pending2)
+  if id2 then
+    local r2 = load2(ARGV[40] .. id2)
+    if live(r2) then found = r2 end
   end
-  if live and f[1] == 'pending' then
-    if tonumber(f[3]) >= tonumber(ARGV[13]) then
-      return {'max_send_attempts_reached', tonumber(f[2]) - now, ''}
-    end
-    local cooldown_ends = tonumber(f[4]) + tonumber(ARGV[12])
-    if now < cooldown_ends then
-      return {'resend_cooldown', cooldown_ends - now, ''}
-    end
-    local refused, retry = refusal()
-    if refused then return {refused, retry, ''} end
-    redis.call('HINCRBY', key, 'send_attempts', 1)
-    redis.call('HSET', key, 'last_sent_at', now)
-    count_limits(false)
-    local record, code_sealed = snapshot(key)
-    enqueue(record, code_sealed)
-    return finish('resent', 200, record)
+end
+
+if found then
+  if found.status == 'max_attempts_reached' then  -- a new send must not reset the check budget
+    return {'max_check_attempts_reached', found.expires_at - now, ''}
   end
+  if found.send_attempts >= tonumber(ARGV[18]) then
+    return {'max_send_attempts_reached', found.expires_at - now, ''}
+  end
+  local cooldown_ends = found.last_sent_at + tonumber(ARGV[17])
+  if now < cooldown_ends then return {'resend_cooldown', cooldown_ends - now, ''} end
+  local refused, retry = refusal()
+  if refused then return {refused, retry, ''} end
+  found.send_attempts = found.send_attempts + 1
+  found.last_sent_at = now
+  if found.form == 3 then
+    redis.call('SET', K.record, pack3(found), 'KEEPTTL')
+  else
+    redis.call('HINCRBY', found.key, 'send_attempts', 1)
+    redis.call('HSET', found.key, 'last_sent_at', now)
+  end
+  count_limits(false)
+  enqueue(found)
+  return finish('resent', 200, found)
 end
 
 local refused, retry = refusal()
 if refused then return {refused, retry, ''} end
 
-local expires_at = now + tonumber(ARGV[10])
-redis.call('HSET', KEYS[8], 'v', 2, 'id', ARGV[2], 'client', ARGV[25], 'to', ARGV[5],
-  'channel', ARGV[6], 'locale', ARGV[7], 'reference', ARGV[26], 'status', 'pending',
-  'code_mac', ARGV[3], 'code_sealed', ARGV[4], 'dest_hash', ARGV[8], 'send_attempts', 1,
-  'check_attempts', 0, 'created_at', now, 'expires_at', expires_at, 'last_sent_at', now,
-  'prefix_hash', ARGV[27])
-redis.call('PEXPIRE', KEYS[8], tonumber(ARGV[10]) + tonumber(ARGV[11]))
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[10])
+local ttl, retention = tonumber(ARGV[15]), tonumber(ARGV[16])
+local created = {to = ARGV[6], channel = ARGV[7], locale = ARGV[8], reference = ARGV[9],
+  status = 'pending', code_mac = ARGV[4], code_sealed = ARGV[5], send_attempts = 1,
+  check_attempts = 0, created_at = now, ttl = ttl, expires_at = now + ttl, last_sent_at = now}
+if ARGV[2] == '3' then
+  if current then  -- the finished one it replaces stays readable by id for retention
+    if current.status == 'pending' then current.status = 'expired' end
+    local retain_until = now + retention
+    local flat = redis.call('HGETALL', K.retained)
+    local dead = {}
+    for i = 1, #flat, 2 do
+      local until_ms = tonumber(string.match(flat[i + 1], '^(%d+)|'))
+      if until_ms <= now then dead[#dead + 1] = flat[i]
+      else retain_until = math.max(retain_until, until_ms) end
+    end
+    if #dead > 0 then redis.call('HDEL', K.retained, unpack(dead)) end
+    redis.call('HSET', K.retained, current.rand, int(now + retention) .. '|' .. pack3(current))
+    redis.call('PEXPIRE', K.retained, retain_until - now)
+  end
+  created.form, created.rand = 3, string.sub(ARGV[3], 19)
+  redis.call('SET', K.record, pack3(created), 'PX', ttl + retention)
+else
+  created.form, created.id, created.client = 2, ARGV[3], ARGV[10]
+  redis.call('HSET', K.new2, 'v', 2, 'id', ARGV[3], 'client', ARGV[10], 'to', ARGV[6],
+    'channel', ARGV[7], 'locale', ARGV[8], 'reference', ARGV[9], 'status', 'pending',
+    'code_mac', ARGV[4], 'code_sealed', ARGV[5], 'dest_hash', ARGV[12], 'send_attempts', 1,
+    'check_attempts', 0, 'created_at', now, 'expires_at', now + ttl, 'last_sent_at', now,
+    'prefix_hash', ARGV[13])
+  redis.call('PEXPIRE', K.new2, ttl + retention)
+  redis.call('SET', K.pending2, ARGV[3], 'PX', ttl)
+end
 count_limits(true)
-local record = {id = ARGV[2], to = ARGV[5], channel = ARGV[6], locale = ARGV[7],
-  reference = ARGV[26], status = 'pending', send_attempts = 1, check_attempts = 0,
-  created_at = now, expires_at = expires_at}
-enqueue(record, ARGV[4])
-return finish('created', 201, record)
+enqueue(created)
+return finish('created', 201, created)

@@ -12,7 +12,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from monolith import create_app, logs
+from monolith import create_app, keys, logs, packed
 from monolith.crypto import Keyring
 from monolith.settings import Settings
 from tests.support.api_keys import shared_key, shared_keyring_file
@@ -98,18 +98,42 @@ def stream(redis_client: redis.Redis) -> Callable[[str], Entries]:
     return read
 
 
+def v3_key(verification_id: str, client: str = "tests") -> str:
+    """The version-3 record key an id names (its characters 3-18 are the dest_key)."""
+    return keys.v3_record(client, verification_id[2:18])
+
+
+@pytest.fixture
+def v3_record(redis_client: redis.Redis) -> Callable[[str], packed.Packed | None]:
+    """The live packed record of a version-3 id, or None when its key holds another one."""
+
+    def read(verification_id: str) -> packed.Packed | None:
+        raw = redis_client.get(v3_key(verification_id))
+        if not isinstance(raw, str):
+            return None
+        record = packed.unpack(raw)
+        return record if record.rand == verification_id[18:] else None
+
+    return read
+
+
 @pytest.fixture
 def outbox_codes(
     stream: Callable[[str], Entries], keyring: Keyring
 ) -> Callable[[str], list[str]]:
-    """Codes of every delivery job for a verification, oldest first, read from vfy:outbox."""
+    """Codes of every delivery job for a verification, oldest first: from the 64 bucket outboxes
+    (version-3 seals) and vfy:outbox (version-2 seals), as a dispatcher reads them."""
 
     def read(verification_id: str) -> list[str]:
-        return [
-            keyring.open_seal(verification_id, fields["code_sealed"])
-            for _id, fields in stream("vfy:outbox")
-            if fields["verification_id"] == verification_id
-        ]
+        found: list[tuple[int, int, str]] = []
+        for name in [*keys.v3_outboxes(), keys.OUTBOX]:
+            opened = keyring.open_seal if name == keys.OUTBOX else keyring.open_seal_v3
+            for entry_id, fields in stream(name):
+                if fields["verification_id"] == verification_id:
+                    ms, seq = entry_id.split("-")
+                    code = opened(verification_id, fields["code_sealed"])
+                    found.append((int(ms), int(seq), code))
+        return [code for _ms, _seq, code in sorted(found)]
 
     return read
 

@@ -1,5 +1,5 @@
-"""Storage contract v2 on the monolith: verifications owned by their client, per-client idempotency
-and limits, end_user_ip and reference, and v1 records written before the upgrade still served."""
+"""Verifications owned by their client (storage contract v2, kept by v3): per-client idempotency
+and limits, end_user_ip and reference; version-1 records are no longer read."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from monolith import keys, packed
 from monolith.crypto import Keyring
+from tests.integration.monolith.conftest import v3_key
 from tests.support.api_keys import IssuedKey, new_key, shared_key, write_keyring
 
 PHONE = "+14155550100"
@@ -114,8 +116,8 @@ def test_failed_checks_per_client_and_destination_are_limited(
     refused_send = send(mine)
     assert refused_send.status_code == 429 and refused_send.get_json()["code"] == "rate_limited"
     assert send(mine, OTHER_PHONE).status_code == 201  # another destination
-    dest_hash = keyring.dest_hash("sms", PHONE)
-    assert redis_client.get(f"vfy:rl:fail:tests:{dest_hash}") == "2"
+    dest_key = keyring.dest_key("tests", keyring.dest_hash("sms", PHONE))
+    assert redis_client.get(keys.v3_failed_checks("tests", dest_key)) == "2"
     # another client's checks of the same person are their own budget
     theirs = send(other).get_json()["id"]
     approved = other.post(CHECK, json={"to": PHONE, "code": outbox_codes(theirs)[0]})
@@ -157,13 +159,13 @@ def test_reference_is_stored_returned_and_on_the_events(
     body = created.get_json()
     assert list(body)[3:5] == ["locale", "reference"] and body["reference"] == "order 42"
     vid = body["id"]
-    assert redis_client.hget(f"vfy:ver:{vid}", "reference") == "order 42"
+    assert packed.unpack(str(redis_client.get(v3_key(vid)))).reference == "order 42"
     resent = send(client, reference="ignored on a resend").get_json()
     assert resent["reference"] == "order 42"
     assert client.get(f"{SEND}/{vid}").get_json()["reference"] == "order 42"
     client.post(CHECK, json={"to": PHONE, "code": outbox_codes(vid)[0]})
-    [(_id, event)] = stream("vfy:events")
-    assert event["type"] == "verification.approved" and event["schema"] == "2"
+    [(_id, event)] = stream(keys.v3_events(keys.bucket(vid[2:18])))
+    assert event["type"] == "verification.approved" and event["schema"] == "3"
     assert event["client"] == "tests" and event["reference"] == "order 42"
     other = send(client, OTHER_PHONE).get_json()
     assert other["reference"] is None
@@ -174,7 +176,8 @@ def test_reference_is_stored_returned_and_on_the_events(
 def write_v1(
     redis_client: redis.Redis, keyring: Keyring, vid: str, to: str, code: str
 ) -> str:
-    """A record and pending index exactly as storage contract version 1 describes them."""
+    """A record and pending index exactly as storage contract version 1 describes them (no longer
+    read; tests/integration/monolith/test_users_events.py still imports this)."""
     now_ms = int(float(redis_client.time()[0]) * 1000)
     dest_hash = keyring.dest_hash("sms", to)
     redis_client.hset(f"vfy:ver:{vid}", mapping={
@@ -189,46 +192,18 @@ def write_v1(
     return dest_hash
 
 
-def test_v1_records_are_read_checked_canceled_and_resent_after_the_upgrade(
-    two_clients: Callable[..., tuple[FlaskClient, FlaskClient]], redis_client: redis.Redis,
-    keyring: Keyring, stream: Callable[[str], Any], outbox_codes: Callable[[str], list[str]],
+def test_v1_records_are_no_longer_read(
+    client: FlaskClient, redis_client: redis.Redis, keyring: Keyring,
 ) -> None:
-    mine, other = two_clients()
-    by_to, by_id, canceled, resent = ("VE" + digit * 32 for digit in "abcd")
-    phones = {by_to: PHONE, by_id: OTHER_PHONE, canceled: "+14155550102", resent: "+14155550103"}
-    hashes = {vid: write_v1(redis_client, keyring, vid, to, "123456") for vid, to in phones.items()}
-
-    read = other.get(f"{SEND}/{by_to}")  # a v1 record belongs to no one: any client reads it
-    assert read.status_code == 200
-    assert read.get_json()["reference"] is None and read.get_json()["status"] == "pending"
-
-    wrong = mine.post(CHECK, json={"to": PHONE, "code": "000000"}).get_json()
-    assert (wrong["verification_id"], wrong["status"]) == (by_to, "pending")
-    approved = mine.post(CHECK, json={"to": PHONE, "code": "123456"}).get_json()
-    assert (approved["verification_id"], approved["status"]) == (by_to, "approved")
-    assert not redis_client.exists(f"vfy:pending:{hashes[by_to]}")
-
-    approved = other.post(CHECK, json={"verification_id": by_id, "code": "123456"}).get_json()
-    assert approved["status"] == "approved"
-
-    assert other.post(f"{SEND}/{canceled}/cancel").get_json()["status"] == "canceled"
-    assert not redis_client.exists(f"vfy:pending:{hashes[canceled]}")
-
-    again = send(mine, phones[resent])
-    assert again.status_code == 200 and again.get_json()["id"] == resent
-    assert again.get_json()["send_attempts"] == 2 and outbox_codes(resent) == ["123456"]
-
-    events = [fields for _id, fields in stream("vfy:events")]
-    assert [(e["verification_id"], e["type"], e["client"], e["reference"]) for e in events] == [
-        (by_to, "verification.approved", "", ""),
-        (by_id, "verification.approved", "", ""),
-        (canceled, "verification.canceled", "", ""),
-    ]
-    assert all(e["schema"] == "2" for e in events)
-    # once its v1 verification is over, the client's next send is a v2 one in its own index
-    fresh = send(mine).get_json()["id"]
-    assert redis_client.hget(f"vfy:ver:{fresh}", "v") == "2"
-    assert redis_client.get(f"vfy:pending:tests:{hashes[by_to]}") == fresh
+    vid = "VE" + "a" * 32
+    write_v1(redis_client, keyring, vid, PHONE, "123456")
+    assert client.get(f"{SEND}/{vid}").status_code == 404
+    assert client.post(CHECK, json={"to": PHONE, "code": "123456"}).status_code == 404
+    assert client.post(CHECK, json={"verification_id": vid, "code": "123456"}).status_code == 404
+    assert client.post(f"{SEND}/{vid}/cancel").status_code == 404
+    fresh = send(client)
+    assert fresh.status_code == 201 and fresh.get_json()["id"] != vid
+    assert redis_client.hget(f"vfy:ver:{vid}", "status") == "pending"  # never written either
 
 
 def test_a_v1_index_naming_a_v2_record_is_not_used(

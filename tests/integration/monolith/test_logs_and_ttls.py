@@ -94,10 +94,10 @@ def test_every_key_has_a_ttl(
         thread.join(timeout=5)
         consumer_client.close()
     found = list(redis_client.scan_iter(count=1000))
-    for prefix in ["vfy:ver:", "vfy:pending:", "vfy:rl:dest:", "vfy:rl:ip:", "vfy:idem:",
-                   "users:US"]:
+    for prefix in ["vfy3:", "vfy:rl:dest:", "vfy:rl:ip:", "vfy:idem:", "users:US"]:
         assert any(key.startswith(prefix) for key in found), prefix
-    assert "vfy:outbox" in found and "vfy:events" in found
+    for kind in [":d:", ":outbox", ":events"]:  # the v3 record and the bucket streams
+        assert any(key.startswith("vfy3:{b") and kind in key for key in found), kind
     without_ttl = [key for key in found if redis_client.pttl(key) <= 0]
     assert without_ttl == []
 

@@ -60,7 +60,7 @@ def test_openapi_problem_codes_are_those_of_the_api_document(client: FlaskClient
     document = client.get("/openapi.json").get_json()
     codes = set(document["components"]["schemas"]["Problem"]["properties"]["code"]["enum"])
     table = set(re.findall(r"^\| \d{3} \| `(\w+)` \|", DOCS.read_text(), re.MULTILINE))
-    assert codes == table and len(codes) == 21
+    assert codes == table and len(codes) == 22
 
 
 def test_openapi_is_plain_json(client: FlaskClient) -> None:

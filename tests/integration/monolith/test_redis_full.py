@@ -12,6 +12,7 @@ import redis
 from flask import Flask
 
 from devtools.redis_server import EmbeddedRedis, start_embedded
+from monolith import keys
 from monolith.crypto import Keyring
 from tests.integration.monolith.conftest import PEPPER, PHONE
 from tests.support.redis_memory import keyspace, out_of_memory
@@ -36,9 +37,10 @@ def test_full_redis_refuses_writes_with_503_and_changes_nothing(
     created = client.post("/api/verifications", json={"to": PHONE, "channel": "sms"})
     assert created.status_code == 201
     vid = created.get_json()["id"]
-    entries: list[tuple[str, dict[str, str]]] = admin.xrange("vfy:outbox")  # type: ignore[assignment]
+    outbox = keys.v3_outbox(keys.bucket(vid[2:18]))
+    entries: list[tuple[str, dict[str, str]]] = admin.xrange(outbox)  # type: ignore[assignment]
     (job,) = [fields for _, fields in entries]
-    code = Keyring(PEPPER).open_seal(vid, job["code_sealed"])
+    code = Keyring(PEPPER).open_seal_v3(vid, job["code_sealed"])
     wrong = "".join(str((int(digit) + 1) % 10) for digit in code)
     user = client.post("/api/users", json={"name": "Ada", "phone": "+14155550101"})
     assert user.status_code == 201

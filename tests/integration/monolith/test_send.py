@@ -12,16 +12,51 @@ from typing import Any
 import redis
 from flask import Flask
 
+from monolith import keys, packed
 from monolith.crypto import Keyring
+from tests.integration.monolith.conftest import v3_key
 
 PHONE = "+14155550100"
 
 
-def test_record_index_and_job_follow_the_storage_contract(
+def test_the_v3_record_and_job_follow_the_storage_contract(
     start: Callable[..., Any], redis_client: redis.Redis, keyring: Keyring,
     outbox_codes: Callable[[str], list[str]], stream: Callable[[str], Any],
 ) -> None:
     body = start().get_json()
+    vid = body["id"]
+    dest_hash = keyring.dest_hash("sms", PHONE)
+    dest_key = keyring.dest_key("tests", dest_hash)
+    assert vid.startswith("VE" + dest_key) and len(vid) == 34
+    record = packed.unpack(str(redis_client.get(v3_key(vid))))
+    code = outbox_codes(vid)[0]
+    assert record == packed.Packed(
+        rand=vid[18:], to=PHONE, channel="sms", locale="", reference="", status="pending",
+        code_mac16=keyring.code_mac16(code), code_sealed=keyring.seal_code_v3(vid, code),
+        send_attempts=1, check_attempts=0, created_at=record.created_at, ttl=120_000,
+        sent_offset=0,
+    )
+    assert 179_000 < redis_client.pttl(v3_key(vid)) <= 180_000
+    assert not redis_client.exists(f"vfy:ver:{vid}", f"vfy:pending:tests:{dest_hash}")
+    outbox = keys.v3_outbox(keys.bucket(dest_key))
+    [(_entry_id, job)] = stream(outbox)
+    assert job == {"verification_id": vid, "channel": "sms", "to": PHONE, "locale": "",
+                   "code_sealed": record.code_sealed, "send_attempt": "1",
+                   "enqueued_at": str(record.created_at), "client": "tests"}
+    assert 7 * 86_400_000 - 1000 < redis_client.pttl(outbox) <= 7 * 86_400_000
+    assert not redis_client.exists("vfy:outbox")
+    assert redis_client.get(f"vfy:rl:dest:{dest_hash}") == "1"
+    assert redis_client.get(f"vfy:rl:ip:{keyring.ip_hash('127.0.0.1')}") == "1"
+    assert redis_client.get("vfy:rl:client:tests") == "1"
+    assert redis_client.memory_usage(v3_key(vid)) <= 256  # type: ignore[operator]
+
+
+def test_writer_version_2_creates_the_v2_record_index_and_job(
+    make_app: Callable[..., Flask], redis_client: redis.Redis, keyring: Keyring,
+    outbox_codes: Callable[[str], list[str]], stream: Callable[[str], Any],
+) -> None:
+    client = make_app(storage_write_version=2).test_client()
+    body = client.post("/api/verifications", json={"to": PHONE, "channel": "sms"}).get_json()
     vid = body["id"]
     record = redis_client.hgetall(f"vfy:ver:{vid}")
     code = outbox_codes(vid)[0]
@@ -37,7 +72,7 @@ def test_record_index_and_job_follow_the_storage_contract(
     assert int(record["expires_at"]) - int(record["created_at"]) == 120_000
     assert record["last_sent_at"] == record["created_at"]
     assert redis_client.get(f"vfy:pending:tests:{dest_hash}") == vid
-    assert not redis_client.exists(f"vfy:pending:{dest_hash}")  # the v1 index is only read
+    assert not redis_client.exists(v3_key(vid))
     assert 119_000 < redis_client.pttl(f"vfy:pending:tests:{dest_hash}") <= 120_000
     assert 179_000 < redis_client.pttl(f"vfy:ver:{vid}") <= 180_000
     [(_entry_id, job)] = stream("vfy:outbox")
@@ -57,7 +92,10 @@ def test_a_resend_enqueues_the_same_sealed_code_and_counts_toward_the_limit(
     assert start().status_code == 200
     codes = outbox_codes(vid)
     assert len(codes) == 2 and codes[0] == codes[1]
-    assert [fields["send_attempt"] for _id, fields in stream("vfy:outbox")] == ["1", "2"]
+    outbox = keys.v3_outbox(keys.bucket(vid[2:18]))
+    assert [fields["send_attempt"] for _id, fields in stream(outbox)] == ["1", "2"]
+    record = packed.unpack(str(redis_client.get(v3_key(vid))))
+    assert record.send_attempts == 2 and record.sent_offset >= 0
     assert redis_client.get(f"vfy:rl:dest:{keyring.dest_hash('sms', PHONE)}") == "2"
 
 

@@ -30,8 +30,8 @@ def keyring(vectors: dict[str, Any]) -> Keyring:
 
 
 def test_contract_version_is_the_one_implemented(vectors: dict[str, Any]) -> None:
-    assert vectors["contract_version"] == 2
-    assert vectors["reads_versions"] == [1, 2]  # version-1 records are still read
+    assert vectors["contract_version"] == 3
+    assert vectors["reads_versions"] == [2, 3]  # version-1 records are no longer read
 
 
 def test_seal_key(keyring: Keyring, vectors: dict[str, Any]) -> None:
@@ -52,19 +52,17 @@ def test_destinations_normalize_hash_and_name_keys(
         assert normalized == case["normalized_to"]
         dest_hash = keyring.dest_hash(case["channel"], normalized)
         assert dest_hash == case["dest_hash"]
-        assert keys.pending_v1(dest_hash) == case["pending_key"]
         assert keys.dest_limit(dest_hash) == case["dest_limit_key"]
 
 
 def test_a_check_by_to_finds_what_a_send_stored(
     keyring: Keyring, vectors: dict[str, Any]
 ) -> None:
-    """The channel read from a check's `to` and its normalized form name the same pending key."""
+    """The channel read from a check's `to` and its normalized form name the same keys."""
     for case in vectors["destinations"]:
         check = parse_check({"to": case["to"], "code": "123456"})
         assert (check.channel, check.to) == (case["channel"], case["normalized_to"])
-        assert keys.pending_v1(keyring.dest_hash(case["channel"], str(check.to))) == (
-            case["pending_key"])
+        assert keyring.dest_hash(case["channel"], str(check.to)) == case["dest_hash"]
 
 
 def test_invalid_destinations_are_refused_on_send_and_check(vectors: dict[str, Any]) -> None:
@@ -96,7 +94,6 @@ def test_v2_key_names_of_a_client(vectors: dict[str, Any]) -> None:
     for case in vectors["client_keys"]:
         client, dest_hash = case["client"], case["dest_hash"]
         assert keys.pending(client, dest_hash) == case["pending_key"]
-        assert keys.pending_v1(dest_hash) == case["v1_pending_key"]
         assert keys.failed_checks(client, dest_hash) == case["failed_checks_key"]
         assert keys.client_limit(client) == case["client_limit_key"]
 
@@ -194,6 +191,7 @@ def test_ids_have_their_documented_form() -> None:
 
 
 def test_records_render_as_their_vectors(vectors: dict[str, Any]) -> None:
-    """The verification body of a stored record, either version (a v1 record: reference null)."""
+    """The verification body of a stored v2 record (version 1 is no longer read)."""
     for record in vectors["records"]:
-        assert render_verification(record["fields"]) == record["renders"], record["version"]
+        if record["version"] == 2:
+            assert render_verification(record["fields"]) == record["renders"]
