@@ -40,6 +40,7 @@ CLAIM_BATCH = 16  # due retries claimed per scan: each is held (leased) until ha
 IDLE_WAIT_FIRST_S = 0.001  # cluster polling: the wait after the first empty poll...
 IDLE_WAIT_MAX_S = 0.050  # ...doubling up to this while every stream stays empty
 SETTLE_SCRIPT = Path(__file__).parent / "lua" / "settle.lua"
+HOLD_SCRIPT = Path(__file__).parent / "lua" / "hold.lua"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Outbox:
         self.streams = outbox_streams(cluster)
         self.by_name = {stream.name: stream for stream in self.streams}
         self.settle_script = client.register_script(SETTLE_SCRIPT.read_text("utf-8"))
+        self.hold_script = client.register_script(HOLD_SCRIPT.read_text("utf-8"))
         self.idle_wait = IDLE_WAIT_FIRST_S
 
     def _pipeline(self) -> Any:
@@ -214,17 +216,23 @@ class Outbox:
         return None
 
     # --- holding -----------------------------------------------------------------------------
-    async def renew(self, entries: Iterable[ClaimedEntry]) -> None:
-        """Reset the entries' idle time (JUSTID leaves the delivery count alone)."""
+    async def renew(self, entries: Iterable[ClaimedEntry]) -> set[tuple[str, str]]:
+        """Reset the idle time of those of the entries this consumer still owns, and say which
+        (stream, entry id) those are (lua/hold.lua: one call per stream, all at once)."""
         by_stream: dict[str, list[str]] = {}
         for entry in entries:
             by_stream.setdefault(entry.stream.name, []).append(entry.entry_id)
-        if not by_stream:
-            return
-        async with self._pipeline() as pipe:
-            for name, entry_ids in by_stream.items():
-                pipe.xclaim(name, keys.OUTBOX_GROUP, self.consumer, 0, entry_ids, justid=True)
-            await pipe.execute()
+        replies = await asyncio.gather(*(
+            self.hold_script(keys=[name], args=[keys.OUTBOX_GROUP, self.consumer, *entry_ids])
+            for name, entry_ids in by_stream.items()
+        ))
+        return {(name, str(entry_id)) for name, held in zip(by_stream, replies, strict=True)
+                for entry_id in held}
+
+    async def still_held(self, entry: ClaimedEntry) -> bool:
+        """Whether this consumer still owns the entry (now fresh again): false when it waited so
+        long that another consumer claimed it, which then delivers it."""
+        return bool(await self.renew([entry]))
 
     @asynccontextmanager
     async def lease(self, entries: list[ClaimedEntry], interval: float) -> AsyncIterator[Lease]:

@@ -65,7 +65,9 @@ class Dispatcher:
             except OutOfMemoryError:  # maxmemory (noeviction): writes refused until memory frees
                 pause = await self._pause(stop, pause, "Redis is out of memory (maxmemory)")
             except ResponseError as exc:
-                if "NOGROUP" in str(exc):  # the stream expired or Redis restarted empty
+                # The stream expired (or Redis restarted empty): NOGROUP; or it went while this
+                # consumer blocked on it: UNBLOCKED. Either way its group is made again.
+                if "NOGROUP" in str(exc) or "UNBLOCKED" in str(exc):
                     group_ready = False
                     continue
                 pause = await self._pause(stop, pause, f"Redis refused a command: {exc}")
@@ -110,6 +112,10 @@ class Dispatcher:
                 if stop.is_set():
                     return
                 try:
+                    if not await self.outbox.still_held(entry):
+                        log.info("job %s was claimed by another dispatcher while it waited",
+                                 entry.entry_id)
+                        continue
                     outcome = await self.handler.handle(entry)
                 finally:
                     lease.release(entry)
