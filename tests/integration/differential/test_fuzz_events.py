@@ -4,11 +4,12 @@ version 2's vfy:events, only what is new since its cursor, in occurred_at order 
 from __future__ import annotations
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from contract_tests.differential.events import EVENTS_STREAMS, EventCursor
 
 
-def event(vid: str, occurred_at: int, schema: str = "3") -> dict[str, str]:
+def event(vid: str, occurred_at: int, schema: str = "3") -> dict[FieldT, EncodableT]:
     destination = {"dest_key": "ab" * 8} if schema == "3" else {"dest_hash": "ab" * 16}
     return {"schema": schema, "type": "verification.approved", "verification_id": vid,
             "channel": "sms", **destination, "client": "acme", "reference": "",
