@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 from redis.commands.core import Script
 
 from monolith import keys
-from monolith.crypto import Keyring, new_user_id
+from monolith.crypto import new_user_id
 from monolith.validation import USER_ID, UserRequest
 
 
@@ -57,11 +58,13 @@ def get_user(client: redis.Redis, user_id: str) -> dict[str, str] | None:
 
 
 def mark_verified(
-    client: redis.Redis, script: Script, keyring: Keyring, reference: str, channel: str,
-    dest_hash: str,
+    client: redis.Redis, script: Script, reference: str, channel: str,
+    is_approved_destination: Callable[[str], bool],
 ) -> int:
     """Set the channel's verified flag on the user whose id is the approval's reference, when
-    that user's destination on the channel is the approved one; 1 when marked, else 0.
+    that user's destination on the channel is the approved one (`is_approved_destination`, given
+    the user's normalized destination, compares it with the event's keyed hash); 1 when marked,
+    else 0.
 
     An approval without a user's id as reference (a plain API verification) marks nobody.
     Idempotent; the script sets the flag only while the user still holds that destination."""
@@ -71,7 +74,7 @@ def mark_verified(
     to = client.hget(keys.user(reference), destination.field)
     if not isinstance(to, str) or not to:
         return 0
-    if keyring.dest_hash(channel, to) != dest_hash:
+    if not is_approved_destination(to):
         return 0
     return int(script(
         keys=[keys.user(reference)], args=[destination.field, to, destination.verified_flag],

@@ -4,9 +4,9 @@ A Hypothesis `RuleBasedStateMachine` draws operations (operations.py) and plays 
 same moment, on three sides (side.py): A, A' (A again, to measure the noise: noise_ledger.py) and
 B. Each operation acts as one of two clients (the keys of --api-key and --api-key-b), the same
 on every side. After the noise rules (noise.py) every response, every delivered message and every
-event in `vfy:events` of A must equal B's. On a difference Hypothesis shrinks the sequence, and
-the error is the shrunk sequence as a reproduction: each step, and both sides' requests and
-responses.
+event (in `vfy:events` and the 64 `vfy3:{b<n>}:events` buckets: events.py) of A must equal B's.
+On a difference Hypothesis shrinks the sequence, and the error is the shrunk sequence as a
+reproduction: each step, and both sides' requests and responses.
 
     ./dev fuzz --a http://127.0.0.1:8001 \
         --b send=http://127.0.0.1:8002,check=http://127.0.0.1:8003 \
@@ -32,6 +32,7 @@ from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, r
 
 from contract_tests.client import Urls, http_client
 from contract_tests.differential.compare import parse_target
+from contract_tests.differential.events import EventCursor
 from contract_tests.differential.noise import RawView
 from contract_tests.differential.noise_ledger import NoiseLedger
 from contract_tests.differential.operations import (
@@ -44,7 +45,6 @@ from contract_tests.differential.side import EndUserAddresses, Outcome, Side
 from contract_tests.differential.views import differences, view_of
 from contract_tests.policy import Policy
 
-EVENTS_STREAM = "vfy:events"
 LABELS = ("A", "A'", "B")
 STEPS_PER_EXAMPLE = 12
 # Keep each step clear of the instants the clock decides (a cooldown or a code TTL ending): both
@@ -144,7 +144,7 @@ class DifferentialMachine(RuleBasedStateMachine):
                                   end_user=cfg.end_users[label])
                       for label in LABELS}
         self.log: list[StepRecord] = []
-        self.events_from = _last_event_id(cfg.events) if cfg.events is not None else None
+        self.events = EventCursor(cfg.events) if cfg.events is not None else None
 
     @rule(op=OPERATIONS)
     def step(self, op: Operation) -> None:
@@ -197,17 +197,13 @@ class DifferentialMachine(RuleBasedStateMachine):
 
     # --- side effects in Redis ----------------------------------------------------------
     def _attach_events(self, outcomes: dict[str, list[Outcome]]) -> None:
-        events = self.config.events
-        if events is None or self.events_from is None:
+        if self.events is None:
             return
-        entries: list[tuple[str, dict[str, str]]] = events.xrange(  # type: ignore[assignment]
-            EVENTS_STREAM, min=f"({self.events_from}", max="+")
-        for entry_id, fields in entries:
-            self.events_from = entry_id
+        for fields in self.events.new_events():
             vid = fields.get("verification_id", "")
             for label, side in self.sides.items():
                 if side.owns(vid) and outcomes[label]:
-                    _outcome_about(outcomes[label], vid).events.append(dict(fields))
+                    _outcome_about(outcomes[label], vid).events.append(fields)
 
     # --- comparison ---------------------------------------------------------------------
     def _compare(self, outcomes: dict[str, list[Outcome]]) -> None:
@@ -241,11 +237,6 @@ def _outcome_about(outcomes: list[Outcome], verification_id: str) -> Outcome:
                 outcome.exchange.body):
             return outcome
     return outcomes[-1]
-
-
-def _last_event_id(client: redis.Redis) -> str:
-    last = client.xrevrange(EVENTS_STREAM, count=1)
-    return str(last[0][0]) if last else "0-0"
 
 
 def reproduction(log: list[StepRecord], lines: list[str]) -> str:
@@ -291,9 +282,10 @@ class FuzzReport:
         cfg = self.config
         lines = [f"fuzz: {cfg.examples} examples, {cfg.steps} steps in {self.seconds:.0f}s"]
         if cfg.events is None:
-            lines.append("fuzz: events in vfy:events NOT compared (no --redis-url given)")
+            lines.append("fuzz: events NOT compared (no --redis-url given)")
         else:
-            lines.append("fuzz: responses, delivered messages and vfy:events compared")
+            lines.append("fuzz: responses, delivered messages and events (vfy:events and the "
+                         "vfy3 buckets) compared")
         for name, count in cfg.known_skipped.items():
             lines.append(f"fuzz: KNOWN DIVERGENCE excluded {count} times (temporary, "
                          f"fuzz.KNOWN_DIVERGENCES): {name}")

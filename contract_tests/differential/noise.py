@@ -3,7 +3,7 @@
 Anything not named here is compared exactly: status, every body member (and member order),
 content-type, Location, Idempotent-Replayed; Retry-After within one second. The fuzzer
 (fuzz.py) also compares side effects: the delivered messages (`message.*`) and the events in
-`vfy:events` (`event.*`); and it measures each rule (noise_ledger.py): a rule that hides a
+the events streams (`event.*`); and it measures each rule (noise_ledger.py): a rule that hides a
 difference which two runs of one side never show is stale.
 """
 
@@ -40,6 +40,7 @@ NOISE_RULES: tuple[NoiseRule, ...] = (
     NoiseRule("event.verification_id", "id", "as body.id"),
     NoiseRule("event.dest_hash", "hash", "per destination: mapped to <hash#n> in order of first "
               "appearance (the keyed hash is computed with the servers' pepper)"),
+    NoiseRule("event.dest_key", "hash", "as event.dest_hash (version 3: bound to the client too)"),
     NoiseRule("event.occurred_at", "ms-time", "Redis time in ms: checked as an integer, masked"),
 )
 CODE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{4,10}(?![0-9])")

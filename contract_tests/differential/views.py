@@ -14,7 +14,8 @@ from contract_tests.differential.compare import normalise
 from contract_tests.differential.noise import Normaliser, same
 from contract_tests.differential.side import Outcome
 
-EVENT_FIELDS = ("schema", "type", "verification_id", "channel", "dest_hash", "client",
+# Schema 2 carries dest_hash, schema 3 dest_key (docs/storage-contract.md); `fields` shows which.
+EVENT_FIELDS = ("schema", "type", "verification_id", "channel", "dest_hash", "dest_key", "client",
                 "reference", "occurred_at")
 _NUMBERED = re.compile(r"^(message|event)#\d+\.")
 

@@ -19,7 +19,7 @@ from services.dispatcher.jobs import ClaimedEntry, DeliveryJob, MalformedJob, de
 from services.dispatcher.message import EMAIL_SUBJECT, expiry_minutes, message_text
 from services.dispatcher.outbox import Outbox
 from services.dispatcher.settings import DispatcherSettings
-from services.verification.crypto import SealError, open_sealed_code
+from services.verification.crypto import SealError, open_sealed_code, open_sealed_code_v3
 
 log = logging.getLogger(__name__)
 
@@ -49,34 +49,33 @@ class JobHandler:
         self.outbox = outbox
         self.channels = channels
         self.minutes = expiry_minutes(settings.shared.code_ttl_seconds)
-        # Renew well within the shortest backoff, the idle time after which others may retry.
-        self.lease_interval = max(0.005, settings.backoff_base_seconds / 4)
 
     async def handle(self, entry: ClaimedEntry) -> Outcome:
+        """The caller holds the entry (Outbox.lease) while this runs."""
         limit = self.settings.max_attempts
         if not entry.fields:  # deleted while pending: nothing left to deliver
-            await self.outbox.settle(entry.entry_id)
+            await self.outbox.settle(entry)
             return Outcome.SKIPPED
         try:
-            job = DeliveryJob.from_fields(entry.fields)
+            job = DeliveryJob.from_fields(entry.fields, entry.stream.version)
         except MalformedJob as exc:
             return await self._dead_letter(entry, str(exc), entry.deliveries)
         if entry.deliveries > limit:  # a consumer died during the last allowed attempt
             error = "delivery attempts exhausted (a dispatcher stopped mid-delivery)"
             return await self._dead_letter(entry, error, entry.deliveries - 1)
 
-        status, expires_at, now_ms = await self.outbox.verification_state(job.verification_id)
-        if status != "pending" or now_ms >= expires_at:
-            reason = "gone" if status is None else ("expired" if status == "pending" else status)
+        state = await self.outbox.verification_state(job)
+        if state.status != "pending" or state.now_ms >= state.expires_at:
+            reason = "gone" if state.status is None else (
+                "expired" if state.status == "pending" else state.status)
             log.info("job %s for %s not delivered: the verification is %s",
                      entry.entry_id, job.verification_id, reason)
-            await self.outbox.settle(entry.entry_id)
+            await self.outbox.settle(entry)
             return Outcome.SKIPPED
 
+        open_seal = open_sealed_code_v3 if job.version == 3 else open_sealed_code
         try:
-            code = open_sealed_code(
-                self.settings.shared.code_pepper, job.verification_id, job.code_sealed
-            )
+            code = open_seal(self.settings.shared.code_pepper, job.verification_id, job.code_sealed)
         except SealError as exc:  # wrong pepper or tampered: no retry can fix it
             return await self._dead_letter(entry, str(exc), entry.deliveries)
 
@@ -88,14 +87,12 @@ class JobHandler:
             delivery_key=f"{job.verification_id}.{entry.entry_id}",
         )
         try:
-            async with self.outbox.lease(entry.entry_id, self.lease_interval):
-                await asyncio.wait_for(
-                    self.channels[job.channel].send(message),
-                    self.settings.delivery_timeout_seconds,
-                )
+            await asyncio.wait_for(
+                self.channels[job.channel].send(message), self.settings.delivery_timeout_seconds
+            )
         except Exception as exc:
             return await self._failed(entry, job, safe_error(exc, code))
-        await self._settle_delivered(entry.entry_id)
+        await self._settle_delivered(entry)
         log.info("job %s for %s delivered by %s (attempt %d)",
                  entry.entry_id, job.verification_id, job.channel, entry.deliveries)
         return Outcome.DELIVERED
@@ -111,17 +108,18 @@ class JobHandler:
 
     async def _dead_letter(self, entry: ClaimedEntry, error: str, attempts: int) -> Outcome:
         fields = dead_letter_fields(entry.fields, error, attempts)
-        await self.outbox.dead_letter(entry.entry_id, fields)
+        await self.outbox.dead_letter(entry, fields)
         log.error("job %s for %s dead-lettered after %d attempts: %s",
                   entry.entry_id, entry.fields.get("verification_id", "?"), attempts, error)
         return Outcome.DEAD_LETTERED
 
-    async def _settle_delivered(self, entry_id: str) -> None:
+    async def _settle_delivered(self, entry: ClaimedEntry) -> None:
         """Acknowledge through short Redis trouble, so a blip does not cause a second message."""
+        entry_id = entry.entry_id
         delay = 0.1
         for attempt in range(1, SETTLE_TRIES + 1):
             try:
-                await self.outbox.settle(entry_id)
+                await self.outbox.settle(entry)
                 return
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 if attempt == SETTLE_TRIES:

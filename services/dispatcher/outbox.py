@@ -1,117 +1,245 @@
-"""The outbox stream and its consumer group, seen from one dispatcher consumer.
+"""The outbox streams and their consumer group, seen from one dispatcher consumer.
+
+Streams (docs/storage-contract.md "Outbox and events entries (version 3)"): the 64 buckets
+`vfy3:{b<n>}:outbox` and, on a single node, the version-2 `vfy:outbox`. On a single node one
+blocking XREADGROUP names them all (one command); a cluster cannot block on keys of many slots,
+so there one cluster pipeline of non-blocking XREADGROUPs (one per stream, sent to each stream's
+node at once) is polled, waiting 1 ms, doubling to 50 ms, while every stream is empty.
 
 Retries: a failed job stays pending. Its idle time counts from the failure (a lease renews it while
-a delivery runs), and any consumer may claim it once idle for the backoff of its delivery count.
-XAUTOCLAIM applies one idle threshold to every entry, so the backoff of each entry is applied with
-XPENDING ... IDLE to find candidates and XCLAIM with that entry's own min-idle-time, which is
-race-free between consumers in the same way (only one XCLAIM of an idle entry succeeds).
+this consumer holds it), and any consumer may claim it once idle for the backoff of its delivery
+count. XAUTOCLAIM applies one idle threshold to every entry, so the backoff of each entry is
+applied with XPENDING ... IDLE to find candidates (per stream, all streams in one pipeline) and
+XCLAIM with that entry's own min-idle-time, which is race-free between consumers in the same way
+(only one XCLAIM of an idle entry succeeds).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
-from services.dispatcher.jobs import ClaimedEntry
+from services.dispatcher.jobs import ClaimedEntry, DeliveryJob, OutboxStream, outbox_streams
 from services.verification import keys
+from services.verification.packed import PackedRecordError, unpack
 
 log = logging.getLogger(__name__)
 
+RedisClient = aioredis.Redis | RedisCluster
 PENDING_SCAN_PAGE = 100
+CLAIM_BATCH = 16  # due retries claimed per scan: each is held (leased) until handled
+IDLE_WAIT_FIRST_S = 0.001  # cluster polling: the wait after the first empty poll...
+IDLE_WAIT_MAX_S = 0.050  # ...doubling up to this while every stream stays empty
 SETTLE_SCRIPT = Path(__file__).parent / "lua" / "settle.lua"
+HOLD_SCRIPT = Path(__file__).parent / "lua" / "hold.lua"
+
+
+@dataclass(frozen=True)
+class RecordState:
+    """What the liveness check needs: the status (None: no record; "replaced": the version-3 key
+    holds a newer verification), the expiry and Redis's now, in ms."""
+
+    status: str | None
+    expires_at: int
+    now_ms: int
+
+
+@dataclass
+class Lease:
+    """The entries this consumer holds and has not finished: their idle time is kept fresh."""
+
+    held: dict[tuple[str, str], ClaimedEntry] = field(default_factory=dict)
+
+    def release(self, entry: ClaimedEntry) -> None:
+        self.held.pop((entry.stream.name, entry.entry_id), None)
 
 
 class Outbox:
-    def __init__(self, client: aioredis.Redis, consumer: str) -> None:
+    def __init__(self, client: RedisClient, consumer: str, cluster: bool) -> None:
         self.client = client
         self.consumer = consumer
+        self.cluster = cluster
+        self.streams = outbox_streams(cluster)
+        self.by_name = {stream.name: stream for stream in self.streams}
         self.settle_script = client.register_script(SETTLE_SCRIPT.read_text("utf-8"))
+        self.hold_script = client.register_script(HOLD_SCRIPT.read_text("utf-8"))
+        self.idle_wait = IDLE_WAIT_FIRST_S
 
+    def _pipeline(self) -> Any:
+        return self.client.pipeline(transaction=False)
+
+    def _node_of(self, key: str) -> dict[str, Any]:
+        """In a cluster, the node of `key`: given for commands redis-py would otherwise ask the
+        server to find the keys of (XREADGROUP: one more round trip each), and for TIME."""
+        if isinstance(self.client, RedisCluster):
+            return {"target_nodes": self.client.get_node_from_key(key)}
+        return {}
+
+    # --- the group ---------------------------------------------------------------------------
     async def ensure_group(self) -> None:
-        """Create the group at the start of the stream, so jobs enqueued before any dispatcher
-        ran are delivered too. The stream key, when created here, gets the contract's TTL."""
-        try:
-            await self.client.xgroup_create(
-                keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, id="0", mkstream=True
-            )
-        except OutOfMemoryError:
-            # A full Redis refuses XGROUP CREATE before it looks for the group: one that exists
-            # is all a restarted dispatcher needs to deliver (and settle) what is queued.
-            if not await self._group_exists():
-                raise
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        if await self.client.pttl(keys.OUTBOX_STREAM) == -1:
-            await self.client.pexpire(keys.OUTBOX_STREAM, keys.STREAM_TTL_MS)
+        """Create the group on every stream at its start, so jobs enqueued before any dispatcher
+        ran are delivered too. A stream created here (MKSTREAM) gets the contract's TTL."""
+        async with self._pipeline() as pipe:
+            for stream in self.streams:
+                pipe.xgroup_create(stream.name, keys.OUTBOX_GROUP, id="0", mkstream=True)
+            results = await pipe.execute(raise_on_error=False)
+        for stream, result in zip(self.streams, results, strict=True):
+            if isinstance(result, OutOfMemoryError):
+                # A full Redis refuses XGROUP CREATE before it looks for the group: one that
+                # exists is all a restarted dispatcher needs to deliver (and settle) what is queued.
+                if not await self._group_exists(stream.name):
+                    raise result
+            elif isinstance(result, ResponseError):
+                if "BUSYGROUP" not in str(result):
+                    raise result
+            elif isinstance(result, Exception):
+                raise result
+        async with self._pipeline() as pipe:
+            for stream in self.streams:
+                pipe.pttl(stream.name)
+            ttls = await pipe.execute()
+        without_ttl = [s.name for s, ttl in zip(self.streams, ttls, strict=True) if ttl == -1]
+        if without_ttl:
+            async with self._pipeline() as pipe:
+                for name in without_ttl:
+                    pipe.pexpire(name, keys.STREAM_TTL_MS)
+                await pipe.execute()
 
-    async def _group_exists(self) -> bool:
+    async def _group_exists(self, stream: str) -> bool:
         try:
-            groups: Any = await self.client.xinfo_groups(keys.OUTBOX_STREAM)
+            groups: Any = await self.client.xinfo_groups(stream)
         except ResponseError:  # no such key
             return False
         return any(group["name"] == keys.OUTBOX_GROUP for group in groups)
 
     async def leave(self) -> None:
-        """Drop this consumer's name from the group if it holds no job (each restart is a new
-        hostname-pid; a name that still holds jobs stays until another consumer claims them)."""
-        consumers: Any = await self.client.xinfo_consumers(keys.OUTBOX_STREAM, keys.OUTBOX_GROUP)
-        for consumer in consumers:
-            if consumer["name"] == self.consumer and int(consumer["pending"]) == 0:
-                await self.client.xgroup_delconsumer(
-                    keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, self.consumer
-                )
+        """Drop this consumer's name from each stream's group where it holds no job (each restart
+        is a new hostname-pid; a name that still holds jobs stays until another claims them)."""
+        async with self._pipeline() as pipe:
+            for stream in self.streams:
+                pipe.xinfo_consumers(stream.name, keys.OUTBOX_GROUP)
+            replies = await pipe.execute(raise_on_error=False)
+        idle_in = [
+            stream.name for stream, consumers in zip(self.streams, replies, strict=True)
+            if not isinstance(consumers, Exception) and any(
+                consumer["name"] == self.consumer and int(consumer["pending"]) == 0
+                for consumer in consumers)
+        ]
+        if idle_in:
+            async with self._pipeline() as pipe:
+                for name in idle_in:
+                    pipe.xgroup_delconsumer(name, keys.OUTBOX_GROUP, self.consumer)
+                await pipe.execute()
 
-    async def read_new(self, block_ms: int | None) -> ClaimedEntry | None:
+    # --- reading -----------------------------------------------------------------------------
+    async def read_new(self, block_ms: int | None) -> list[ClaimedEntry]:
+        """New jobs (at most one per stream), now pending for this consumer. Waits up to
+        `block_ms` when there are none (None: does not wait)."""
+        if self.cluster:
+            return await self._poll_each_stream(block_ms)
         reply: Any = await self.client.xreadgroup(
-            keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX_STREAM: ">"}, count=1, block=block_ms
+            keys.OUTBOX_GROUP, self.consumer, {stream.name: ">" for stream in self.streams},
+            count=1, block=block_ms,
         )
-        for _stream, entries in reply or []:
-            for entry_id, fields in entries:
-                return ClaimedEntry(entry_id, dict(fields or {}), deliveries=1)
+        return self._entries(reply or [])
+
+    async def _poll_each_stream(self, block_ms: int | None) -> list[ClaimedEntry]:
+        async with self._pipeline() as pipe:
+            for stream in self.streams:
+                pipe.execute_command(
+                    "XREADGROUP", "GROUP", keys.OUTBOX_GROUP, self.consumer, "COUNT", 1,
+                    "STREAMS", stream.name, ">", **self._node_of(stream.name),
+                )
+            replies = await pipe.execute()
+        entries = self._entries(part for reply in replies for part in reply or [])
+        if entries:
+            self.idle_wait = IDLE_WAIT_FIRST_S
+        elif block_ms:
+            await asyncio.sleep(min(self.idle_wait, block_ms / 1000))
+            self.idle_wait = min(self.idle_wait * 2, IDLE_WAIT_MAX_S)
+        return entries
+
+    def _entries(self, reply: Iterable[Any]) -> list[ClaimedEntry]:
+        return [
+            ClaimedEntry(self.by_name[str(stream)], entry_id, dict(fields or {}), deliveries=1)
+            for stream, stream_entries in reply
+            for entry_id, fields in stream_entries
+        ]
+
+    async def claim_due(self, backoff_ms: Callable[[int], int]) -> list[ClaimedEntry]:
+        """Pending entries whose backoff has passed (up to CLAIM_BATCH), now owned by this
+        consumer."""
+        min_idle = backoff_ms(1)
+        async with self._pipeline() as pipe:
+            for stream in self.streams:
+                pipe.xpending_range(stream.name, keys.OUTBOX_GROUP, "-", "+", PENDING_SCAN_PAGE,
+                                    idle=min_idle)
+            first_pages = await pipe.execute()
+        claimed: list[ClaimedEntry] = []
+        for stream, page in zip(self.streams, first_pages, strict=True):
+            while page and len(claimed) < CLAIM_BATCH:
+                for pending in page:
+                    entry = await self._claim_if_due(stream, pending, backoff_ms)
+                    if entry is not None:
+                        claimed.append(entry)
+                        if len(claimed) >= CLAIM_BATCH:
+                            break
+                if len(page) < PENDING_SCAN_PAGE:
+                    break
+                page = await self.client.xpending_range(
+                    stream.name, keys.OUTBOX_GROUP, "(" + str(page[-1]["message_id"]), "+",
+                    PENDING_SCAN_PAGE, idle=min_idle,
+                )
+        return claimed
+
+    async def _claim_if_due(
+        self, stream: OutboxStream, pending: dict[str, Any], backoff_ms: Callable[[int], int]
+    ) -> ClaimedEntry | None:
+        delivered = int(pending["times_delivered"])
+        wait_ms = backoff_ms(delivered)
+        if int(pending["time_since_delivered"]) < wait_ms:
+            return None
+        claimed: Any = await self.client.xclaim(
+            stream.name, keys.OUTBOX_GROUP, self.consumer, wait_ms, [pending["message_id"]],
+        )
+        for entry_id, fields in claimed or []:
+            return ClaimedEntry(stream, entry_id, dict(fields or {}), deliveries=delivered + 1)
         return None
 
-    async def claim_due(self, backoff_ms: Callable[[int], int]) -> ClaimedEntry | None:
-        """One pending entry whose backoff has passed, now owned by this consumer, or None."""
-        start = "-"
-        min_idle = backoff_ms(1)
-        while True:
-            page: Any = await self.client.xpending_range(
-                keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, start, "+", PENDING_SCAN_PAGE, idle=min_idle
-            )
-            for pending in page:
-                delivered = int(pending["times_delivered"])
-                wait_ms = backoff_ms(delivered)
-                if int(pending["time_since_delivered"]) < wait_ms:
-                    continue
-                claimed: Any = await self.client.xclaim(
-                    keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, self.consumer, wait_ms,
-                    [pending["message_id"]],
-                )
-                for entry_id, fields in claimed or []:
-                    return ClaimedEntry(entry_id, dict(fields or {}), deliveries=delivered + 1)
-            if len(page) < PENDING_SCAN_PAGE:
-                return None
-            start = "(" + str(page[-1]["message_id"])
+    # --- holding -----------------------------------------------------------------------------
+    async def renew(self, entries: Iterable[ClaimedEntry]) -> set[tuple[str, str]]:
+        """Reset the idle time of those of the entries this consumer still owns, and say which
+        (stream, entry id) those are (lua/hold.lua: one call per stream, all at once)."""
+        by_stream: dict[str, list[str]] = {}
+        for entry in entries:
+            by_stream.setdefault(entry.stream.name, []).append(entry.entry_id)
+        replies = await asyncio.gather(*(
+            self.hold_script(keys=[name], args=[keys.OUTBOX_GROUP, self.consumer, *entry_ids])
+            for name, entry_ids in by_stream.items()
+        ))
+        return {(name, str(entry_id)) for name, held in zip(by_stream, replies, strict=True)
+                for entry_id in held}
 
-    async def renew_lease(self, entry_id: str) -> None:
-        """Reset the entry's idle time (JUSTID leaves the delivery count alone)."""
-        await self.client.xclaim(
-            keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, self.consumer, 0, [entry_id], justid=True
-        )
+    async def still_held(self, entry: ClaimedEntry) -> bool:
+        """Whether this consumer still owns the entry (now fresh again): false when it waited so
+        long that another consumer claimed it, which then delivers it."""
+        return bool(await self.renew([entry]))
 
     @asynccontextmanager
-    async def lease(self, entry_id: str, interval: float) -> AsyncIterator[None]:
-        """While a slow delivery runs, keep the entry fresh so no other consumer retries it.
-        The renewer is told to stop rather than cancelled: cancelling a Redis command halfway
-        can leave a pooled connection mid-reply."""
+    async def lease(self, entries: list[ClaimedEntry], interval: float) -> AsyncIterator[Lease]:
+        """While this consumer holds entries (one is delivered, the others wait their turn),
+        keep them fresh so no other consumer retries them. The renewer is told to stop rather
+        than cancelled: cancelling a Redis command halfway can leave a connection mid-reply."""
+        lease = Lease({(entry.stream.name, entry.entry_id): entry for entry in entries})
         done = asyncio.Event()
 
         async def renew() -> None:
@@ -121,40 +249,69 @@ class Outbox:
                 if done.is_set():
                     return
                 try:
-                    await self.renew_lease(entry_id)
+                    await self.renew(list(lease.held.values()))
                 except RedisError as exc:
-                    log.debug("lease renewal of %s failed: %s", entry_id, type(exc).__name__)
+                    log.debug("lease renewal failed: %s", type(exc).__name__)
 
         task = asyncio.create_task(renew())
         try:
-            yield
+            yield lease
         finally:
             done.set()
             await task
 
-    async def settle(self, entry_id: str) -> None:
-        """Done with the job: acknowledge and delete it (the sealed code leaves the stream), in
-        one script, which Redis runs even when out of memory (lua/settle.lua)."""
-        await self.settle_script(keys=[keys.OUTBOX_STREAM], args=[keys.OUTBOX_GROUP, entry_id])
+    # --- finishing ---------------------------------------------------------------------------
+    async def settle(self, entry: ClaimedEntry) -> None:
+        """Done with the job: acknowledge and delete it on its own stream (the sealed code leaves
+        the stream), in one script, which Redis runs even when out of memory (lua/settle.lua)."""
+        await self.settle_script(keys=[entry.stream.name], args=[keys.OUTBOX_GROUP, entry.entry_id])
 
-    async def dead_letter(self, entry_id: str, fields: dict[str, str]) -> None:
-        """Copy to the dead-letter stream and settle, in one transaction. Refused while Redis is
-        out of memory (XADD): the job stays pending and is dead-lettered when claimed again."""
+    async def dead_letter(self, entry: ClaimedEntry, fields: dict[str, str]) -> None:
+        """Copy to the dead-letter stream and settle. On one node in one transaction, refused
+        while Redis is out of memory (XADD): the job stays pending and is dead-lettered when
+        claimed again. In a cluster the two streams are in other slots: the copy first, then the
+        settle (a crash between leaves the job pending: it may be dead-lettered twice, never
+        lost)."""
+        if self.cluster:
+            async with self._pipeline() as pipe:
+                self._add_dead_letter(pipe, fields)
+                await pipe.execute()
+            await self.settle(entry)
+            return
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xadd(
-                keys.DEAD_LETTER_STREAM, fields,  # type: ignore[arg-type]
-                maxlen=keys.DEAD_LETTER_MAXLEN, approximate=True,
-            )
-            pipe.pexpire(keys.DEAD_LETTER_STREAM, keys.STREAM_TTL_MS)
-            pipe.xack(keys.OUTBOX_STREAM, keys.OUTBOX_GROUP, entry_id)
-            pipe.xdel(keys.OUTBOX_STREAM, entry_id)
+            self._add_dead_letter(pipe, fields)
+            pipe.xack(entry.stream.name, keys.OUTBOX_GROUP, entry.entry_id)
+            pipe.xdel(entry.stream.name, entry.entry_id)
             await pipe.execute()
 
-    async def verification_state(self, verification_id: str) -> tuple[str | None, int, int]:
-        """(status, expires_at ms, Redis now ms) of the verification record, one round trip."""
-        async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hmget(keys.record_key(verification_id), ["status", "expires_at"])
-            pipe.time()
-            (status, expires_at), (seconds, micros) = await pipe.execute()
+    @staticmethod
+    def _add_dead_letter(pipe: Any, fields: dict[str, str]) -> None:
+        pipe.xadd(keys.DEAD_LETTER_STREAM, fields, maxlen=keys.DEAD_LETTER_MAXLEN,
+                  approximate=True)
+        pipe.pexpire(keys.DEAD_LETTER_STREAM, keys.STREAM_TTL_MS)
+
+    # --- the liveness check ------------------------------------------------------------------
+    async def verification_state(self, job: DeliveryJob) -> RecordState:
+        """The job's verification as its record says, and Redis's now, in one round trip (in a
+        cluster, TIME from the record's node)."""
+        async with self._pipeline() as pipe:
+            if job.version == 3:
+                pipe.get(job.record_key)
+            else:
+                pipe.hmget(job.record_key, ["status", "expires_at"])
+            pipe.execute_command("TIME", **self._node_of(job.record_key))
+            stored, (seconds, micros) = await pipe.execute()
         now_ms = int(seconds) * 1000 + int(micros) // 1000
-        return status, int(expires_at or 0), now_ms
+        if job.version == 2:
+            status, expires_at = stored
+            return RecordState(status, int(expires_at or 0), now_ms)
+        if stored is None:
+            return RecordState(None, 0, now_ms)
+        try:
+            record = unpack(stored)
+        except PackedRecordError:
+            log.warning("the record of %s is not a packed record", job.verification_id)
+            return RecordState(None, 0, now_ms)
+        if record.rand != job.rand:  # the key now holds a newer verification of the destination
+            return RecordState("replaced", record.expires_at, now_ms)
+        return RecordState(record.status, record.expires_at, now_ms)

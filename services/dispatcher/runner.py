@@ -7,14 +7,13 @@ import logging
 from collections.abc import Mapping
 from contextlib import suppress
 
-import redis.asyncio as aioredis
 from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
 from services.dispatcher.channels.base import Channel
 from services.dispatcher.delivery import JobHandler
 from services.dispatcher.jobs import ClaimedEntry
 from services.dispatcher.metrics import DispatchMetrics
-from services.dispatcher.outbox import Outbox
+from services.dispatcher.outbox import Outbox, RedisClient
 from services.dispatcher.settings import DispatcherSettings
 from services.verification import keys
 
@@ -27,25 +26,31 @@ class Dispatcher:
     def __init__(
         self,
         settings: DispatcherSettings,
-        client: aioredis.Redis,
+        client: RedisClient,
         channels: Mapping[str, Channel],
         metrics: DispatchMetrics | None = None,
     ) -> None:
         self.settings = settings
-        self.outbox = Outbox(client, settings.consumer_name)
+        self.outbox = Outbox(client, settings.consumer_name, settings.shared.redis_cluster)
         self.handler = JobHandler(settings, self.outbox, channels)
         self.metrics = metrics or DispatchMetrics()
         # Block on new jobs no longer than the shortest backoff, so retries start on time.
         self.block_ms = int(min(1000, max(20, settings.backoff_base_seconds * 1000)))
+        # Renew held jobs well within the shortest backoff, the idle time after which others
+        # may retry them.
+        self.lease_interval = max(0.005, settings.backoff_base_seconds / 4)
         self.next_scan_at = 0.0
 
     def backoff_ms(self, deliveries: int) -> int:
         return int(self.settings.backoff_seconds(deliveries) * 1000)
 
     async def run(self, stop: asyncio.Event) -> None:
-        log.info("dispatcher %s consuming %s as group %s (max %d attempts, backoff from %.2fs)",
-                 self.settings.consumer_name, keys.OUTBOX_STREAM, keys.OUTBOX_GROUP,
-                 self.settings.max_attempts, self.settings.backoff_base_seconds)
+        streams = self.outbox.streams
+        log.info("dispatcher %s consuming %d streams (%s ... %s) as group %s "
+                 "(max %d attempts, backoff from %.2fs)",
+                 self.settings.consumer_name, len(streams), streams[0].name, streams[-1].name,
+                 keys.OUTBOX_GROUP, self.settings.max_attempts,
+                 self.settings.backoff_base_seconds)
         group_ready = False
         pause = 0.0
         while not stop.is_set():
@@ -55,12 +60,14 @@ class Dispatcher:
                     group_ready = True
                     if pause:
                         log.info("Redis is reachable again; resuming")
-                await self.step()
+                await self.step(stop)
                 pause = 0.0
             except OutOfMemoryError:  # maxmemory (noeviction): writes refused until memory frees
                 pause = await self._pause(stop, pause, "Redis is out of memory (maxmemory)")
             except ResponseError as exc:
-                if "NOGROUP" in str(exc):  # the stream expired or Redis restarted empty
+                # The stream expired (or Redis restarted empty): NOGROUP; or it went while this
+                # consumer blocked on it: UNBLOCKED. Either way its group is made again.
+                if "NOGROUP" in str(exc) or "UNBLOCKED" in str(exc):
                     group_ready = False
                     continue
                 pause = await self._pause(stop, pause, f"Redis refused a command: {exc}")
@@ -79,23 +86,40 @@ class Dispatcher:
             log.info("could not leave the consumer group (%s); harmless", type(exc).__name__)
         log.info("dispatcher %s stopped", self.settings.consumer_name)
 
-    async def step(self) -> None:
-        """At most one due retry and one new job; only blocks when there was no retry."""
-        due = None
+    async def step(self, stop: asyncio.Event) -> None:
+        """Due retries, then new jobs (at most one per stream); only waits for new jobs when
+        there was no retry."""
+        due: list[ClaimedEntry] = []
         loop = asyncio.get_running_loop()
         if loop.time() >= self.next_scan_at:  # a long pending list is not scanned per job
             due = await self.outbox.claim_due(self.backoff_ms)
-            if due is None:
+            if not due:
                 self.next_scan_at = loop.time() + self.block_ms / 2000
-        if due is not None:
-            await self._handle(due)
+        await self._handle_all(due, stop)
+        if stop.is_set():
+            return
         fresh = await self.outbox.read_new(None if due else self.block_ms)
-        if fresh is not None:
-            await self._handle(fresh)
+        await self._handle_all(fresh, stop)
 
-    async def _handle(self, entry: ClaimedEntry) -> None:
-        outcome = await self.handler.handle(entry)
-        self.metrics.jobs.labels(outcome=outcome.value).inc()
+    async def _handle_all(self, entries: list[ClaimedEntry], stop: asyncio.Event) -> None:
+        """One at a time (at most one delivery in flight), the rest held meanwhile. Once asked
+        to stop, the entries not started stay pending: another consumer claims them after the
+        first backoff (counted as one delivery each)."""
+        if not entries:
+            return
+        async with self.outbox.lease(entries, self.lease_interval) as lease:
+            for entry in entries:
+                if stop.is_set():
+                    return
+                try:
+                    if not await self.outbox.still_held(entry):
+                        log.info("job %s was claimed by another dispatcher while it waited",
+                                 entry.entry_id)
+                        continue
+                    outcome = await self.handler.handle(entry)
+                finally:
+                    lease.release(entry)
+                self.metrics.jobs.labels(outcome=outcome.value).inc()
 
     async def _pause(self, stop: asyncio.Event, previous: float, reason: str) -> float:
         delay = min(REDIS_PAUSE_MAX_SECONDS, previous * 2 if previous else 0.2)

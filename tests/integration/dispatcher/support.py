@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import redis
+import redis.cluster
 from redis.typing import EncodableT, FieldT
 
 from devtools.components import local_spec
@@ -17,12 +18,17 @@ from devtools.processes import Process, StaysUp, start_one
 from devtools.redis_server import free_port
 from infra.components import by_name
 from services.dispatcher.settings import DispatcherSettings
-from services.verification import keys
-from services.verification.crypto import seal_code
+from services.verification import crypto, keys, packed
 from tests.support.devinbox import RunningInbox
 
 PEPPER = "dispatcher-test-pepper"
 CODE_TTL_MS = 600_000
+RETENTION_MS = 86_400_000
+OWNER = "acme"  # the client that owns the version-3 verifications written here
+# Every stream a dispatcher on one node consumes: the 64 buckets and version 2's vfy:outbox.
+ALL_OUTBOX_STREAMS = (*keys.v3_outbox_streams(), keys.OUTBOX_STREAM)
+
+AnyRedis = redis.Redis | redis.cluster.RedisCluster
 
 
 @dataclass(frozen=True)
@@ -32,30 +38,69 @@ class Job:
     to: str
     code: str
     entry_id: str
+    stream: str  # the outbox stream it was enqueued on
+    record_key: str
 
 
-def redis_now_ms(client: redis.Redis) -> int:
+def redis_now_ms(client: AnyRedis) -> int:
     seconds, micros = client.time()
     return int(seconds) * 1000 + int(micros) // 1000
 
 
+def new_code() -> str:
+    return f"{secrets.randbelow(10**10):010d}"  # 10 digits: never a substring of an entry id
+
+
 def write_job(
+    client: AnyRedis, channel: str, to: str, status: str = "pending",
+    expires_in_ms: int = CODE_TTL_MS, owner: str = OWNER,
+) -> Job:
+    """A version-3 verification record and its delivery job, as docs/storage-contract.md
+    "Version 3" says the send script writes them: the packed record at the client's destination
+    key, the job on the destination's bucket."""
+    dest_key = crypto.dest_key(PEPPER, owner, crypto.dest_hash(PEPPER, channel, to.lower()))
+    rand = secrets.token_hex(8)
+    verification_id = "VE" + dest_key + rand
+    code = new_code()
+    sealed = crypto.seal_code_v3(PEPPER, verification_id, code)
+    now = redis_now_ms(client)
+    created_at = now + expires_in_ms - CODE_TTL_MS  # expires_at = created_at + ttl
+    record = packed.PackedRecord(
+        rand=rand, to=to, channel=channel, locale="", reference="", status=status,
+        code_mac16=crypto.code_mac16(PEPPER, code), code_sealed=sealed, send_attempts=1,
+        check_attempts=0, created_at=created_at, ttl=CODE_TTL_MS, sent_offset=0,
+    )
+    record_key = keys.v3_record_key(owner, dest_key)
+    client.set(record_key, packed.pack(record), px=CODE_TTL_MS + RETENTION_MS)
+    stream = keys.v3_outbox_stream(keys.bucket_of(dest_key))
+    job_fields: dict[FieldT, EncodableT] = {
+        "verification_id": verification_id, "channel": channel, "to": to, "locale": "",
+        "code_sealed": sealed, "send_attempt": "1", "enqueued_at": str(now), "client": owner,
+    }
+    entry_id = client.xadd(stream, job_fields, maxlen=keys.V3_STREAM_MAXLEN, approximate=True)
+    client.pexpire(stream, keys.STREAM_TTL_MS)
+    return Job(verification_id, channel, to, code, str(entry_id), stream, record_key)
+
+
+def write_v2_job(
     client: redis.Redis, channel: str, to: str, status: str = "pending",
     expires_in_ms: int = CODE_TTL_MS,
 ) -> Job:
-    """A verification record and its delivery job, field by field as docs/storage-contract.md."""
+    """A version-2 verification record and its delivery job on vfy:outbox, field by field as
+    docs/storage-contract.md (version 2) says."""
     verification_id = "VE" + secrets.token_hex(16)
-    code = f"{secrets.randbelow(10**10):010d}"  # 10 digits: never a substring of an entry id
-    sealed = seal_code(PEPPER, verification_id, code)
+    code = new_code()
+    sealed = crypto.seal_code(PEPPER, verification_id, code)
     now = redis_now_ms(client)
     record: dict[FieldT, EncodableT] = {
-        "v": "1", "id": verification_id, "to": to, "channel": channel, "locale": "",
-        "status": status, "code_mac": "0" * 64, "code_sealed": sealed, "dest_hash": "0" * 32,
-        "send_attempts": "1", "check_attempts": "0", "created_at": str(now),
-        "expires_at": str(now + expires_in_ms), "last_sent_at": str(now),
+        "v": "2", "id": verification_id, "to": to, "channel": channel, "locale": "",
+        "client": OWNER, "reference": "", "status": status, "code_mac": "0" * 64,
+        "code_sealed": sealed, "dest_hash": "0" * 32, "send_attempts": "1",
+        "check_attempts": "0", "created_at": str(now), "expires_at": str(now + expires_in_ms),
+        "last_sent_at": str(now),
     }
     client.hset(keys.record_key(verification_id), mapping=record)
-    client.pexpire(keys.record_key(verification_id), CODE_TTL_MS + 86_400_000)
+    client.pexpire(keys.record_key(verification_id), CODE_TTL_MS + RETENTION_MS)
     job_fields: dict[FieldT, EncodableT] = {
         "verification_id": verification_id, "channel": channel, "to": to, "locale": "",
         "code_sealed": sealed, "send_attempt": "1", "enqueued_at": str(now),
@@ -64,16 +109,35 @@ def write_job(
         keys.OUTBOX_STREAM, job_fields, maxlen=keys.OUTBOX_MAXLEN, approximate=True,
     )
     client.pexpire(keys.OUTBOX_STREAM, keys.STREAM_TTL_MS)
-    return Job(verification_id, channel, to, code, str(entry_id))
+    return Job(verification_id, channel, to, code, str(entry_id), keys.OUTBOX_STREAM,
+               keys.record_key(verification_id))
 
 
-def outbox_is_empty(client: redis.Redis) -> bool:
-    """Every job handled: none in the stream, none pending (False until the group exists)."""
-    try:
-        pending = client.xpending(keys.OUTBOX_STREAM, keys.OUTBOX_GROUP)
-    except redis.ResponseError:
+def record_of(client: AnyRedis, job: Job) -> object:
+    """The job's verification record as stored (a packed string or a version-2 hash)."""
+    if job.stream == keys.OUTBOX_STREAM:
+        return client.hgetall(job.record_key)
+    return client.get(job.record_key)
+
+
+def outbox_is_empty(client: AnyRedis, streams: tuple[str, ...] = ALL_OUTBOX_STREAMS) -> bool:
+    """Every job handled: none in any stream, none pending (False until every group exists)."""
+    pipe = client.pipeline(transaction=False)
+    for stream in streams:
+        pipe.xlen(stream)
+        pipe.xpending(stream, keys.OUTBOX_GROUP)
+    replies = pipe.execute(raise_on_error=False)
+    if any(isinstance(reply, Exception) for reply in replies):
         return False
-    return client.xlen(keys.OUTBOX_STREAM) == 0 and pending["pending"] == 0
+    lengths, pendings = replies[0::2], replies[1::2]
+    return not any(lengths) and not any(p["pending"] for p in pendings)
+
+
+def outbox_length(client: AnyRedis, streams: tuple[str, ...] = ALL_OUTBOX_STREAMS) -> int:
+    pipe = client.pipeline(transaction=False)
+    for stream in streams:
+        pipe.xlen(stream)
+    return sum(pipe.execute())
 
 
 def dispatcher_env(redis_url: str, inbox: RunningInbox, **overrides: str) -> dict[str, str]:

@@ -13,10 +13,13 @@ from devtools.redis_server import free_port
 from services.verification import keys
 from tests.integration.dispatcher.conftest import RunDispatcher
 from tests.integration.dispatcher.support import (
+    ALL_OUTBOX_STREAMS,
     dispatcher_settings,
     eventually,
     outbox_is_empty,
+    record_of,
     write_job,
+    write_v2_job,
 )
 from tests.support.devinbox import RunningInbox
 
@@ -30,10 +33,7 @@ async def test_sms_and_email_codes_arrive_and_jobs_are_deleted(
     caplog.set_level(logging.DEBUG)
     sms = write_job(redis_client, "sms", "+14155550100")
     email = write_job(redis_client, "email", "ada.lovelace@example.com")
-    records_before = {
-        job.verification_id: redis_client.hgetall(keys.record_key(job.verification_id))
-        for job in (sms, email)
-    }
+    records_before = {job: record_of(redis_client, job) for job in (sms, email)}
 
     async with run_dispatcher(dispatcher_settings(redis_url, clean_inbox)):
         await eventually(lambda: outbox_is_empty(redis_client))
@@ -45,10 +45,10 @@ async def test_sms_and_email_codes_arrive_and_jobs_are_deleted(
     assert mail["subject"] == "Your verification code"
     match = CODE_IN_TEXT.search(mail["body"])
     assert match is not None and match.group(1) == email.code
-    assert redis_client.xrange(keys.OUTBOX_STREAM) == []  # the sealed code left the stream
+    for job, before in records_before.items():
+        assert redis_client.xrange(job.stream) == []  # the sealed code left the stream
+        assert record_of(redis_client, job) == before
     assert redis_client.xlen(keys.DEAD_LETTER_STREAM) == 0
-    for verification_id, before in records_before.items():
-        assert redis_client.hgetall(keys.record_key(verification_id)) == before
     assert sms.code not in caplog.text and email.code not in caplog.text
 
 
@@ -57,8 +57,11 @@ async def test_jobs_enqueued_while_running_are_delivered(
     run_dispatcher: RunDispatcher,
 ) -> None:
     async with run_dispatcher(dispatcher_settings(redis_url, clean_inbox)):
-        await eventually(lambda: redis_client.exists(keys.OUTBOX_STREAM) == 1)
-        assert redis_client.pttl(keys.OUTBOX_STREAM) > 0  # a stream made by MKSTREAM gets a TTL
+        await eventually(lambda: redis_client.exists(*ALL_OUTBOX_STREAMS) == 65)
+        for stream in ALL_OUTBOX_STREAMS:  # a stream made by MKSTREAM gets a TTL
+            assert 0 < redis_client.pttl(stream) <= keys.STREAM_TTL_MS
+            [group] = redis_client.xinfo_groups(stream)
+            assert group["name"] == keys.OUTBOX_GROUP
         jobs = [write_job(redis_client, "sms", f"+1415555{index:04d}") for index in range(5)]
         await eventually(lambda: len(clean_inbox.messages()) == 5)
         await eventually(lambda: outbox_is_empty(redis_client))
@@ -76,18 +79,28 @@ async def test_finished_expired_or_missing_verifications_are_not_delivered(
     canceled = write_job(redis_client, "email", "canceled@example.com", status="canceled")
     expired = write_job(redis_client, "sms", "+14155550002", expires_in_ms=-1)
     missing = write_job(redis_client, "sms", "+14155550003")
-    redis_client.delete(keys.record_key(missing.verification_id))
+    redis_client.delete(missing.record_key)
+    # A newer verification of the destination took the key: the older one's job is not sent.
+    replaced = write_job(redis_client, "sms", "+14155550005")
+    newer = write_job(redis_client, "sms", "+14155550005")
+    other_owner = write_job(redis_client, "sms", "+14155550006", owner="globex")
     live = write_job(redis_client, "sms", "+14155550004")
+    v2_approved = write_v2_job(redis_client, "sms", "+14155550007", status="approved")
+    v2_live = write_v2_job(redis_client, "email", "v2@example.com")
 
     async with run_dispatcher(dispatcher_settings(redis_url, clean_inbox)):
         await eventually(lambda: outbox_is_empty(redis_client))
 
-    assert [m["to"] for m in clean_inbox.messages()] == [live.to]
+    delivered = sorted((m["to"].lower(), m["body"]) for m in clean_inbox.messages())
+    assert [to for to, _ in delivered] == sorted(
+        [live.to, newer.to, other_owner.to, v2_live.to])
+    assert {job.code for job in (live, newer, other_owner, v2_live)} == {
+        CODE_IN_TEXT.findall(body)[0] for _, body in delivered}
     assert redis_client.xlen(keys.DEAD_LETTER_STREAM) == 0
     for job, reason in [(approved, "approved"), (canceled, "canceled"), (expired, "expired"),
-                        (missing, "gone")]:
+                        (missing, "gone"), (replaced, "replaced"), (v2_approved, "approved")]:
         assert f"{job.verification_id} not delivered: the verification is {reason}" in caplog.text
-    assert redis_client.hget(keys.record_key(approved.verification_id), "status") == "approved"
+    assert record_of(redis_client, approved) is not None
 
 
 async def test_smtp_login_and_metrics(

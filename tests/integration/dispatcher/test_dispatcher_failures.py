@@ -16,6 +16,7 @@ from tests.integration.dispatcher.support import (
     dispatcher_settings,
     eventually,
     outbox_is_empty,
+    record_of,
     write_job,
 )
 from tests.support.devinbox import RunningInbox
@@ -29,7 +30,7 @@ async def test_smtp_down_retries_with_backoff_then_dead_letters(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     job = write_job(redis_client, "email", "ada@example.com")
-    record_before = redis_client.hgetall(keys.record_key(job.verification_id))
+    record_before = record_of(redis_client, job)
     settings = dispatcher_settings(
         redis_url, clean_inbox, SMTP_PORT=str(closed_port()), DISPATCH_MAX_ATTEMPTS="4",
         DISPATCH_BACKOFF_BASE_SECONDS=str(BASE),
@@ -47,8 +48,9 @@ async def test_smtp_down_retries_with_backoff_then_dead_letters(
         "verification_id": job.verification_id, "channel": "email", "to": "ada@example.com",
         "send_attempt": "1",
     }
+    assert dead["client"] == "acme"  # the job as it was, but its sealed code
     assert 0 < redis_client.pttl(keys.DEAD_LETTER_STREAM) <= keys.STREAM_TTL_MS
-    assert redis_client.hgetall(keys.record_key(job.verification_id)) == record_before
+    assert record_of(redis_client, job) == record_before
     assert clean_inbox.messages() == []
 
     failures = [r for r in caplog.records if "delivery attempt" in r.getMessage()]

@@ -102,8 +102,8 @@ def test_sigterm_finishes_the_delivery_in_flight(
     assert process.returncode == 0, output
     assert time.monotonic() - started < 5
     assert len(handler.accepted) == 1 and job.code.encode() in handler.accepted[0]
-    assert redis_client.xlen(keys.OUTBOX_STREAM) == 0  # acknowledged and deleted before exit
-    assert redis_client.xpending(keys.OUTBOX_STREAM, keys.OUTBOX_GROUP)["pending"] == 0
+    assert redis_client.xlen(job.stream) == 0  # acknowledged and deleted before exit
+    assert redis_client.xpending(job.stream, keys.OUTBOX_GROUP)["pending"] == 0
     assert "stopped" in output and job.code not in output
 
 

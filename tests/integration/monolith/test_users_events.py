@@ -19,6 +19,7 @@ from devtools.components import local_spec
 from devtools.processes import running
 from devtools.redis_server import free_port, start_embedded
 from infra.components import by_name
+from monolith import keys
 from monolith.crypto import Keyring
 from monolith.events import EventsConsumer
 from monolith.extensions import build_redis
@@ -27,6 +28,7 @@ from tests.integration.monolith.test_clients_v2 import write_v1
 from tests.support.api_keys import new_key, shared_key, write_keyring
 
 PHONE = "+14155550100"
+STREAMS = (*(keys.v3_events(bucket) for bucket in range(keys.BUCKETS)), keys.EVENTS)
 EMAIL = "ada@example.com"
 
 
@@ -331,10 +333,121 @@ def test_an_approval_of_an_unknown_schema_is_skipped(
 ) -> None:
     consumer = run_consumer(redis_url)
     user = create_user(client, phone=PHONE)
-    redis_client.xadd("vfy:events", approval(keyring, user["id"], schema="3"))
-    wait_for(lambda: consumer.handled >= 1, 1.0)
+    redis_client.xadd("vfy:events", approval(keyring, user["id"], schema="4"))
+    # schema 1 is no longer read (version 1 has expired): skipped like any other
+    redis_client.xadd("vfy:events", approval(keyring, user["id"], schema="1"))
+    v3 = approval_v3(keyring, user["id"], schema="9")
+    redis_client.xadd(bucket_of(v3), v3)
+    wait_for(lambda: consumer.handled >= 3, 1.0)
     assert flag(client, user["id"], "phone_verified") is False
     assert redis_client.xpending("vfy:events", "monolith-users")["pending"] == 0
+    assert redis_client.xpending(bucket_of(v3), "monolith-users")["pending"] == 0
+
+
+def approval_v3(keyring: Keyring, user_id: str, to: str = PHONE, channel: str = "sms",
+                client: str = "tests", **fields: str) -> dict[Any, Any]:
+    """A verification.approved entry of a version-3 record (schema 3): `dest_key`, bound to the
+    event's client, instead of `dest_hash`."""
+    dest_key = keyring.dest_key(client, keyring.dest_hash(channel, to))
+    return {"schema": "3", "type": "verification.approved",
+            "verification_id": "VE" + dest_key + "1" * 16, "channel": channel,
+            "dest_key": dest_key, "client": client, "reference": user_id,
+            "occurred_at": "1795883589120", **fields}
+
+
+def bucket_of(event: dict[Any, Any]) -> str:
+    """The events stream of the event's bucket: the one its id's dest_key gives."""
+    return keys.v3_events(keys.bucket(str(event["verification_id"])[2:18]))
+
+
+def test_version_3_approvals_on_every_bucket_mark_their_users(
+    client: FlaskClient, redis_client: redis.Redis, keyring: Keyring, redis_url: str,
+    run_consumer: Callable[..., EventsConsumer],
+) -> None:
+    consumer = run_consumer(redis_url)
+    wait_for(lambda: redis_client.exists(*STREAMS) == len(STREAMS), 2.0)
+    for stream in STREAMS:  # every group made, every stream given the contract's TTL
+        assert 0 < redis_client.pttl(stream) <= keys.STREAM_TTL_MS
+        assert [g["name"] for g in redis_client.xinfo_groups(stream)] == ["monolith-users"]
+    users = [create_user(client, phone=f"+1415555{n:04d}", email=f"u{n}@example.com")
+             for n in range(24)]
+    events = [approval_v3(keyring, user["id"], user["phone"]) if n % 2 else
+              approval_v3(keyring, user["id"], user["email"], "email", client="other-client")
+              for n, user in enumerate(users)]
+    assert len({bucket_of(event) for event in events}) >= 12
+    for event in events:
+        redis_client.xadd(bucket_of(event), event)
+    redis_client.xadd("vfy:events", approval(keyring, users[0]["id"], users[0]["phone"]))
+    wait_for(lambda: consumer.handled >= len(events) + 1, 2.0)
+    for n, user in enumerate(users):
+        after = client.get(f"/api/users/{user['id']}").get_json()
+        assert (after["phone_verified"], after["email_verified"]) == (
+            n % 2 == 1 or n == 0, n % 2 == 0)
+    assert not any(redis_client.xpending(stream, "monolith-users")["pending"]
+                   for stream in STREAMS)
+
+
+@pytest.mark.parametrize("change", [
+    {"client": "another-client"},  # the dest_key is bound to its client: not this one's
+    {"to": "+14155550199"},  # another destination
+    {"channel": "email"},  # the phone's dest_key, but an email approval
+    {"reference": "order-1"},
+    {"drop": "dest_key"},
+    {"dest_hash": "set"},  # a schema-3 event is matched by dest_key only
+], ids=["other-client", "other-destination", "other-channel", "not-a-user", "no-dest-key",
+        "dest-hash-ignored"])
+def test_version_3_approvals_that_mark_nobody(
+    client: FlaskClient, redis_client: redis.Redis, keyring: Keyring, redis_url: str,
+    run_consumer: Callable[..., EventsConsumer], change: dict[str, str],
+) -> None:
+    consumer = run_consumer(redis_url)
+    user = create_user(client, phone=PHONE, email=EMAIL)
+    event = approval_v3(keyring, user["id"], change.get("to", PHONE))
+    if "client" in change:  # the dest_key another client would have
+        event["dest_key"] = keyring.dest_key(change["client"], keyring.dest_hash("sms", PHONE))
+    for name in ("channel", "reference"):
+        if name in change:
+            event[name] = change[name]
+    if "drop" in change:
+        del event[change["drop"]]
+    if "dest_hash" in change:
+        event["dest_key"] = "0" * 16
+        event["dest_hash"] = keyring.dest_hash("sms", PHONE)
+    redis_client.xadd(bucket_of(approval_v3(keyring, user["id"])), event)
+    wait_for(lambda: consumer.handled >= 1, 1.0)
+    after = client.get(f"/api/users/{user['id']}").get_json()
+    assert (after["phone_verified"], after["email_verified"]) == (False, False)
+
+
+def test_a_bucket_that_expired_with_its_group_is_consumed_again(
+    client: FlaskClient, redis_client: redis.Redis, keyring: Keyring, redis_url: str,
+    run_consumer: Callable[..., EventsConsumer],
+) -> None:
+    consumer = run_consumer(redis_url, block_ms=100)
+    user = create_user(client, phone=PHONE, email=EMAIL)
+    event = approval_v3(keyring, user["id"])
+    wait_for(lambda: bool(redis_client.exists(bucket_of(event))), 2.0)
+    redis_client.delete(bucket_of(event))  # idle 7 days: gone, its group with it
+    time.sleep(0.3)
+    redis_client.xadd(bucket_of(event), event)
+    wait_for(lambda: flag(client, user["id"], "phone_verified"), 2.0)
+    assert consumer.handled == 1
+
+
+def test_entries_of_a_dead_consumer_on_a_bucket_are_reclaimed(
+    client: FlaskClient, redis_client: redis.Redis, keyring: Keyring, redis_url: str,
+    run_consumer: Callable[..., EventsConsumer],
+) -> None:
+    user = create_user(client, phone=PHONE)
+    event = approval_v3(keyring, user["id"])
+    stream = bucket_of(event)
+    redis_client.xgroup_create(stream, "monolith-users", id="0", mkstream=True)
+    redis_client.xadd(stream, event)
+    redis_client.xreadgroup("monolith-users", "dead-consumer", {stream: ">"})
+    assert redis_client.xpending(stream, "monolith-users")["pending"] == 1
+    run_consumer(redis_url, reclaim_idle_ms=100, reclaim_every_s=0.1)
+    wait_for(lambda: flag(client, user["id"], "phone_verified"), 2.0)
+    assert redis_client.xpending(stream, "monolith-users")["pending"] == 0
 
 
 def test_entries_of_a_dead_consumer_are_reclaimed(

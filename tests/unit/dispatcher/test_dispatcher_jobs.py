@@ -29,14 +29,31 @@ def test_expiry_minutes_never_overstate(ttl: int, minutes: int) -> None:
 
 
 def test_job_from_contract_fields() -> None:
-    job = DeliveryJob.from_fields(FIELDS)
+    job = DeliveryJob.from_fields(FIELDS, 2)
     assert (job.channel, job.to, job.code_sealed) == ("sms", "+14155550100", "sealed")
+    assert job.record_key == "vfy:ver:VE0123456789abcdef0123456789abcdef"
+
+
+def test_a_version_3_job_names_its_record_by_owner_and_id() -> None:
+    job = DeliveryJob.from_fields({**FIELDS, "client": "acme"}, 3)
+    # dest_key 0123456789abcdef: bucket 0x01 % 64 = 1
+    assert job.record_key == "vfy3:{b1}:d:acme:0123456789abcdef"
+    assert job.rand == "0123456789abcdef"
 
 
 @pytest.mark.parametrize("broken", [{"code_sealed": ""}, {"channel": "fax"}, {"to": ""}])
 def test_malformed_jobs_are_refused(broken: dict[str, str]) -> None:
     with pytest.raises(MalformedJob):
-        DeliveryJob.from_fields({**FIELDS, **broken})
+        DeliveryJob.from_fields({**FIELDS, **broken}, 2)
+
+
+@pytest.mark.parametrize("broken", [
+    {"client": ""}, {"client": "acme:other"}, {"verification_id": "VE" + "A" * 32},
+    {"verification_id": "VE0123"},
+])
+def test_malformed_version_3_jobs_are_refused(broken: dict[str, str]) -> None:
+    with pytest.raises(MalformedJob):
+        DeliveryJob.from_fields({**FIELDS, "client": "acme", **broken}, 3)
 
 
 def test_dead_letter_drops_the_sealed_code_and_adds_why() -> None:
