@@ -9,6 +9,7 @@ import redis
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from monolith.extensions import CLUSTER_UNAVAILABLE
 from monolith.metrics import REQUESTS
 from monolith.problems import Problem
 from monolith.web import problem_response
@@ -69,6 +70,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(redis.ConnectionError, handle_redis_down)
     app.register_error_handler(redis.TimeoutError, handle_redis_down)
     app.register_error_handler(redis.ReadOnlyError, handle_redis_down)  # a failover in progress
+    for cluster_error in CLUSTER_UNAVAILABLE:  # a failover or a slot moving, in a cluster
+        app.register_error_handler(cluster_error, handle_redis_down)
     app.register_error_handler(redis.exceptions.OutOfMemoryError, handle_redis_full)
     app.register_error_handler(Exception, handle_unexpected)
     app.after_request(count_request)

@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.verification import keys
+from services.verification import keys, redis_client
 from services.verification.redis_gate import RedisGate
 from services.verification.rendering import Snapshot, effective_status, snapshot_from_hash
 from services.verification.scripts import Scripts
@@ -68,7 +68,7 @@ class VerificationStore:
         self.client = client
         self.settings = settings
         # As many calls at once as the pool has connections (see redis_gate.py).
-        self.gate = RedisGate(client.connection_pool.max_connections)
+        self.gate = RedisGate(redis_client.max_connections(client))
         self.scripts = Scripts(client, self.gate)
         # Script arguments that only depend on settings, built once and already in wire form
         # (ARGV 11-27 and 29-39 of send.lua, 3-9 and 11-17 of check.lua, 1-5 of cancel.lua).

@@ -12,14 +12,17 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from services.verification import redis_client
 from services.verification.errors import VerificationError
 from services.web.problems import PROBLEMS, problem_response
 
 log = logging.getLogger("services.web")
 
 # ReadOnlyError: a replica promoted during a failover still answers writes with READONLY for a
-# moment; like a lost connection it is worth a retry, so 503.
-REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
+# moment; like a lost connection it is worth a retry, so 503. So are the cluster's own errors
+# that its client did not absorb (a failover, a slot moving: verification/redis_client.py).
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError, RedisTimeoutError, ReadOnlyError, *redis_client.CLUSTER_UNAVAILABLE)
 HTTP_CODES = {400: "malformed_json", 404: "not_found", 405: "method_not_allowed",
               413: "payload_too_large", 415: "unsupported_media_type"}
 
@@ -67,7 +70,7 @@ async def _redis_down(request: Request, exc: Exception) -> Response:
     # now, so that after Redis returns no request is answered 503 by a stale socket.
     store = getattr(request.app.state, "store", None)
     if store is not None:
-        await store.client.connection_pool.disconnect(inuse_connections=False)
+        await redis_client.drop_idle_connections(store.client)
     return problem_response("service_unavailable")
 
 
