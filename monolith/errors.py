@@ -9,7 +9,7 @@ import redis
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from monolith.extensions import CLUSTER_UNAVAILABLE
+from monolith.extensions import CLUSTER_UNAVAILABLE, is_cluster_outage
 from monolith.metrics import REQUESTS
 from monolith.problems import Problem
 from monolith.web import problem_response
@@ -36,7 +36,9 @@ def handle_http(error: HTTPException) -> Response:
     return problem_response(Problem(code), extra)
 
 
-def handle_redis_down(error: redis.RedisError) -> Response:
+def handle_redis_down(error: Exception) -> Response:
+    if not is_cluster_outage(error):  # the cluster client refused a command: a bug
+        return handle_unexpected(error)
     logger.warning("Redis unavailable on %s %s: %s", request.method, request.path,
                    type(error).__name__)
     return problem_response(Problem("service_unavailable", retry_after_ms=1000))

@@ -31,6 +31,22 @@ CLUSTER_UNAVAILABLE: tuple[type[Exception], ...] = (
     redis.exceptions.AskError,  # MovedError is one
     redis.exceptions.RedisClusterException,  # SlotNotCoveredError is one
 )
+# The RedisClusterExceptions that say the cluster cannot be reached or its slots are not all
+# served (a primary down without a replica, a failover): redis-py gives them no class of their
+# own. Its others (keys in several slots, a command it cannot route) are a bug here: a 500.
+CLUSTER_OUTAGE_MESSAGES = ("Redis Cluster cannot be connected", "All slots are not covered",
+                           "could not agree on a valid slots cache")
+
+
+def is_cluster_outage(error: Exception) -> bool:
+    """Whether a cluster error is the cluster being unavailable (503), not a refused command."""
+    if isinstance(error, redis.exceptions.SlotNotCoveredError):
+        return True
+    if not isinstance(error, redis.exceptions.RedisClusterException):
+        return True
+    return any(text in str(error) for text in CLUSTER_OUTAGE_MESSAGES)
+
+
 # Whatever says "Redis does not answer" (readiness).
 ANY_REDIS_ERROR: tuple[type[Exception], ...] = (redis.RedisError, OSError, *CLUSTER_UNAVAILABLE)
 

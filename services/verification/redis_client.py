@@ -24,6 +24,7 @@ from redis.exceptions import (
     ClusterError,  # ClusterDownError and MasterDownError are ones; "TTL exhausted" of redirects
     RedisClusterException,  # SlotNotCoveredError; no reachable node; slots not all covered
     RedisError,
+    SlotNotCoveredError,
     TryAgainError,
 )
 from redis.retry import Retry
@@ -34,6 +35,20 @@ from kit.settings import SettingsError
 # RedisClusterException is not a RedisError: an `except RedisError` does not catch it.
 CLUSTER_UNAVAILABLE: tuple[type[Exception], ...] = (
     ClusterError, TryAgainError, AskError, RedisClusterException)
+# The RedisClusterExceptions that say the cluster cannot be reached or its slots are not all
+# served (a primary down without a replica, a failover): redis-py gives them no class of their
+# own. Its others (keys in several slots, a command it cannot route) are a bug here: a 500.
+CLUSTER_OUTAGE_MESSAGES = ("Redis Cluster cannot be connected", "All slots are not covered",
+                           "could not agree on a valid slots cache")
+
+
+def is_cluster_outage(error: Exception) -> bool:
+    """Whether a cluster error is the cluster being unavailable (503), not a refused command."""
+    if isinstance(error, SlotNotCoveredError) or not isinstance(error, RedisClusterException):
+        return True
+    return any(text in str(error) for text in CLUSTER_OUTAGE_MESSAGES)
+
+
 # Whatever says "Redis does not answer" (readiness, the scripts' load at start).
 ANY_REDIS_ERROR: tuple[type[Exception], ...] = (RedisError, OSError, *CLUSTER_UNAVAILABLE)
 

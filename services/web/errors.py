@@ -65,6 +65,8 @@ async def _validation(_: Request, exc: Exception) -> Response:
 
 
 async def _redis_down(request: Request, exc: Exception) -> Response:
+    if not redis_client.is_cluster_outage(exc):  # the cluster client refused a command: a bug
+        return await _unexpected(request, exc)
     log.warning("redis unavailable: %s", type(exc).__name__)
     # Idle pooled connections are as dead as this one (Redis restarted or failed over): drop them
     # now, so that after Redis returns no request is answered 503 by a stale socket.
