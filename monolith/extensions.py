@@ -63,7 +63,9 @@ def build_redis(url: str, *, cluster: bool = False) -> redis.Redis:
     `cluster` (REDIS_CLUSTER=1): `url` names any node of a Redis Cluster, and the client is
     redis-py's RedisCluster, with the same timeouts and no retry of a failed call either (a
     retried script whose reply was lost could send twice). It answers the command API of
-    redis.Redis, which the rest of the monolith is written against."""
+    redis.Redis, which the rest of the monolith is written against. Unlike the node's client it
+    connects when built (redis-py reads the slot map then): a cluster unreachable at start stops
+    the process (RedisClusterException), and its supervisor starts it again."""
     options: dict[str, Any] = {
         "decode_responses": True,
         "socket_timeout": SOCKET_TIMEOUT_SECONDS,

@@ -68,4 +68,4 @@ def test_flushing_empties_every_primary_of_a_cluster(
 def test_a_single_node_test_runs_on_a_single_node(redis_client: redis.Redis) -> None:
     # Skipped with REDIS_CLUSTER=1 (tests/unit/devtools/test_single_node_marker.py checks that):
     # a cluster refuses SELECT of any database but 0.
-    assert redis_client.execute_command("SELECT", "1") in ("OK", True)
+    assert redis_client.select(1) in ("OK", True)
