@@ -4,15 +4,17 @@
 # to the next ones' parameters. Re-running with nothing changed changes nothing.
 #
 #   ./deploy.sh REGION STACK [--skip-build] [--dry-run] [--verify] [--endpoint-url URL]
-#                            [--set KEY=VALUE]...
+#                            [--storage-v3-drained] [--set KEY=VALUE]...
 #
 #   --skip-build    do not build or push images (they must already be in ECR under IMAGE_TAG)
 #   --dry-run       print what would be done, touch nothing
 #   --verify        run the contract suite against the ALB URL afterwards (with CONTRACT_API_KEY)
 #   --endpoint-url  talk to another AWS endpoint (e.g. a local moto server)
+#   --storage-v3-drained  you state that no storage-contract-v2 data is left (both sides write v3
+#                   and code TTL + retention have passed since, or the stack is new): required
+#                   with --set CacheMode=cluster|serverless, which cannot hold v2 data
 #   --set KEY=VALUE a stack parameter (CertificateArn, CacheEngine, VerificationsRuleWeightSend...);
-#                   given to every stack whose template declares KEY (CacheMode=cluster|serverless
-#                   is refused until the components speak storage contract v3: issue 14)
+#                   given to every stack whose template declares KEY
 # Environment: IMAGE_TAG (default: the git SHA, plus "-dirty-<hash of the diff>" when the tree
 #   has uncommitted changes), CONTRACT_INBOX_URL and CONTRACT_API_KEY (for --verify: where the
 #   codes can be read, and a key of the deployed keyring: ./dev keys create NAME --secret-arn ARN),
@@ -25,18 +27,19 @@ REPOSITORY_PREFIX="strangler-kit"
 
 die() { echo "deploy.sh: error: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
-usage() { sed -n '6,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 [[ $# -ge 2 ]] || usage
 REGION="$1"; STACK="$2"; shift 2
 [[ "$REGION" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || die "'$REGION' is not an AWS region name (like eu-west-1)"
 [[ "$STACK" =~ ^[a-z][a-z0-9-]{0,100}$ ]] || die "'$STACK' is not a valid stack name (lowercase letters, digits, hyphens: it prefixes the ElastiCache user ids)"
-SKIP_BUILD=0; DRY_RUN=0; VERIFY=0; ENDPOINT_URL=""; SETTINGS=()
+SKIP_BUILD=0; DRY_RUN=0; VERIFY=0; ENDPOINT_URL=""; SETTINGS=(); V3_DRAINED=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --skip-build) SKIP_BUILD=1 ;;
     --dry-run) DRY_RUN=1 ;;
     --verify) VERIFY=1 ;;
+    --storage-v3-drained) V3_DRAINED=1 ;;
     --endpoint-url) [[ $# -ge 2 ]] || die "--endpoint-url needs a URL"; ENDPOINT_URL="$2"; shift ;;
     --set) [[ $# -ge 2 && "$2" == *=* ]] || die "--set needs KEY=VALUE"; SETTINGS+=("$2"); shift ;;
     -h|--help) usage ;;
@@ -44,18 +47,22 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
-# The cache stack has three CacheModes (infra/README.md, "Cache modes"); the components speak
-# storage contract v2, which only works on a cluster-mode-disabled Redis. Refuse the other two
-# here, before anything is built, rather than deploy a cache every request would fail on.
+# The cache stack has three CacheModes (infra/README.md, "Cache modes"). The components speak
+# storage contract v3, which runs on all three, and read version 2 only on a single node: a
+# cluster cannot hold version-2 data (its scripts touch several hash slots). So a move to a
+# cluster-mode cache is allowed only once the v2 drain is done, as the operator states; checked
+# here, before anything is built, rather than strand live verifications in the old cache.
 for setting in "${SETTINGS[@]+"${SETTINGS[@]}"}"; do
   case "$setting" in
     CacheMode=cluster|CacheMode=serverless)
-      die "--set $setting is refused: the components speak storage contract v2, whose scripts
-  build key names from values they read and touch several hash slots per request, so a cluster-mode
-  Redis (CacheMode=cluster, and ElastiCache Serverless, which is always cluster mode) would answer
-  CROSSSLOT errors. The cache stack has the mode; deploy.sh allows it once storage contract v3
-  (issue 14) ships and the components read REDIS_CLUSTER. Until then use
-  CacheMode=replication-group (the default)" ;;
+      [[ $V3_DRAINED -eq 1 ]] || die "--set $setting needs --storage-v3-drained: a cluster-mode
+  Redis (CacheMode=cluster, and ElastiCache Serverless, which is always cluster mode) holds storage
+  contract v3 only, and the components read no version-2 data there (REDIS_CLUSTER=1). First drain
+  version 2 on the single-node cache (docs/storage-contract.md, \"Migration from version 2\"):
+  deploy with VERIFY_STORAGE_WRITE_VERSION=3 on both sides (the default), wait code TTL + retention
+  (24 h 10 min by default) so no version-2 record is left, then re-run with --storage-v3-drained
+  (for a new stack with no data yet, pass it as well). Until then use CacheMode=replication-group
+  (the default)" ;;
   esac
 done
 # Every API route needs a key: say so now rather than after twenty minutes of deploying.

@@ -11,7 +11,8 @@ from devtools import keys, tasks
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: ./dev run [--containers] | test [--only-redis-dependent | pytest args] | "
+        print("usage: ./dev run [--containers] | "
+              "test [--cluster] [--only-redis-dependent | pytest args] | "
               "contract [main|limits|containers] | images | lint | bench | "
               "routing ... | fuzz ... | keys ... | redis-cluster [--primaries N] [--replicas R]",
               file=sys.stderr)

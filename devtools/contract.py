@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import redis
 
 from devtools import keys
 from devtools.components import (
@@ -40,7 +39,7 @@ from devtools.components import (
     local_spec,
 )
 from devtools.processes import ProcessSpec, Stack, StartError
-from devtools.redis_server import free_port
+from devtools.redis_server import flush_url, free_port
 from devtools.results import Result, run_pytest
 from infra.components import by_name
 
@@ -358,10 +357,8 @@ def contract_stack(label: str, workers: int, profile: Mapping[str, str]
     """The stage's system under `profile`, with a Redis no earlier phase counted in: the
     target URLs (and `redis-url`) and the suite's environment."""
     external = os.environ.get("REDIS_URL") or None
-    if external:  # the configured test database, which tests/conftest.py flushes as well
-        client = redis.Redis.from_url(external)
-        client.flushdb()
-        client.close()
+    if external:  # the configured test database (every primary of a cluster with
+        flush_url(external)  # REDIS_CLUSTER=1), which tests/conftest.py flushes as well
     log_dir = Path(tempfile.mkdtemp(prefix="kit-contract-"))
     keyring_file = log_dir / "keyring.json"
     api_keys = write_contract_keyring(keyring_file)

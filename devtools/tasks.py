@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from devtools.redis_server import USES_REDIS
 from devtools.results import Result, run_pytest, run_step, summary
@@ -42,15 +46,63 @@ IN_CONTAINER_PATHS = ("tests/integration/services", "tests/integration/monolith"
                       "tests/integration/devtools")
 
 
+# `./dev test --cluster [...]`: the same run against a local Redis Cluster of 3 primaries started
+# for it (devtools/redis_cluster.py), with REDIS_CLUSTER=1 and REDIS_URL naming a node of it;
+# stopped afterwards, also on SIGTERM (.ci/run bounds its third pass with `timeout`).
+ON_LOCAL_CLUSTER = "--cluster"
+CLUSTER_PRIMARIES = 3
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through local_cluster: its nodes are stopped
+
+
+@contextmanager
+def local_cluster_environment() -> Iterator[str]:
+    """A local cluster for the duration, named by REDIS_CLUSTER=1 and REDIS_URL in os.environ
+    (what every stage and its processes inherit); both restored afterwards."""
+    from devtools.redis_cluster import local_cluster
+
+    saved = {name: os.environ.get(name) for name in ("REDIS_URL", "REDIS_CLUSTER")}
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with local_cluster(CLUSTER_PRIMARIES) as cluster:
+            os.environ.update({"REDIS_CLUSTER": "1", "REDIS_URL": cluster.url})
+            print(f"./dev test {ON_LOCAL_CLUSTER}: a local cluster of {CLUSTER_PRIMARIES} "
+                  f"primaries (formed in {cluster.formed_in:.1f}s): REDIS_CLUSTER=1 "
+                  f"REDIS_URL={cluster.url}", flush=True)
+            yield cluster.url
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def on_local_cluster(run: Callable[[], int]) -> int:
+    if os.environ.get("REDIS_URL"):
+        print(f"./dev test {ON_LOCAL_CLUSTER} starts a cluster of its own: unset REDIS_URL (to "
+              "run against a cluster of yours: REDIS_CLUSTER=1 REDIS_URL=redis://NODE:PORT "
+              "./dev test ...)", file=sys.stderr)
+        return 2
+    with local_cluster_environment():
+        return run()
+
+
 def test(pytest_args: list[str]) -> int:
     """Lint, every test under tests/ (and the Redis fixtures once on testcontainers), then the
     contract suite against each target.
 
     With `--only-redis-dependent`, only what depends on which Redis is used: the tests marked
     `uses_redis` and the contract targets where the sides meet Redis directly. With other
-    arguments, only `pytest ARGS`. Every stage runs even after a failure, so one run shows
-    everything that is wrong; the exit status is non-zero when anything failed.
+    arguments, only `pytest ARGS`. With `--cluster` (before the rest), any of these against a
+    local Redis Cluster started for the run. Every stage runs even after a failure, so one run
+    shows everything that is wrong; the exit status is non-zero when anything failed.
     """
+    if pytest_args[:1] == [ON_LOCAL_CLUSTER]:
+        return on_local_cluster(lambda: test(pytest_args[1:]))
     redis_dependent_only = ONLY_REDIS_DEPENDENT in pytest_args
     if redis_dependent_only and len(pytest_args) > 1:
         print(f"./dev test: {ONLY_REDIS_DEPENDENT} takes no other arguments", file=sys.stderr)
@@ -84,7 +136,8 @@ def redis_in_container() -> Result:
     unusable = docker_unusable(IN_CONTAINER)
     if unusable:
         return unusable
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    # The container is a single node, whatever cluster the rest of the run may be on.
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "REDIS_CLUSTER")}
     return run_pytest(IN_CONTAINER, [*IN_CONTAINER_PATHS, "-m", USES_REDIS],
                       {**env, "TEST_REDIS": "testcontainers"})
 

@@ -2,14 +2,15 @@
 the resources of one mode; the others are not created):
 
 - `replication-group` (default): one shard, a primary and a replica in two AZs, cluster mode
-  disabled: the only shape storage contract v2 works on (its scripts build key names from values
-  they read, and one send touches several hash slots).
+  disabled: the only shape version-2 data can live on (its scripts build key names from values
+  they read, and one send touches several hash slots), so the one the migration starts from.
 - `cluster`: a cluster-mode-enabled replication group of CacheNodeGroups shards, each a primary
   and a replica, Multi-AZ with automatic failover.
 - `serverless`: ElastiCache Serverless (Valkey), which is always cluster mode.
 
-The last two need a cluster client and storage contract v3 (issue 14): the RedisCluster output is
-"1" for them (the tasks' REDIS_CLUSTER), and deploy.sh refuses them until v3 exists. Every mode
+The last two need a cluster client and storage contract v3 only: the RedisCluster output is "1"
+for them (the tasks' REDIS_CLUSTER), and deploy.sh takes them only with --storage-v3-drained
+(no version-2 data left: docs/storage-contract.md "Migration from version 2"). Every mode
 uses the same security group, the same user group (a Redis user per component, the default user
 off), TLS in transit and encryption at rest, and one endpoint output (CacheAddress, CachePort).
 Node-based modes never evict (`maxmemory-policy noeviction`); Serverless has no parameter group
@@ -70,7 +71,7 @@ def add_parameters(template: Template) -> None:
                   AllowedValues=list(MODES),
                   Description="replication-group (one shard, cluster mode disabled), cluster "
                   "(cluster mode enabled) or serverless (ElastiCache Serverless, Valkey); the "
-                  "last two need storage contract v3 (issue 14)")
+                  "last two hold storage contract v3 only (deploy.sh --storage-v3-drained)")
     add_parameter(template, "CacheEngine", Type="String", Default="valkey",
                   AllowedValues=sorted(ENGINE_VERSIONS),
                   Description="ElastiCache engine (serverless: valkey only)")

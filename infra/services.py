@@ -66,8 +66,8 @@ def environment(component: Component) -> list[ecs.Environment]:
         # (REDIS_PASSWORD, a secret) and the image's entrypoint adds it to the URL.
         "REDIS_URL": Sub("rediss://" + user_for(component.name).name
                          + "@${CacheAddress}:${CachePort}/0"),
-        # "1": the cache is cluster mode (CacheMode cluster or serverless) and a component must
-        # use a cluster client, which storage contract v3 (issue 14) brings; the apps read it then.
+        # "1": the cache is cluster mode (CacheMode cluster or serverless): every component then
+        # uses a cluster client (services/verification/redis_client.py, monolith/extensions.py).
         "REDIS_CLUSTER": Ref("RedisCluster"),
         "AWS_REGION": Ref("AWS::Region"),
     }

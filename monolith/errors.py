@@ -9,6 +9,7 @@ import redis
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from monolith.extensions import CLUSTER_UNAVAILABLE, is_cluster_outage
 from monolith.metrics import REQUESTS
 from monolith.problems import Problem
 from monolith.web import problem_response
@@ -35,7 +36,9 @@ def handle_http(error: HTTPException) -> Response:
     return problem_response(Problem(code), extra)
 
 
-def handle_redis_down(error: redis.RedisError) -> Response:
+def handle_redis_down(error: Exception) -> Response:
+    if not is_cluster_outage(error):  # the cluster client refused a command: a bug
+        return handle_unexpected(error)
     logger.warning("Redis unavailable on %s %s: %s", request.method, request.path,
                    type(error).__name__)
     return problem_response(Problem("service_unavailable", retry_after_ms=1000))
@@ -69,6 +72,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(redis.ConnectionError, handle_redis_down)
     app.register_error_handler(redis.TimeoutError, handle_redis_down)
     app.register_error_handler(redis.ReadOnlyError, handle_redis_down)  # a failover in progress
+    for cluster_error in CLUSTER_UNAVAILABLE:  # a failover or a slot moving, in a cluster
+        app.register_error_handler(cluster_error, handle_redis_down)
     app.register_error_handler(redis.exceptions.OutOfMemoryError, handle_redis_full)
     # Redis Cluster: a slot moving or a node down that the client's own retries did not absorb
     for cluster_error in (redis.exceptions.ClusterError, redis.exceptions.AskError,

@@ -144,7 +144,7 @@ class EventsConsumer:
 
 
 def build_consumer(settings: Settings) -> EventsConsumer:
-    client = build_redis(settings.redis_url)
+    client = build_redis(settings.redis_url, cluster=settings.redis_cluster)
     return EventsConsumer(
         client=client, mark_script=Scripts.register(client).mark_verified,
         keyring=Keyring(settings.code_pepper), cluster=settings.redis_cluster,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import redis
 from flask import Blueprint, Response
 
-from monolith.extensions import backend
+from monolith.extensions import ANY_REDIS_ERROR, backend
 from monolith.metrics import exposition
 from monolith.problems import Problem
 from monolith.web import json_response
@@ -26,7 +25,7 @@ def readyz() -> Response:
     # Any error answer (protected mode, a missing ACL permission) means not ready, not a 500.
     try:
         ready = backend().redis.ping()
-    except (redis.RedisError, OSError):
+    except ANY_REDIS_ERROR:
         ready = False
     if not ready:
         raise Problem("service_unavailable", retry_after_ms=1000)

@@ -13,15 +13,18 @@ from services.dispatcher.channels.factory import build_channels
 from services.dispatcher.metrics import DispatchMetrics
 from services.dispatcher.runner import Dispatcher
 from services.dispatcher.settings import DispatcherSettings
+from services.verification.redis_client import connect
 
 log = logging.getLogger(__name__)
 
 
 def redis_client(settings: DispatcherSettings, block_ms: int) -> aioredis.Redis:
-    # The socket timeout must outlast XREADGROUP's BLOCK; redis-py reconnects by itself.
-    return aioredis.Redis.from_url(
+    """A node's client, or a cluster client with REDIS_CLUSTER=1 (verification/redis_client.py).
+    The socket timeout must outlast XREADGROUP's BLOCK; redis-py reconnects by itself (its
+    default retry policy, as before the cluster client)."""
+    return connect(
         settings.shared.redis_url,
-        decode_responses=True,
+        cluster=settings.shared.redis_cluster,
         socket_timeout=block_ms / 1000 + 5,
         socket_connect_timeout=5,
         health_check_interval=30,

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
-from services.verification import codes, crypto, keys, packed
+from services.verification import codes, crypto, keys, packed, redis_client
 from services.verification.redis_gate import RedisGate
 from services.verification.rendering import Snapshot, effective_status, snapshot_from_hash
 from services.verification.scripts import Scripts
@@ -30,8 +30,6 @@ from services.verification.settings import Settings
 log = logging.getLogger("services.verification")
 
 RedisClient = Redis | RedisCluster
-# How many connections a cluster client may hold per node (its own pool's bound).
-CLUSTER_MAX_CONNECTIONS = 64
 # The claim marker's answer: another request with this Idempotency-Key is running.
 IN_PROGRESS_RETRY_MS = 1000
 
@@ -93,11 +91,6 @@ def _wires(*values: int | str) -> list[bytes]:
     return [_wire(value) for value in values]
 
 
-def _pool_size(client: RedisClient) -> int:
-    if isinstance(client, RedisCluster):
-        return CLUSTER_MAX_CONNECTIONS
-    return int(client.connection_pool.max_connections)
-
 
 class VerificationStore:
     def __init__(self, client: RedisClient, settings: Settings) -> None:
@@ -110,7 +103,7 @@ class VerificationStore:
         # No version-2 data can exist in a cluster: it always creates version 3.
         self.write_version = 3 if self.cluster else settings.storage_write_version
         # As many calls at once as the pool has connections (see redis_gate.py).
-        self.gate = RedisGate(_pool_size(client))
+        self.gate = RedisGate(redis_client.max_connections(client))
         self.scripts = Scripts(client, self.gate)
         # Script arguments that only depend on settings, built once and already in wire form
         # (ARGV 17-46 of send.lua, 8-23 of check.lua, 5-11 of cancel.lua).

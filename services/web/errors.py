@@ -6,32 +6,23 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from redis.exceptions import (
-    AskError,
-    ClusterDownError,
-    ClusterError,
-    OutOfMemoryError,
-    ReadOnlyError,
-    RedisClusterException,
-    TryAgainError,
-)
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from services.verification import redis_client
 from services.verification.errors import VerificationError
 from services.web.problems import PROBLEMS, problem_response
 
 log = logging.getLogger("services.web")
 
 # ReadOnlyError: a replica promoted during a failover still answers writes with READONLY for a
-# moment; like a lost connection it is worth a retry, so 503. So are the cluster's own errors that
-# the cluster client's retries did not absorb: MOVED/ASK (AskError, MovedError's base), TRYAGAIN,
-# CLUSTERDOWN and a master down (ClusterDownError), a slot no node covers or a cluster it cannot
-# reach (RedisClusterException, SlotNotCoveredError's base), ClusterError (retries exhausted).
-REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, AskError,
-                     TryAgainError, ClusterDownError, ClusterError, RedisClusterException)
+# moment; like a lost connection it is worth a retry, so 503. So are the cluster's own errors
+# that its client did not absorb (a failover, a slot moving: verification/redis_client.py).
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError, RedisTimeoutError, ReadOnlyError, *redis_client.CLUSTER_UNAVAILABLE)
 HTTP_CODES = {400: "malformed_json", 404: "not_found", 405: "method_not_allowed",
               413: "payload_too_large", 415: "unsupported_media_type"}
 
@@ -74,14 +65,14 @@ async def _validation(_: Request, exc: Exception) -> Response:
 
 
 async def _redis_down(request: Request, exc: Exception) -> Response:
+    if not redis_client.is_cluster_outage(exc):  # the cluster client refused a command: a bug
+        return await _unexpected(request, exc)
     log.warning("redis unavailable: %s", type(exc).__name__)
     # Idle pooled connections are as dead as this one (Redis restarted or failed over): drop them
     # now, so that after Redis returns no request is answered 503 by a stale socket.
-    # (A cluster client replaces a failed node's connections itself, on its next topology refresh.)
     store = getattr(request.app.state, "store", None)
-    pool = getattr(getattr(store, "client", None), "connection_pool", None)
-    if pool is not None:
-        await pool.disconnect(inuse_connections=False)
+    if store is not None:
+        await redis_client.drop_idle_connections(store.client)
     return problem_response("service_unavailable")
 
 

@@ -13,13 +13,11 @@ from typing import Any, cast
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
-from redis.asyncio import ConnectionPool, Redis
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-from redis.retry import Retry
+from redis.asyncio import Redis
 
 from kit import logs
 from kit.settings import SettingsError
+from services.verification import redis_client
 from services.verification.service import VerificationService
 from services.verification.settings import Settings
 from services.verification.store import VerificationStore
@@ -40,20 +38,21 @@ log = logging.getLogger("services.web")
 
 
 def connect_redis(settings: Settings) -> Redis:
-    """One pool for the process. The store bounds each call (verification.redis_gate: at most
-    `max_connections` at once, a burst waits for a slot; one deadline per call instead of a
-    socket timeout). No automatic retry: a retried EVALSHA whose reply was lost could send
-    twice. A dead pooled connection is noticed and replaced by the pool on its next checkout, so
-    after an outage the process recovers on its own; meanwhile requests answer 503."""
-    pool = ConnectionPool.from_url(
+    """One pool for the process (per node with REDIS_CLUSTER=1: verification/redis_client.py).
+    The store bounds each call (verification.redis_gate: at most `max_connections` at once, a
+    burst waits for a slot; one deadline per call instead of a socket timeout). No automatic
+    retry: a retried EVALSHA whose reply was lost could send twice. A dead pooled connection is
+    noticed and replaced by the pool on its next checkout (a cluster client also re-reads the
+    slot map), so after an outage or a failover the process recovers on its own; meanwhile
+    requests answer 503."""
+    return redis_client.connect(
         settings.redis_url,
-        decode_responses=True,
-        socket_connect_timeout=1.0,
-        socket_timeout=None,  # not redis-py's default of 5 s: the gate's deadline bounds calls
-        retry=Retry(NoBackoff(), 0),
+        cluster=settings.redis_cluster,
         max_connections=64,
+        socket_timeout=None,  # not redis-py's default of 5 s: the gate's deadline bounds calls
+        socket_connect_timeout=1.0,
+        retry=redis_client.NO_RETRY,
     )
-    return Redis.from_pool(pool)
 
 
 def secrets_manager(arn: str) -> SecretsClient:
@@ -118,7 +117,8 @@ def build_app(
         store = VerificationStore(client, settings)
         try:
             await store.load_scripts()
-        except RedisError as exc:  # not fatal: /readyz says 503 and EVALSHA loads them later
+        except redis_client.ANY_REDIS_ERROR as exc:
+            # not fatal: /readyz says 503 and EVALSHA loads them later
             log.warning("Redis not reachable at start (%s); serving 503 until it is", exc)
         app.state.store = store
         app.state.service = VerificationService(store, settings)

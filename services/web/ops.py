@@ -14,9 +14,9 @@ from prometheus_client import (
     generate_latest,
 )
 from pydantic import BaseModel
-from redis.exceptions import RedisError
 from starlette.responses import Response
 
+from services.verification import redis_client
 from services.web.problems import json_response, problem_response
 from services.web.schemas import problem_responses
 
@@ -73,7 +73,7 @@ async def healthz() -> Response:
 async def readyz(request: Request) -> Response:
     try:
         await request.app.state.store.ping()
-    except (RedisError, OSError):
+    except redis_client.ANY_REDIS_ERROR:
         return problem_response("service_unavailable")
     return json_response({"status": "ready"})
 

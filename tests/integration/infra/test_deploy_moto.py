@@ -229,18 +229,22 @@ def test_a_missing_docker_is_reported_unless_the_build_is_skipped(tmp_path: Path
 
 
 @pytest.mark.parametrize("mode", ["cluster", "serverless"])
-def test_a_cluster_mode_cache_is_refused_until_storage_contract_v3(
+def test_a_cluster_mode_cache_needs_the_statement_that_version_2_is_drained(
         tmp_path: Path, mode: str) -> None:
     env = aws_env(tmp_path, "http://127.0.0.1:9")  # nothing listens: it must stop before AWS
     result = deploy(env, "--skip-build", "--set", f"CacheMode={mode}")
     assert result.returncode == 1
-    assert f"--set CacheMode={mode} is refused" in result.stderr
-    assert "storage contract v3" in result.stderr and "issue 14" in result.stderr
+    assert f"--set CacheMode={mode} needs --storage-v3-drained" in result.stderr
+    assert "Migration from version 2" in result.stderr  # what to do first, and where it is
     assert "no usable AWS credentials" not in result.stderr
     assert not (tmp_path / "cfn").exists()  # refused before any template was built
+    stated = deploy(env, "--dry-run", "--skip-build", "--storage-v3-drained",
+                    "--set", f"CacheMode={mode}")
+    assert stated.returncode == 0, stated.stdout + stated.stderr
+    assert f"CacheMode={mode}" in stated.stdout  # passed to the cache stack
     allowed = deploy(env, "--dry-run", "--skip-build", "--set", "CacheMode=replication-group")
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
-    assert "CacheMode=replication-group" in allowed.stdout  # passed to the cache stack
+    assert "CacheMode=replication-group" in allowed.stdout
 
 
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:

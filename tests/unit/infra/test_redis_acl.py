@@ -55,5 +55,5 @@ def test_access_strings_keep_to_what_elasticache_accepts(component: str) -> None
     # No reset, no passwords (>, #, nopass): ElastiCache sets those; no key or command for all.
     assert not {"reset", "nopass", "allkeys", "allcommands", "+@all", "~*"} & set(rules)
     assert not any(rule.startswith((">", "<", "#", "!")) for rule in rules)
-    assert all(re.fullmatch(r"on|-@all|\+[a-z]+(\|[a-z]+)?|(%R)?~[a-z:*?]*", r) for r in rules)
+    assert all(re.fullmatch(r"on|-@all|\+[a-z]+(\|[a-z]+)?|(%R)?~[a-z0-9:*?{}]*", r) for r in rules)
     assert DEFAULT_ACCESS_STRING.startswith("off ")
