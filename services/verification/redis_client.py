@@ -101,7 +101,7 @@ def is_cluster(client: object) -> bool:
     return isinstance(client, RedisCluster)
 
 
-def max_connections(client: Redis) -> int:
+def max_connections(client: Redis | RedisCluster) -> int:
     """How many calls the client can carry at once (per node, for a cluster)."""
     if isinstance(client, RedisCluster):
         return int(client.connection_kwargs["max_connections"])
