@@ -38,7 +38,7 @@ from services.verify.app import create_app as create_verify_app
 from tests.integration.services.support import make_settings, serve
 from tests.support.api_keys import shared_key, shared_keyring_file
 
-pytestmark = pytest.mark.single_node  # version-2 data exists only on a single node
+pytestmark = pytest.mark.single_node("version-2 data exists only on a single node")
 
 PEPPER = "integration-test-pepper"
 MAX_CHECKS = 5
