@@ -54,7 +54,7 @@ class Settings(EnvSettings):
     redis_cluster: Annotated[bool, env_var("REDIS_CLUSTER")] = False
     # The storage-contract version new verifications are created in; both are always read.
     storage_write_version: Annotated[
-        Literal[2, 3], env_var("VERIFY_STORAGE_WRITE_VERSION")
+        int, env_var("VERIFY_STORAGE_WRITE_VERSION", ge=2, le=3)
     ] = 3
     code_pepper: Annotated[str, env_var("CODE_PEPPER", repr=False)] = DEVELOPMENT_PEPPER
     code_length: Annotated[int, env_var("VERIFY_CODE_LENGTH", ge=4, le=10)] = 6
