@@ -218,12 +218,7 @@ class VerificationStore:
                 return SendResult("idempotency_key_in_use", 0, None, IN_PROGRESS_RETRY_MS)
             if claim == "idempotency_key_reused":
                 return SendResult(claim, 0, None, 0)
-        try:
-            result, reservations = await self._reserve_and_send(new)
-        except BaseException:
-            if idem_key is not None:
-                await self._release_claim(idem_key)
-            raise
+        result, reservations = await self._reserve_and_send(new, idem_key)
         if result.outcome == "resent":
             # A resend is not a new verification: the tally's count goes back.
             await self._refund([r for r in reservations if r.script == "refund_tally"])
@@ -263,7 +258,9 @@ class VerificationStore:
             ]
         return reserves
 
-    async def _reserve_and_send(self, new: NewSend) -> tuple[SendResult, list[Reservation]]:
+    async def _reserve_and_send(
+        self, new: NewSend, idem_key: str | None
+    ) -> tuple[SendResult, list[Reservation]]:
         reserves = self._reserves(new)
         answers = await asyncio.gather(
             *(self.scripts.run(script, [key], args) for script, key, args, _ in reserves),
@@ -285,10 +282,14 @@ class VerificationStore:
             elif full is None:
                 full = (outcome, int(detail))
         if failure is not None:
+            # Nothing was sent: every reservation and the claim go back.
             await self._refund(reservations)
+            if idem_key is not None:
+                await self._release_claim(idem_key)
             raise failure
-        # Should the send fail, its reservations stay: it may have run with its reply lost
-        # (the limits err closed, as the contract's accuracy note says).
+        # Should the send fail, its reservations and the claim stay: it may have run with its
+        # reply lost (the limits err closed, as the contract's accuracy note says; a retry with
+        # the key answers 409 until the marker expires, then is an ordinary send).
         reply = await self._run_send(
             new, self._slot_keys(new.client, new.dest_key), full or ("", 0))
         return self._send_result(*reply), reservations

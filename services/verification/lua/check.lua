@@ -49,6 +49,9 @@ local function check_v3(r)
     return {'not_found'}
   end
   if r.status ~= 'p' and r.status ~= 'm' then return {'not_found'} end
+  -- By `to`, an exhausted one past its code TTL is no longer the destination's (as version 2's
+  -- pending index expires then); by id it still answers max_check_attempts_reached.
+  if r.status == 'm' and not by_id and now >= r.expires_at then return {'not_found'} end
   -- Checked before the code is compared: a refused check counts nothing. By `to` both
   -- versions' counters are known; by id only this version's (the id gives no dest_hash).
   local counters = {failed_key}

@@ -263,3 +263,31 @@ async def test_concurrent_sends_never_pass_the_client_limit(cluster: LocalCluste
         refused = [to for to, r in zip(numbers, responses, strict=True) if r.status_code == 429]
         for to in refused:
             assert client.get(keys.dest_limit_key(crypto.dest_hash(PEPPER, "sms", to))) == "0"
+
+
+async def test_a_reserve_that_fails_gives_back_the_others_and_the_claim(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node down for one counter's slot: 503, and nothing stays counted or claimed."""
+    store = api.send._transport.app.state.store  # type: ignore[attr-defined]
+    run = store.scripts.run
+    ip_key = keys.ip_limit_key(crypto.ip_hash(PEPPER, CLIENT_IP))
+
+    async def ip_node_down(name: str, script_keys: list[str], args: list[Any]) -> Any:
+        if script_keys == [ip_key] and name == "reserve":
+            raise RedisConnectionError("node down")
+        return await run(name, script_keys, args)
+
+    monkeypatch.setattr(store.scripts, "run", ip_node_down)
+    failed = await api.send.post("/api/verifications", json={"to": PHONE, "channel": "sms"},
+                                 headers={"Idempotency-Key": "cluster-4"})
+    assert failed.status_code == 503
+    assert counters(api) == {"dest": "0", "client": "0", "ip": None, "prefix": "0", "sms": "0"}
+    assert sent_tally(api) == 0
+    assert api.redis.exists(keys.idempotency_key(crypto.idem_hash(PEPPER, CLIENT, "cluster-4"))
+                            ) == 0
+    assert api.redis.exists(record_key_of(PHONE)) == 0
+
+
+def record_key_of(to: str) -> str:
+    return keys.v3_record_key(CLIENT, dest_key(to))

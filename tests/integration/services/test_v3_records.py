@@ -15,6 +15,7 @@ from tests.integration.services.support import (
     PHONE,
     Api,
     events,
+    expire_early,
     make_settings,
     outbox_jobs,
     record_key,
@@ -79,3 +80,20 @@ async def test_one_pending_record_uses_at_most_256_bytes(api: Api) -> None:
     assert usage is not None
     assert usage <= 256, usage
     assert api.redis.dbsize() > 0
+
+
+async def test_an_exhausted_record_past_its_ttl_is_not_found_by_to(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    """As in version 2 (whose pending index expires with the code TTL): by `to` it is gone, by
+    id it still answers max_check_attempts_reached, and a send may start a new one."""
+    async with running_api(redis_client, make_settings(redis_url, max_checks=1)) as api:
+        vid = (await api.start()).json()["id"]
+        await api.check("000000" if api.code_for(vid) != "000000" else "111111", to=PHONE)
+        assert (await api.check("000000", to=PHONE)).json()["code"] == (
+            "max_check_attempts_reached")
+        expire_early(redis_client, vid)
+        assert (await api.check("000000", to=PHONE)).status_code == 404
+        assert (await api.check("000000", verification_id=vid)).json()["code"] == (
+            "max_check_attempts_reached")
+        assert (await api.start()).status_code == 201
