@@ -14,8 +14,8 @@ from monolith.verifications import send_response, send_verification
 from monolith.web import json_response, read_json_body
 
 bp = Blueprint("users", __name__)
-# Sends of one request that may each find another user's verification pending (a v1 one, or one
-# made by a send racing this one) and cancel it before this user's own is started.
+# Sends of one request that may each find another user's verification pending (one made by a
+# send racing this one, or a live one of the other storage version) and cancel it first.
 SEND_ROUNDS = 3
 
 
@@ -65,7 +65,7 @@ def start_user_verification(user_id: str) -> Response:
         assert result.record is not None
         if result.record.get("reference") == user_id:
             return send_response(result)
-        # another user's was pending after all (a v1 one, or a racing send's) and was resent
+        # another user's was pending after all (a racing send's) and was resent
         _cancel_unless_users(ctx, user_id, str(result.record["id"]))
         _forget_idempotency_key(ctx)
     raise Problem("service_unavailable")

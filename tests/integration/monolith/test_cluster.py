@@ -223,3 +223,19 @@ def test_cluster_errors_answer_503_with_retry_after(
     answer = send(client)
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
     assert answer.get_json()["code"] == "service_unavailable"
+
+
+def test_the_users_area_cancels_another_verification_and_starts_its_own(
+    cluster_app: Callable[..., FlaskClient], admin: redis.cluster.RedisCluster,
+) -> None:
+    client = cluster_app()
+    user = client.post("/api/users", json={"name": "Ada", "phone": PHONE}).get_json()
+    plain = send(client).get_json()["id"]
+    started = client.post(f"/api/users/{user['id']}/verifications", json={"channel": "sms"},
+                          headers={"Idempotency-Key": "u-1"})
+    assert started.status_code == 201, started.get_json()
+    assert started.get_json()["reference"] == user["id"] and started.get_json()["id"] != plain
+    assert client.get(f"{SEND}/{plain}").get_json()["status"] == "canceled"  # retained
+    replayed = client.post(f"/api/users/{user['id']}/verifications", json={"channel": "sms"},
+                           headers={"Idempotency-Key": "u-1"})
+    assert replayed.get_data() == started.get_data()
