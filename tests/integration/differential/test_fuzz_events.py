@@ -10,7 +10,8 @@ from contract_tests.differential.events import EVENTS_STREAMS, EventCursor
 
 
 def event(vid: str, occurred_at: int, schema: str = "3") -> dict[FieldT, EncodableT]:
-    destination = {"dest_key": "ab" * 8} if schema == "3" else {"dest_hash": "ab" * 16}
+    destination: dict[FieldT, EncodableT] = (
+        {"dest_key": "ab" * 8} if schema == "3" else {"dest_hash": "ab" * 16})
     return {"schema": schema, "type": "verification.approved", "verification_id": vid,
             "channel": "sms", **destination, "client": "acme", "reference": "",
             "occurred_at": str(occurred_at)}
