@@ -55,6 +55,10 @@ IDEMPOTENCY = "vfy:idem:*"
 OUTBOX = "vfy:outbox"
 DEAD_LETTERS = "vfy:outbox:dead"
 EVENTS = "vfy:events"
+# Version 3 (docs/storage-contract.md "Version 3 keys"): the 64 bucketed streams, the records.
+V3_OUTBOXES = "vfy3:{b*}:outbox"
+V3_EVENTS = "vfy3:{b*}:events"
+V3_RECORDS = "vfy3:{b*}:d:*"
 USERS = "users:*"  # the monolith's own users area
 
 
@@ -89,19 +93,22 @@ USERS_BY_COMPONENT: dict[str, RedisUser] = {user.component: user for user in (
     _user("monolith", SCRIPTS, SEND_SCRIPT, CHECK_SCRIPT, CANCEL_SCRIPT, READ,
           ("hexists", "multi", "exec", "del"),
           keys=(RECORDS, PENDING, LIMITS, GUARDS, IDEMPOTENCY, OUTBOX, EVENTS, USERS, EMPTY_KEY)),
-    # The monolith's consumer of vfy:events (group monolith-users): marks users verified with
-    # HGET and the mark_verified script (HGET, HSET). No record, no outbox, no limit.
+    # The monolith's consumer of vfy:events and the version-3 buckets (group monolith-users):
+    # marks users verified with HGET and the mark_verified script (HGET, HSET). No record, no
+    # outbox, no limit.
     _user("events", SCRIPTS,
           ("xgroup|create", "xinfo|groups", "xreadgroup", "xautoclaim", "xack", "pexpire",
            "hget", "hset"),
-          keys=(EVENTS, USERS)),
-    # Delivery: its group on the outbox, settling (the settle script: XACK, XDEL), dead letters
-    # (a MULTI of XADD, PEXPIRE, XACK, XDEL), and the record's status, read only.
+          keys=(EVENTS, V3_EVENTS, USERS)),
+    # Delivery: its group on the outboxes (vfy:outbox and the version-3 buckets), settling (the
+    # settle script: XACK, XDEL), holding (the hold script: XPENDING, XCLAIM), dead letters (a
+    # MULTI of XADD, PEXPIRE, XACK, XDEL), and the record's status, read only (HMGET of a
+    # version-2 record, GET of a version-3 one).
     _user("dispatcher", SCRIPTS,
           ("xgroup|create", "xgroup|delconsumer", "xinfo|groups", "xinfo|consumers",
            "xreadgroup", "xpending", "xclaim", "xack", "xdel", "xadd", "pttl", "pexpire",
-           "multi", "exec", "hmget", "time"),
-          keys=(OUTBOX, DEAD_LETTERS), read_keys=(RECORDS,)),
+           "multi", "exec", "hmget", "get", "time"),
+          keys=(OUTBOX, V3_OUTBOXES, DEAD_LETTERS), read_keys=(RECORDS, V3_RECORDS)),
     # Sends (send script), reads and cancels (cancel script); it writes the outbox, never reads it.
     _user("send", SCRIPTS, SEND_SCRIPT, CANCEL_SCRIPT, READ,
           keys=(RECORDS, PENDING, LIMITS, GUARDS, IDEMPOTENCY, OUTBOX, EVENTS, EMPTY_KEY)),
