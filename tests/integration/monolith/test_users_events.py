@@ -366,9 +366,10 @@ def test_version_3_approvals_on_every_bucket_mark_their_users(
     run_consumer: Callable[..., EventsConsumer],
 ) -> None:
     consumer = run_consumer(redis_url)
-    wait_for(lambda: redis_client.exists(*STREAMS) == len(STREAMS), 2.0)
-    for stream in STREAMS:  # every group made, every stream given the contract's TTL
-        assert 0 < redis_client.pttl(stream) <= keys.STREAM_TTL_MS
+    # every stream made with its group, then given the contract's TTL
+    wait_for(lambda: all(0 < redis_client.pttl(stream) <= keys.STREAM_TTL_MS
+                         for stream in STREAMS), 2.0)
+    for stream in STREAMS:
         assert [g["name"] for g in redis_client.xinfo_groups(stream)] == ["monolith-users"]
     users = [create_user(client, phone=f"+1415555{n:04d}", email=f"u{n}@example.com")
              for n in range(24)]
