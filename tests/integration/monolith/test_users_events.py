@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 
 from devtools.components import local_spec
 from devtools.processes import running
+from devtools.redis_cluster import local_cluster
 from devtools.redis_server import free_port, start_embedded
 from infra.components import by_name
 from monolith import keys
@@ -365,9 +366,10 @@ def test_version_3_approvals_on_every_bucket_mark_their_users(
     run_consumer: Callable[..., EventsConsumer],
 ) -> None:
     consumer = run_consumer(redis_url)
-    wait_for(lambda: redis_client.exists(*STREAMS) == len(STREAMS), 2.0)
-    for stream in STREAMS:  # every group made, every stream given the contract's TTL
-        assert 0 < redis_client.pttl(stream) <= keys.STREAM_TTL_MS
+    # every stream made with its group, then given the contract's TTL
+    wait_for(lambda: all(0 < redis_client.pttl(stream) <= keys.STREAM_TTL_MS
+                         for stream in STREAMS), 2.0)
+    for stream in STREAMS:
         assert [g["name"] for g in redis_client.xinfo_groups(stream)] == ["monolith-users"]
     users = [create_user(client, phone=f"+1415555{n:04d}", email=f"u{n}@example.com")
              for n in range(24)]
@@ -511,3 +513,42 @@ def _groups(client: redis.Redis) -> list[dict[str, Any]]:
         return groups
     except redis.ResponseError:
         return []
+
+
+def test_on_a_cluster_the_buckets_are_polled_and_vfy_events_is_not_read(
+    keyring: Keyring,
+) -> None:
+    user_id = "US" + "4" * 32
+    with local_cluster(primaries=3) as cluster:
+        direct = cluster.client()
+        direct.hset(keys.user(user_id), mapping={"id": user_id, "phone": PHONE,
+                                                 "phone_verified": "0"})
+        events = [approval_v3(keyring, user_id), approval_v3(keyring, "US" + "5" * 32,
+                                                             "+14155550111")]
+        for event in events:
+            direct.xadd(bucket_of(event), event)
+        # The consumer takes a cluster client (the monolith's own is built elsewhere).
+        consumer = EventsConsumer(
+            client=direct,  # type: ignore[arg-type]
+            mark_script=Scripts.register(direct).mark_verified,  # type: ignore[arg-type]
+            keyring=keyring, cluster=True, block_ms=100,
+        )
+        stop = threading.Event()
+        thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            wait_for(lambda: direct.hget(keys.user(user_id), "phone_verified") == "1", 5.0)
+            wait_for(lambda: consumer.handled == 2, 2.0)
+            late = approval_v3(keyring, user_id, channel="email", to=EMAIL)
+            direct.hset(keys.user(user_id), "email", EMAIL)
+            direct.xadd(bucket_of(late), late)  # while it polls empty buckets
+            wait_for(lambda: direct.hget(keys.user(user_id), "email_verified") == "1", 2.0)
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+        assert not thread.is_alive()
+        buckets = STREAMS[:-1]
+        assert direct.exists(keys.EVENTS) == 0  # no version-2 data in a cluster: not read
+        for stream in buckets:
+            assert 0 < direct.pttl(stream) <= keys.STREAM_TTL_MS
+        assert not any(direct.xpending(stream, "monolith-users")["pending"] for stream in buckets)
