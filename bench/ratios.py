@@ -94,6 +94,27 @@ def pending_goal(report: Report, workload: str) -> Goal:
                               SERVICES_FEW_PENDING_AFTER), workload)))
 
 
+def pending_summary(report: Report) -> dict[str, object]:
+    """The many-pending comparison on its own, for latest.json: requests/s of each run (the
+    median of --repeat, every repeat kept) and the ratio the goal judges."""
+    summary: dict[str, object] = {
+        "pending": report.meta.get("many_pending"),
+        "storage_version": report.meta.get("many_pending_storage_version"),
+        "load_s": report.meta.get("many_pending_load_s"),
+    }
+    for workload in WORKLOADS:
+        runs = {t: report.find(t, workload) for t in
+                (SERVICES_FEW_PENDING, SERVICES_MANY_PENDING, SERVICES_FEW_PENDING_AFTER)}
+        if not any(runs.values()):
+            continue
+        summary[workload] = {
+            "rps": {t: r.rps if r else None for t, r in runs.items()},
+            "rps_samples": {t: list(r.rps_samples) for t, r in runs.items() if r},
+            "ratio": pending_goal(report, workload).value,
+        }
+    return summary
+
+
 def _details(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 

@@ -51,6 +51,7 @@ class Deployment:
     owned: list[Process]
     note: str = ""
     urls: dict[str, str] = field(default_factory=dict)  # per-workload URL, when not `url`
+    creates_records: bool = True  # False for the reference apps: their sends return no id
 
     @property
     def pids(self) -> list[int]:
