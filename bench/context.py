@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +18,23 @@ from bench.targets import PROFILE, Deployment, Launcher
 from devtools.processes import StartError, stop_all
 
 BASELINE_PENDING = 1000
+FLUSH_TIMEOUT_S = 120
 
 
 def log(message: str) -> None:
     print(message, flush=True)
+
+
+def flush_and_wait(client: redis.Redis, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
+    """FLUSHDB ASYNC, then wait for Redis to have freed it all: a synchronous flush of a
+    million keys blocks longer than a client's read timeout, and the freeing must be over
+    before anything is measured."""
+    client.flushdb(asynchronous=True)
+    deadline = time.monotonic() + timeout_s
+    while int(client.info("memory").get("lazyfree_pending_objects", 0)) > 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Redis still freeing the flushed keys after {timeout_s:g} s")
+        time.sleep(0.05)
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -42,13 +56,16 @@ class Bench:
     def reset_redis(self, loaded: int = 0) -> None:
         """Empty the database and load `loaded` pending verifications (the keyspace's bulk, in
         `--storage-version`'s form; the check workload's own come from the target)."""
-        self.redis.flushdb()
+        self.empty_redis()
         if loaded:
             loader.load_pending(
                 self.redis, pepper=PROFILE["CODE_PEPPER"], start=0, count=loaded,
                 ttl_s=int(PROFILE["VERIFY_CODE_TTL_SECONDS"]),
                 retention_s=int(PROFILE["VERIFY_RETENTION_SECONDS"]),
                 storage_version=self.options.storage_version, keep_ids=0, progress=log)
+
+    def empty_redis(self) -> None:
+        flush_and_wait(self.redis)
 
     def prepare_checks(self, deployment: Deployment) -> None:
         """The ids the check workload walks: BASELINE_PENDING verifications the target creates

@@ -13,8 +13,7 @@ import base64
 import functools
 import hashlib
 import secrets
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -151,8 +150,7 @@ def _length_prefixed(text: str) -> str:
     return f"{len(text.encode())}:{text}"
 
 
-@dataclass(frozen=True)
-class Packed:
+class Packed(NamedTuple):  # a tuple, not a dataclass: the loader makes a million of them
     """The fields of "The packed record", short forms as stored (channel `s`/`e`, status `p`...)."""
 
     rand: str

@@ -29,8 +29,11 @@ class CreateFailed(RuntimeError):
 
 def _send(url: str, index: int) -> tuple[int, dict[str, Any]]:
     to = phones.us_mobile(phones.CHECK_AREA_CODE, index)
-    return http.post_json(url + "/api/verifications", {"to": to, "channel": "sms"},
-                          {"X-Forwarded-For": http.benchmark_ip(IP_OFFSET + index)})
+    try:
+        return http.post_json(url + "/api/verifications", {"to": to, "channel": "sms"},
+                              {"X-Forwarded-For": http.benchmark_ip(IP_OFFSET + index)})
+    except OSError as exc:  # refused, reset, timed out: counted as status 0, reported below
+        return 0, {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def create(send_url: str, count: int) -> list[str]:

@@ -128,7 +128,7 @@ def many_pending(bench: Bench, deployment: Deployment) -> None:
         loaded = max(pending - BASELINE_PENDING, 0)
         log(f"== {target}: {pending:,} pending ({loaded:,} loaded in storage version "
             f"{bench.options.storage_version}, {BASELINE_PENDING:,} created by the services)")
-        bench.redis.flushdb()
+        bench.empty_redis()
         empty = int(bench.redis.info("memory")["used_memory"])
         started = time.monotonic()
         bench.reset_redis(loaded=loaded)

@@ -63,3 +63,8 @@ def test_a_refused_send_fails_the_preparation_and_says_why(send_url: str) -> Non
     SendService.refuse_after = 5
     with pytest.raises(own_pending.CreateFailed, match=r"5 created .*'429': 5"):
         own_pending.create(send_url, 10)
+
+
+def test_a_target_that_is_not_there_fails_the_preparation() -> None:
+    with pytest.raises(own_pending.CreateFailed, match=r"0 created .*'0': 3"):
+        own_pending.create("http://127.0.0.1:9", 3)  # discard port: connection refused
