@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import redis
@@ -89,6 +91,25 @@ class _Batches:
             yield make(first, min(first + PER_CALL, end), ids)
 
 
+# Makers of the MACs and seals: processes, so that with Redis and the caller they use every core.
+MAKERS = 2
+PARALLEL_FROM = 50_000  # below, one process makes them: starting the makers costs more
+_maker: _Batches | None = None
+
+
+def _start_maker(pepper: str, version: int, now_ms: int, ttl_ms: int, record_ttl_ms: int,
+                 keep_ids: int | None) -> None:
+    global _maker
+    _maker = _Batches(pepper, version, now_ms, ttl_ms, record_ttl_ms, keep_ids)
+
+
+def _make(first: int, end: int) -> tuple[list[tuple[list[str], list[str]]], list[str]]:
+    """One pipeline's script calls and the ids they write (in a maker process)."""
+    assert _maker is not None, "_start_maker runs first"
+    ids: list[str] = []
+    return list(_maker.calls(first, end, ids)), ids
+
+
 def load_pending(client: redis.Redis, *, pepper: str, start: int, count: int, ttl_s: int,
                  retention_s: int, storage_version: int = 3, keep_ids: int | None = None,
                  progress: Callable[[str], None] = print) -> list[str]:
@@ -99,23 +120,28 @@ def load_pending(client: redis.Redis, *, pepper: str, start: int, count: int, tt
         raise ValueError(f"storage version {storage_version} is not one of {STORAGE_VERSIONS}")
     sha = client.script_load(SCRIPTS[storage_version])
     seconds, micros = client.time()
-    batches = _Batches(pepper, storage_version, int(seconds) * 1000 + int(micros) // 1000,
-                       ttl_s * 1000, (ttl_s + retention_s) * 1000, keep_ids)
+    settings = (pepper, storage_version, int(seconds) * 1000 + int(micros) // 1000,
+                ttl_s * 1000, (ttl_s + retention_s) * 1000, keep_ids)
     ids: list[str] = []
     loaded, started, end = 0, time.monotonic(), start + count
     step = PER_CALL * CALLS_PER_PIPELINE
-
-    def prepare(batch: int) -> list[tuple[list[str], list[str]]]:
-        return list(batches.calls(batch, min(batch + step, end), ids))
-
-    # Making a pipeline (MACs, seals) overlaps with Redis running the previous one: the socket
-    # wait releases the GIL, so the load uses both cores.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-loader") as maker:
-        upcoming = maker.submit(prepare, start) if count > 0 else None
-        for batch in range(start, end, step):
-            assert upcoming is not None
-            calls = upcoming.result()
-            upcoming = maker.submit(prepare, batch + step) if batch + step < end else None
+    slices = [(first, min(first + step, end)) for first in range(start, end, step)]
+    if count >= PARALLEL_FROM:
+        # The makers work ahead (a bounded window, so memory stays flat) while Redis runs the
+        # pipeline before.
+        pool: Executor = ProcessPoolExecutor(MAKERS, mp_context=get_context("fork"),
+                                             initializer=_start_maker, initargs=settings)
+    else:
+        _start_maker(*settings)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-loader")
+    with pool:
+        ahead: deque[Future[tuple[list[tuple[list[str], list[str]]], list[str]]]] = deque(
+            pool.submit(_make, *part) for part in slices[:MAKERS + 1])
+        for position in range(len(slices)):
+            calls, made = ahead.popleft().result()
+            if position + MAKERS + 1 < len(slices):
+                ahead.append(pool.submit(_make, *slices[position + MAKERS + 1]))
+            ids += made if keep_ids is None else made[:max(keep_ids - len(ids), 0)]
             pipe = client.pipeline(transaction=False)
             for keys, argv in calls:
                 pipe.evalsha(sha, len(keys), *keys, *argv)

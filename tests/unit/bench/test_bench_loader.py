@@ -96,10 +96,17 @@ def test_batches_cover_every_destination_once(redis_client: redis.Redis, version
 
 def test_a_bulk_load_keeps_only_the_ids_asked_for(redis_client: redis.Redis) -> None:
     seen: list[str] = []
-    ids = loader.load_pending(redis_client, pepper=PEPPER, start=0, count=60_000, ttl_s=600,
-                              retention_s=3600, keep_ids=0, progress=seen.append)
-    assert ids == [] and redis_client.dbsize() == 60_000
-    assert seen and seen[-1].startswith("  loaded 60,000/60,000 pending verifications "
+    count = loader.PARALLEL_FROM + 5  # made by the maker processes
+    ids = loader.load_pending(redis_client, pepper=PEPPER, start=0, count=count, ttl_s=600,
+                              retention_s=3600, keep_ids=3, progress=seen.append)
+    assert redis_client.dbsize() == count
+    assert len(ids) == 3  # the first destinations', in order
+    for index, verification_id in enumerate(ids):
+        key = contract.record_key(contract.CLIENT, contract.dest_key_of_id(verification_id))
+        record = unpack(str(redis_client.get(key)))
+        assert (record.rand, record.to) == (contract.rand_of_id(verification_id),
+                                            phones.us_mobile(phones.LOADER_AREA_CODE, index))
+    assert seen and seen[-1].startswith(f"  loaded {count:,}/{count:,} pending verifications "
                                          "(storage version 3,")
 
 
