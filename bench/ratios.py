@@ -88,7 +88,8 @@ def pending_goal(report: Report, workload: str) -> Goal:
         f"throughput with many pending / with 1,000 ({workload})",
         ratio(_rps(report, SERVICES_MANY_PENDING, workload), sum(few) / len(few) if few else None),
         ">=", 0.95, _details(
-            f"pending loaded: {many:,}" if isinstance(many, int) else "",
+            f"pending: {many:,} (storage version {report.meta.get('many_pending_storage_version')},"
+            f" the 1,000 checked created by the services)" if isinstance(many, int) else "",
             f"baseline: mean of {len(few)} runs with 1,000 (before and after)" if few else "",
             unusable(report, (SERVICES_FEW_PENDING, SERVICES_MANY_PENDING,
                               SERVICES_FEW_PENDING_AFTER), workload)))
