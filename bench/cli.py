@@ -20,6 +20,7 @@ class Options:
     quick: bool
     many_pending: int
     probe_requests: int
+    storage_version: int
     mixed_concurrency: int
     out_dir: Path
 
@@ -45,6 +46,9 @@ def parse(argv: list[str]) -> Options:
                         help="smoke run: short workloads, 20,000 pending instead of 1,000,000")
     parser.add_argument("--pending", type=int, default=None,
                         help="pending verifications for the many-pending run (1,000,000)")
+    parser.add_argument("--storage-version", type=int, choices=(2, 3), default=3,
+                        help="the form the many-pending bulk is loaded in (3); bytes per pending "
+                             "verification are measured for both either way")
     parser.add_argument("--out", type=Path, default=RESULTS,
                         help="folder for latest.json and latest.png (bench/results)")
     args = parser.parse_args(argv)
@@ -61,6 +65,7 @@ def parse(argv: list[str]) -> Options:
         quick=quick,
         many_pending=args.pending or (20_000 if quick else 1_000_000),
         probe_requests=50 if quick else 200,
+        storage_version=args.storage_version,
         mixed_concurrency=8,
         out_dir=args.out,
     )

@@ -9,6 +9,7 @@ bench/lua/send.lua, the wrk workload, makes its own in the same form (area codes
 from __future__ import annotations
 
 LOADER_AREA_CODE = "212"  # pending verifications written straight into Redis
+CHECK_AREA_CODE = "718"  # verifications the target creates for the check workload (own_pending.py)
 PROBE_AREA_CODE = "646"
 MIXED_AREA_CODE = "617"
 NUMBERS_PER_AREA_CODE = 800 * 10_000

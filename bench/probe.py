@@ -12,18 +12,20 @@ from typing import Any
 
 import redis
 
-from bench import contract, http, loader, memory, monitor, phones
-from bench.targets import PROFILE, Deployment
+from bench import http, loader, memory, monitor, phones
+from bench.targets import Deployment
 
 
-def _send(url: str, index: int) -> int:
+def _send(url: str, index: int) -> tuple[int, str | None]:
     to = phones.us_mobile(phones.PROBE_AREA_CODE, index)
-    status, _ = http.post_json(url + "/api/verifications", {"to": to, "channel": "sms"},
-                               {"X-Forwarded-For": http.benchmark_ip(100_000 + index)})
-    return status
+    status, body = http.post_json(url + "/api/verifications", {"to": to, "channel": "sms"},
+                                  {"X-Forwarded-For": http.benchmark_ip(100_000 + index)})
+    return status, str(body["id"]) if "id" in body else None
 
 
-def _check(url: str, verification_id: str) -> int:
+def _check(url: str, verification_id: str | None) -> int:
+    if verification_id is None:  # its send failed; the status counts already say so
+        return 0
     status, _ = http.post_json(url + "/api/verification-checks",
                                {"verification_id": verification_id, "code": loader.WRONG_CODE})
     return status
@@ -31,34 +33,30 @@ def _check(url: str, verification_id: str) -> int:
 
 def probe(start: Callable[[str], Deployment], redis_url: str, requests: int,
           log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Start the target on `redis_url` (a Redis nobody else uses) and measure it."""
+    """Start the target on `redis_url` (a Redis nobody else uses) and measure it: its sends
+    create the verifications its checks then check (a wrong code), whatever storage version
+    it writes."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     client.flushall()
-    ids = loader.load_pending(client, pepper=PROFILE["CODE_PEPPER"], start=0,
-                              count=requests + 10,
-                              ttl_s=int(PROFILE["VERIFY_CODE_TTL_SECONDS"]),
-                              retention_s=int(PROFILE["VERIFY_RETENTION_SECONDS"]))
     deployment = start(redis_url)
     try:
         send_url, check_url = deployment.url_for("send"), deployment.url_for("check")
-        warm = [_send(send_url, i) for i in range(5)]
-        warm += [_check(check_url, ids[-1 - i]) for i in range(5)]
+        warm_sends = [_send(send_url, i) for i in range(5)]
+        warm = [status for status, _ in warm_sends]
+        warm += [_check(check_url, verification_id) for _, verification_id in warm_sends]
         recorder = monitor.Recorder(redis_url)
         recorder.start()
         monitor.mark(client, "send")
-        sends = [_send(send_url, 10 + i) for i in range(requests)]
+        sent = [_send(send_url, 10 + i) for i in range(requests)]
         monitor.mark(client, "check")
-        checks = [_check(check_url, ids[i]) for i in range(requests)]
+        checks = [_check(check_url, verification_id) for _, verification_id in sent]
         phases = recorder.stop(client)
-        loaded_prefix = f"+1{phones.LOADER_AREA_CODE}"
-        bytes_per = memory.per_verification(client, exclude_prefix=loaded_prefix,
-                                            sends=requests + 5)
-        bytes_per["bench_loaded_record_bytes"] = memory.mean_usage(
-            client, [contract.RECORD_PREFIX + i for i in ids[:20]])
+        bytes_per = memory.per_verification(client, sends=requests + 5)
     finally:
         for server in reversed(deployment.owned):
             server.stop()
         client.close()
+    sends = [status for status, _ in sent]
     result: dict[str, Any] = {"requests": requests, "memory": bytes_per}
     for phase, statuses in (("send", sends), ("check", checks)):
         counts = phases.get(phase, Counter())
@@ -69,5 +67,6 @@ def probe(start: Callable[[str], Deployment], redis_url: str, requests: int,
         }
     result["warmup_statuses"] = sorted(set(warm))
     log(f"  {deployment.name}: send {result['send']['commands']}, "
-        f"check {result['check']['commands']}, core bytes {bytes_per.get('core_bytes')}")
+        f"check {result['check']['commands']}, core bytes {bytes_per.get('core_bytes')} "
+        f"(storage version {bytes_per.get('storage_version')})")
     return result

@@ -88,10 +88,32 @@ def pending_goal(report: Report, workload: str) -> Goal:
         f"throughput with many pending / with 1,000 ({workload})",
         ratio(_rps(report, SERVICES_MANY_PENDING, workload), sum(few) / len(few) if few else None),
         ">=", 0.95, _details(
-            f"pending loaded: {many:,}" if isinstance(many, int) else "",
+            f"pending: {many:,} (storage version {report.meta.get('many_pending_storage_version')},"
+            f" the 1,000 checked created by the services)" if isinstance(many, int) else "",
             f"baseline: mean of {len(few)} runs with 1,000 (before and after)" if few else "",
             unusable(report, (SERVICES_FEW_PENDING, SERVICES_MANY_PENDING,
                               SERVICES_FEW_PENDING_AFTER), workload)))
+
+
+def pending_summary(report: Report) -> dict[str, object]:
+    """The many-pending comparison on its own, for latest.json: requests/s of each run (the
+    median of --repeat, every repeat kept) and the ratio the goal judges."""
+    summary: dict[str, object] = {
+        "pending": report.meta.get("many_pending"),
+        "storage_version": report.meta.get("many_pending_storage_version"),
+        "load_s": report.meta.get("many_pending_load_s"),
+    }
+    for workload in WORKLOADS:
+        runs = {t: report.find(t, workload) for t in
+                (SERVICES_FEW_PENDING, SERVICES_MANY_PENDING, SERVICES_FEW_PENDING_AFTER)}
+        if not any(runs.values()):
+            continue
+        summary[workload] = {
+            "rps": {t: r.rps if r else None for t, r in runs.items()},
+            "rps_samples": {t: list(r.rps_samples) for t, r in runs.items() if r},
+            "ratio": pending_goal(report, workload).value,
+        }
+    return summary
 
 
 def _details(*parts: str) -> str:

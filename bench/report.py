@@ -7,7 +7,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.results import Goal, Report, Run
+from bench import ratios
+from bench.ratios import WORKLOADS
+from bench.results import (
+    SERVICES_FEW_PENDING,
+    SERVICES_FEW_PENDING_AFTER,
+    SERVICES_MANY_PENDING,
+    Goal,
+    Report,
+    Run,
+)
 
 HEADER = ("target", "workload", "req/s", "p50 ms", "p99 ms", "CPU s/1k", "Redis CPU s/1k",
           "2xx %", "statuses")
@@ -50,18 +59,46 @@ def mixed_row(target: str, m: dict[str, Any]) -> tuple[str, ...]:
             _num(m.get("cpu_s_per_1k_flows"), 3), failures or "none")
 
 
-REDIS_HEADER = ("Redis probe", "cmds/send", "cmds/check", "record B", "pending index B",
-                "core B", "dest counter B", "IP counter B/send", "outbox B/job", "bench record B")
+REDIS_HEADER = ("Redis probe", "cmds/send", "cmds/check", "version", "record B",
+                "pending index B", "core B", "dest counter B", "IP counter B/send",
+                "fail counter B", "other B/send", "outbox B/job")
 
 
 def redis_row(target: str, r: dict[str, Any]) -> tuple[str, ...]:
     m = r.get("memory", {})
     return (target, _num(r.get("send", {}).get("commands_per_request"), 2),
             _num(r.get("check", {}).get("commands_per_request"), 2),
+            str(m.get("storage_version", "-")),
             *(_num(m.get(k), 0) for k in (
                 "record_bytes", "pending_index_bytes", "core_bytes", "dest_limit_counter_bytes",
-                "ip_limit_counter_bytes_per_send", "outbox_bytes_per_job",
-                "bench_loaded_record_bytes")))
+                "ip_limit_counter_bytes_per_send", "failed_checks_counter_bytes",
+                "other_shared_bytes_per_send", "outbox_bytes_per_job")))
+
+
+LOADED_HEADER = ("bench loader", "verifications", "record B", "pending index B", "core B")
+
+
+def loaded_rows(memory: dict[str, Any]) -> list[tuple[str, ...]]:
+    return [(f"storage version {version}", _num(m.get("verifications"), 0),
+             _num(m.get("record_bytes"), 0), _num(m.get("pending_index_bytes"), 0),
+             _num(m.get("core_bytes"), 0))
+            for version in ("2", "3") if isinstance(m := memory.get(version), dict)]
+
+
+PENDING_HEADER = ("pending", "workload", "1k before", "many", "1k after", "many / 1k")
+
+
+def pending_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for workload in WORKLOADS:
+        if not isinstance(s := summary.get(workload), dict):
+            continue
+        rps = s["rps"]
+        rows.append((f"{_num(summary.get('pending'), 0)} (v{summary.get('storage_version')})",
+                     workload, _num(rps.get(SERVICES_FEW_PENDING), 0),
+                     _num(rps.get(SERVICES_MANY_PENDING), 0),
+                     _num(rps.get(SERVICES_FEW_PENDING_AFTER), 0), _num(s.get("ratio"), 3)))
+    return rows
 
 
 def headline(meta: dict[str, Any]) -> str:
@@ -81,6 +118,15 @@ def render(report: Report) -> str:
     if report.redis:
         parts.append(table(REDIS_HEADER, [redis_row(t, r) for t, r in report.redis.items()])
                      + "\n(bytes from MEMORY USAGE; counters and outbox jobs are not in core)")
+    if report.memory:
+        parts.append(table(LOADED_HEADER, loaded_rows(report.memory))
+                     + "\n(MEMORY USAGE SAMPLES 0 of the keys one pending verification creates, "
+                       "as the bench loads them: the contract's format, no target involved)")
+    pending = ratios.pending_summary(report)
+    if rows := pending_rows(pending):
+        parts.append(table(PENDING_HEADER, rows)
+                     + "\n(requests/s, median of --repeat; many / the mean of the two 1k runs;"
+                       " checks walk 1,000 verifications the services created)")
     if report.mixed:
         parts.append(table(MIXED_HEADER, [mixed_row(t, m) for t, m in report.mixed.items()])
                      + "\n(times in ms; CPU counts the app, the dispatcher and the dev inbox)")
@@ -96,6 +142,8 @@ def to_json(report: Report) -> dict[str, Any]:
         "goals": [asdict(g) for g in report.goals],
         "redis": report.redis,
         "mixed": report.mixed,
+        "memory": report.memory,
+        "pending": ratios.pending_summary(report),
         "skipped": [asdict(s) for s in report.skipped],
     }
 

@@ -69,6 +69,8 @@ class Report:
     goals: list[Goal] = field(default_factory=list)
     redis: dict[str, Any] = field(default_factory=dict)  # round trips, bytes per verification
     mixed: dict[str, Any] = field(default_factory=dict)
+    # Bytes per pending verification as the bench's loader writes each storage version.
+    memory: dict[str, Any] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
 
     def find(self, target: str, workload: str) -> Run | None:

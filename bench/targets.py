@@ -33,6 +33,9 @@ PROFILE = {
     "VERIFY_DEST_LIMIT": "1000",
     "VERIFY_CLIENT_SEND_LIMIT": "1000000000",  # every wrk send comes from the bench's one client
     "VERIFY_MAX_CHECKS": "1000000",
+    # The check workload's wrong codes: tens per destination and run, every one taking the full
+    # path (counted, compared) rather than the failed-checks limit's early 429.
+    "VERIFY_DEST_FAILED_CHECKS_PER_DAY": "1000000000",
     "VERIFY_CODE_TTL_SECONDS": "3600",
     "VERIFY_RETENTION_SECONDS": "3600",
     "VERIFY_SMS_PREFIX_LIMIT": "1000000000",
@@ -51,6 +54,7 @@ class Deployment:
     owned: list[Process]
     note: str = ""
     urls: dict[str, str] = field(default_factory=dict)  # per-workload URL, when not `url`
+    creates_records: bool = True  # False for the reference apps: their sends return no id
 
     @property
     def pids(self) -> list[int]:

@@ -1,6 +1,6 @@
 -- Workload "check": POST /api/verification-checks by verification id with a wrong code.
--- env: BENCH_LUA_DIR (this folder), BENCH_IDS_FILE (one verification id per line, pending, made by
--- bench/loader.py whose codes are never BENCH_WRONG_CODE), BENCH_WRONG_CODE (default 000000).
+-- env: BENCH_LUA_DIR (this folder), BENCH_IDS_FILE (one verification id per line, pending, created
+-- by the target itself: bench/own_pending.py), BENCH_WRONG_CODE (default 000000).
 -- Requests walk the ids round-robin, each thread from its own offset, so every check takes the
 -- full path (attempt counted, MACs compared) as long as VERIFY_MAX_CHECKS is set high.
 package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path

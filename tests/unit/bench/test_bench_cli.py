@@ -27,7 +27,13 @@ def test_explicit_values_win_over_quick() -> None:
     assert (options.duration_s, options.many_pending, options.repeat) == (7.0, 5000, 3)
 
 
-@pytest.mark.parametrize("argv", [["--duration", "0"], ["--repeat", "0"], ["--only", "nope"]])
+def test_the_bulk_is_loaded_in_version_3_unless_asked() -> None:
+    assert cli.parse([]).storage_version == 3
+    assert cli.parse(["--storage-version", "2"]).storage_version == 2
+
+
+@pytest.mark.parametrize("argv", [["--duration", "0"], ["--repeat", "0"], ["--only", "nope"],
+                                  ["--storage-version", "1"]])
 def test_bad_options_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
         cli.parse(argv)

@@ -28,8 +28,9 @@ def lua_area_codes() -> list[str]:
     return re.findall(r'"(\d{3})"', found.group(1))
 
 
-@pytest.mark.parametrize("area_code", [phones.LOADER_AREA_CODE, phones.PROBE_AREA_CODE,
-                                       phones.MIXED_AREA_CODE, *lua_area_codes()])
+@pytest.mark.parametrize("area_code", [phones.LOADER_AREA_CODE, phones.CHECK_AREA_CODE,
+                                       phones.PROBE_AREA_CODE, phones.MIXED_AREA_CODE,
+                                       *lua_area_codes()])
 def test_every_exchange_of_each_area_code_is_a_us_mobile(area_code: str) -> None:
     for exchange in range(200, 1000):
         for line in ("0000", "4821", "9999"):
@@ -37,9 +38,9 @@ def test_every_exchange_of_each_area_code_is_a_us_mobile(area_code: str) -> None
 
 
 def test_the_workloads_use_distinct_area_codes() -> None:
-    codes = [phones.LOADER_AREA_CODE, phones.PROBE_AREA_CODE, phones.MIXED_AREA_CODE,
-             *lua_area_codes()]
-    assert len(codes) == len(set(codes)) == 11
+    codes = [phones.LOADER_AREA_CODE, phones.CHECK_AREA_CODE, phones.PROBE_AREA_CODE,
+             phones.MIXED_AREA_CODE, *lua_area_codes()]
+    assert len(codes) == len(set(codes)) == 12
 
 
 def test_numbers_are_distinct_over_the_whole_range() -> None:
