@@ -14,9 +14,14 @@ from contract_tests.differential.compare import normalise
 from contract_tests.differential.noise import Normaliser, same
 from contract_tests.differential.side import Outcome
 
-# Schema 2 carries dest_hash, schema 3 dest_key (docs/storage-contract.md); `fields` shows which.
-EVENT_FIELDS = ("schema", "type", "verification_id", "channel", "dest_hash", "dest_key", "client",
-                "reference", "occurred_at")
+# An event's schema follows the storage version its writer writes (docs/storage-contract.md:
+# schema 2 names the destination by dest_hash, schema 3 by dest_key), and during the migration
+# two sides may write different versions. So what is compared is what an event says: its fields,
+# with the one naming the destination as `destination` (whichever it is) and `schema` as
+# "2 or 3" when it is either; an unknown schema, or a destination field the schema does not
+# have, still shows as a difference.
+DESTINATION_FIELD = {"2": "dest_hash", "3": "dest_key"}
+EVENT_FIELDS = ("type", "verification_id", "channel", "client", "reference", "occurred_at")
 _NUMBERED = re.compile(r"^(message|event)#\d+\.")
 
 View = dict[str, Any]
@@ -31,9 +36,23 @@ def view_of(outcome: Outcome, normaliser: Normaliser, events_compared: bool) -> 
     if events_compared:
         view["events"] = len(outcome.events)
         for n, event in enumerate(outcome.events, 1):
-            view[f"event#{n}.fields"] = sorted(event)
-            for key in EVENT_FIELDS:
-                view[f"event#{n}.{key}"] = normaliser.apply(f"event.{key}", event.get(key))
+            for key, value in event_view(event, normaliser).items():
+                view[f"event#{n}.{key}"] = value
+    return view
+
+
+def event_view(event: dict[str, str], normaliser: Normaliser) -> View:
+    schema = event.get("schema", "")
+    destination = DESTINATION_FIELD.get(schema)
+    view: View = {
+        "schema": "2 or 3" if destination else schema,
+        "fields": sorted("destination" if key == destination else key
+                         for key in event if key != "schema"),
+        "destination": normaliser.apply("event.destination",
+                                        event.get(destination) if destination else None),
+    }
+    for key in EVENT_FIELDS:
+        view[key] = normaliser.apply(f"event.{key}", event.get(key))
     return view
 
 

@@ -88,6 +88,10 @@ PROBLEMS: dict[str, Problem] = {
 CHALLENGE = 'Bearer realm="verify"'
 
 
+# Problems outside 429 and 503 that still say when to retry (docs/api.md "Errors").
+RETRY_LATER_CODES = frozenset({"idempotency_key_in_use"})
+
+
 def retry_after_seconds(milliseconds: int) -> int:
     """Whole seconds, rounded up, at least 1 (docs/api.md)."""
     return max(1, math.ceil(milliseconds / 1000))
@@ -113,13 +117,13 @@ def problem_response(
     retry_after_ms: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The problem response; 429 and 503 always carry Retry-After (1 s unless told), another
-    status when told (409 idempotency_key_in_use), 401 its WWW-Authenticate challenge."""
+    """The problem response; 429, 503 and 409 idempotency_key_in_use always carry Retry-After
+    (1 s unless told), 401 its WWW-Authenticate challenge."""
     status = PROBLEMS[code].status
     all_headers = dict(headers or {})
     if status == 401:
         all_headers["WWW-Authenticate"] = CHALLENGE
-    if status in (429, 503) or retry_after_ms is not None:
+    if status in (429, 503) or code in RETRY_LATER_CODES:
         all_headers["Retry-After"] = str(retry_after_seconds(retry_after_ms or 1000))
     return Response(
         json.dumps(problem_body(code, field), separators=(",", ":")).encode(),

@@ -530,7 +530,7 @@ def test_on_a_cluster_the_buckets_are_polled_and_vfy_events_is_not_read(
         # The consumer takes a cluster client (the monolith's own is built elsewhere).
         consumer = EventsConsumer(
             client=direct,  # type: ignore[arg-type]
-            mark_script=Scripts.register(direct).mark_verified,  # type: ignore[arg-type]
+            mark_script=Scripts.register(direct).mark_verified,
             keyring=keyring, cluster=True, block_ms=100,
         )
         stop = threading.Event()

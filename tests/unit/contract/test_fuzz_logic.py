@@ -52,7 +52,7 @@ def outcome(vid: str, to: str, *, created: str = CREATED, retry_after: str | Non
     return Outcome(request, Exchange("send", 201, headers, body),
                    messages=[{"channel": "sms", "to": to, "from": None, "subject": None,
                               "body": f"Your verification code is {message_code}."}],
-                   events=[{"schema": "1", "type": "verification.approved",
+                   events=[{"schema": "2", "type": "verification.approved",
                             "verification_id": vid, "channel": "sms", "dest_hash": event_hash,
                             "occurred_at": "1796155300565"}])
 
@@ -72,7 +72,7 @@ def test_side_effects_are_compared_after_the_noise_rules() -> None:
     assert differences(norm_a, norm_b) == []
     assert norm_a["message#1.body"] == "Your verification code is <code:6 digits>."
     assert norm_a["message#1.to"] == "<phone0>"
-    assert norm_a["event#1.dest_hash"] == "<hash#1>"
+    assert norm_a["event#1.destination"] == "<hash#1>"
     assert norm_a["event#1.occurred_at"] == "<ms>"
 
 
@@ -89,7 +89,7 @@ def test_a_different_side_effect_shows() -> None:
 def test_where_of_maps_view_keys_to_rules() -> None:
     assert where_of("header location") == "header.location"
     assert where_of("message#12.to") == "message.to"
-    assert where_of("event#1.dest_hash") == "event.dest_hash"
+    assert where_of("event#1.destination") == "event.destination"
     assert where_of("body.id") == "body.id"
 
 
@@ -104,7 +104,7 @@ def test_rules_that_differ_between_a_and_a_prime_are_confirmed() -> None:
     ledger = NoiseLedger()
     observe(ledger, A, A2, B)
     for where in ("body.id", "body.to", "header.location", "message.to", "message.body",
-                  "event.verification_id", "event.dest_hash"):
+                  "event.verification_id", "event.destination"):
         assert ledger.confirmed[where] == 1, where
     assert ledger.stale() == []
     assert "confirmed" in ledger.report()
