@@ -30,18 +30,26 @@ from flask.testing import FlaskClient
 from devtools.redis_server import start_embedded
 from infra.redis_acl import DEFAULT_ACCESS_STRING, DEFAULT_USER_NAME, USERS_BY_COMPONENT
 from monolith import create_app as create_monolith
-from monolith.crypto import Keyring
 from monolith.events import build_consumer
 from monolith.settings import Settings as MonolithSettings
 from services.dispatcher.app import serve as serve_dispatcher
 from services.dispatcher.settings import DispatcherSettings
 from services.send.app import create_app as create_send_app
 from services.verification import keys
+from services.verification.crypto import open_sealed_code_v3
 from services.verify.app import create_app as create_verify_app
 from tests.integration.dispatcher.support import closed_port, dispatcher_env
 from tests.integration.infra.test_healthcheck import probe
-from tests.integration.monolith.test_clients_v2 import write_v1
-from tests.integration.services.support import PEPPER, learn_code, make_settings, serve, wrong_code
+from tests.integration.services.support import (
+    PEPPER,
+    events,
+    learn_code,
+    make_settings,
+    outbox_jobs,
+    record,
+    serve,
+    wrong_code,
+)
 from tests.support.api_keys import shared_key, shared_keyring_file
 from tests.support.devinbox import RunningInbox, running_devinbox
 
@@ -165,10 +173,9 @@ async def test_the_services_serve_sends_checks_reads_and_cancels(
         canceled = await services.send.post(f"/api/verifications/{email.json()['id']}/cancel")
         assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
 
-    entries: list[tuple[str, dict[str, str]]] = admin.xrange(keys.EVENTS_STREAM)  # type: ignore[assignment]
-    types = [fields["type"] for _, fields in entries]
+    types = [fields["type"] for fields in events(admin)]
     assert types == ["verification.approved", "verification.canceled"]
-    assert admin.xlen(keys.OUTBOX_STREAM) == 2
+    assert len(outbox_jobs(admin)) == 2
     assert_no_denials(admin)
 
 
@@ -218,30 +225,6 @@ def test_the_monolith_serves_the_api_and_its_users_area(
     started = client.post(f"/api/users/{user_id}/verifications", json={"channel": "sms"})
     assert started.status_code == 201, started.get_data(as_text=True)
     assert client.get(f"/api/users/{user_id}").get_json()["phone_verified"] is False
-    assert_no_denials(admin)
-
-
-async def test_both_sides_check_and_resend_version_1_records(
-        acl_redis: AclRedis, admin: redis.Redis) -> None:
-    """The version-1 paths (docs/storage-contract.md "Reading version-1 data"): the v1 pending
-    index and the record's owner read inside the scripts (HEXISTS, HGET)."""
-    keyring = Keyring(PEPPER)
-    phones = {"VE" + digit * 32: f"+1415555011{digit}" for digit in "1234"}
-    for vid, to in phones.items():
-        write_v1(admin, keyring, vid, to, "123456")
-    by_monolith, by_verify, resent_by_monolith, resent_by_send = phones.values()
-    client = monolith_client(acl_redis)
-    checked = client.post("/api/verification-checks", json={"to": by_monolith, "code": "123456"})
-    assert checked.get_json()["status"] == "approved", checked.get_data(as_text=True)
-    resent = client.post("/api/verifications", json={"to": resent_by_monolith, "channel": "sms"})
-    assert resent.status_code == 200, resent.get_data(as_text=True)
-    async with running_services(acl_redis) as services:
-        approved = await services.verify.post("/api/verification-checks",
-                                              json={"to": by_verify, "code": "123456"})
-        assert approved.json()["status"] == "approved", approved.text
-        sent = await services.send.post("/api/verifications",
-                                        json={"to": resent_by_send, "channel": "sms"})
-        assert sent.status_code == 200, sent.text
     assert_no_denials(admin)
 
 
@@ -313,11 +296,15 @@ async def until(predicate: Callable[[], bool], seconds: float) -> None:
 
 
 def outbox_settled(admin: redis.Redis) -> bool:
-    try:
-        summary: Any = admin.xpending(keys.OUTBOX_STREAM, keys.OUTBOX_GROUP)
-    except redis.ResponseError:  # no group yet
-        return False
-    return admin.xlen(keys.OUTBOX_STREAM) == 0 and int(summary["pending"]) == 0
+    """Every outbox stream (both versions) empty, with nothing pending in its group."""
+    for stream in [*keys.v3_outbox_streams(), keys.OUTBOX_STREAM]:
+        try:
+            summary: Any = admin.xpending(stream, keys.OUTBOX_GROUP)
+        except redis.ResponseError:  # no group yet
+            return False
+        if admin.xlen(stream) or int(summary["pending"]):
+            return False
+    return True
 
 
 async def test_the_dispatcher_delivers_skips_retries_and_dead_letters(
@@ -361,14 +348,13 @@ def code_in(message: dict[str, Any]) -> str:
 
 def sealed_code(admin: redis.Redis, verification_id: str) -> str:
     """The record's code, opened from its sealed copy (the outbox entry is gone once settled)."""
-    sealed = admin.hget(keys.record_key(verification_id), "code_sealed")
-    assert isinstance(sealed, str)
-    return Keyring(PEPPER).open_seal(verification_id, sealed)
+    return open_sealed_code_v3(PEPPER, verification_id, record(admin, verification_id).code_sealed)
 
 
 # --- what each user may not do ------------------------------------------------------------------
 
 BLOCK_KEY = "vfy:fg:block:" + "0" * 32
+V3_RECORD = "vfy3:{b0}:d:acme:" + "0" * 16  # a version-3 record key
 FLUSH_SCRIPT = "return redis.call('FLUSHALL')"
 # Anyone's business, no one's: admin commands, enumerating keys, a key outside every pattern.
 FORBIDDEN_TO_ALL: list[tuple[str, ...]] = [
@@ -386,12 +372,13 @@ FORBIDDEN: dict[str, list[tuple[str, ...]]] = {
     "events": [
         ("HGET", "vfy:ver:VE0", "status"), ("XADD", "vfy:outbox", "*", "f", "v"),
         ("XREADGROUP", "GROUP", "dispatchers", "x", "STREAMS", "vfy:outbox", ">"),
-        ("SET", "vfy:rl:sms", "0"),
+        ("SET", "vfy:rl:sms", "0"), ("GET", V3_RECORD), ("XADD", "vfy3:{b0}:outbox", "*", "f", "v"),
     ],
     "dispatcher": [
         ("HSET", "vfy:ver:VE0", "status", "approved"), ("DEL", "vfy:ver:VE0"),
         ("XADD", "vfy:events", "*", "f", "v"), ("PEXPIRE", "vfy:ver:VE0", "1"),
         ("HGETALL", "users:U0"), ("EVAL", "return 1", "0"),
+        ("SET", V3_RECORD, "x"), ("XADD", "vfy3:{b0}:events", "*", "f", "v"),
     ],
     "send": [
         ("XREADGROUP", "GROUP", "dispatchers", "x", "STREAMS", "vfy:outbox", ">"),
