@@ -314,14 +314,10 @@ def check(
     else:
         dest_key = _id_dest_key(verification_id)
         record_key = keys.v3_record(api_client, dest_key)
-        fail_key, fail2_key = keys.v3_failed_checks(api_client, dest_key), ""
-        if single_node:
-            fail_key, fail2_key = _counters_of(client, keyring, api_client, verification_id,
-                                               record_key, fail_key)
-        pairs = [("record", record_key), ("fail", fail_key),
+        # By id, the record's own version's counter is judged (the contract's "Migration from
+        # version 2"): the script finds a v2 record's from its dest_hash; the v3 one is the id's.
+        pairs = [("record", record_key), ("fail", keys.v3_failed_checks(api_client, dest_key)),
                  ("events", keys.v3_events(keys.bucket(dest_key)))]
-        if fail2_key:
-            pairs.append(("fail2", fail2_key))
         if single_node:
             pairs += [("record2", keys.record(verification_id)), ("events2", keys.EVENTS)]
     keys_, roles = _roles(pairs)
@@ -344,29 +340,6 @@ def check(
         ], client=client)
     return result
 
-
-def _counters_of(
-    client: RedisClient, keyring: Keyring, api_client: str, verification_id: str,
-    record_key: str, fail_key: str,
-) -> tuple[str, str]:
-    """Single node, a check by id: the v3 and v2 failed-checks keys of the destination the id's
-    record is for (both versions' counters are judged summed; a v3 record holds no dest_hash, a
-    v2 one no dest_key). Read in one round trip before the check script."""
-    pipe = client.pipeline(transaction=False)
-    pipe.get(record_key)
-    pipe.hmget(keys.record(verification_id), ["client", "dest_hash"])
-    raw, (owner, dest_hash) = pipe.execute()
-    if raw:
-        with contextlib.suppress(packed.NotPacked):
-            record = packed.unpack(_text(raw))
-            if record.rand == _rand(verification_id):
-                return fail_key, keys.failed_checks(
-                    api_client, keyring.dest_hash(record.channel, record.to))
-    if owner == api_client and dest_hash:
-        dest_key = keyring.dest_key(api_client, _text(dest_hash))
-        return (keys.v3_failed_checks(api_client, dest_key),
-                keys.failed_checks(api_client, _text(dest_hash)))
-    return fail_key, ""
 
 
 def cancel(
