@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from devtools.redis_cluster import LocalCluster, local_cluster
-from monolith import create_app, extensions, keys, packed
+from monolith import create_app, keys, packed
 from monolith.crypto import Keyring
 from monolith.settings import Settings
 from tests.integration.monolith.conftest import PHONE, KeyedClient
@@ -46,9 +46,8 @@ def admin(cluster: LocalCluster) -> redis.cluster.RedisCluster:
 @pytest.fixture
 def cluster_app(
     cluster: LocalCluster, admin: redis.cluster.RedisCluster, settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Callable[..., FlaskClient]:
-    monkeypatch.setattr(extensions, "build_redis", lambda _url: cluster.client())
+    """The app as production builds it with REDIS_CLUSTER=1: its own cluster client."""
 
     def build(**overrides: Any) -> FlaskClient:
         app: Flask = create_app(dataclasses.replace(
@@ -186,10 +185,17 @@ def test_idempotency_replay_reuse_and_in_progress(
     assert reused.status_code == 422 and reused.get_json()["code"] == "idempotency_key_reused"
 
     marker = keys.idempotency(keyring.idem_hash("tests", "k-2"))
-    admin.set(marker, json.dumps({"request_hash": "x", "in_progress": True}), px=30_000)
+    # another request with this key and body is running (it holds the claim)
+    body = {"to": OTHER_PREFIX_PHONE, "channel": "sms"}
+    running = keyring.request_hash("POST", SEND, body)
+    admin.set(marker, json.dumps({"request_hash": running, "in_progress": True}), px=30_000)
     busy = send(client, OTHER_PREFIX_PHONE, headers={"Idempotency-Key": "k-2"})
     assert busy.status_code == 409 and busy.get_json()["code"] == "idempotency_key_in_use"
     assert busy.headers["Retry-After"] == "1"
+    # ... with this key and another body: reused, as a stored result would answer
+    other = client.post(SEND, json={"to": PHONE, "channel": "sms"},
+                        headers={"Idempotency-Key": "k-2"})
+    assert other.status_code == 422 and other.get_json()["code"] == "idempotency_key_reused"
     assert admin.get(keys.client_limit("tests")) == "1"  # nothing reserved
 
     # a refused send frees its key: a 429 may be retried with the same key
