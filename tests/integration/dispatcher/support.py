@@ -15,7 +15,7 @@ from redis.typing import EncodableT, FieldT
 
 from devtools.components import local_spec
 from devtools.processes import Process, StaysUp, start_one
-from devtools.redis_server import free_port
+from devtools.redis_server import cluster_mode, free_port
 from infra.components import by_name
 from services.dispatcher.settings import DispatcherSettings
 from services.verification import crypto, keys, packed
@@ -153,6 +153,7 @@ def dispatcher_env(redis_url: str, inbox: RunningInbox, **overrides: str) -> dic
         "DISPATCH_BACKOFF_BASE_SECONDS": "0.05",
         "DISPATCH_DELIVERY_TIMEOUT_SECONDS": "5",
         "DISPATCH_CONSUMER_NAME": "test-" + secrets.token_hex(4),
+        "REDIS_CLUSTER": "1" if cluster_mode() else "0",  # the session's Redis (tests/conftest.py)
     }
     env.update(overrides)
     return env

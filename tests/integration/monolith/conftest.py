@@ -12,6 +12,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from devtools.redis_server import cluster_mode
 from monolith import create_app, keys, logs, packed
 from monolith.crypto import Keyring
 from monolith.settings import Settings
@@ -28,6 +29,7 @@ OUT_OF_REACH = 1_000_000
 def settings(redis_url: str) -> Settings:
     return Settings(
         redis_url=redis_url,
+        redis_cluster=cluster_mode(),  # the session's Redis (tests/conftest.py)
         code_pepper=PEPPER,
         code_ttl_seconds=120,
         retention_seconds=60,

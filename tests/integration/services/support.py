@@ -14,6 +14,7 @@ import httpx
 import redis
 from fastapi import FastAPI
 
+from devtools.redis_server import cluster_mode
 from services.send.app import create_app as create_send_app
 from services.verification import crypto, keys, packed
 from services.verification.settings import Settings
@@ -31,7 +32,7 @@ AS_OTHER = OTHER.authorization
 
 def make_settings(redis_url: str, **overrides: Any) -> Settings:
     """The tests' settings: their keyring holds `shared_key()`, which `serve` sends."""
-    given = {"keyring_file": shared_keyring_file(), **overrides}
+    given = {"keyring_file": shared_keyring_file(), "redis_cluster": cluster_mode(), **overrides}
     return Settings(redis_url=redis_url, code_pepper=PEPPER, **given)
 
 
