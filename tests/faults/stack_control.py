@@ -15,10 +15,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import redis
+from redis import Redis as RedisClient
 
 from devtools import keys
 from devtools.components import LIVE_TABLE, TEST_PROFILE, Ports, components
 from devtools.processes import ProcessSpec, Stack
+from services.verification import keys as storage
 from tests.faults.api import API_KEY
 from tests.support.procfs import process_tree
 
@@ -38,6 +40,9 @@ FAULT_PROFILE: Mapping[str, str] = {
     "VERIFY_SMS_GLOBAL_LIMIT": "1000000",
 }
 IP_LIMIT = int(FAULT_PROFILE["VERIFY_IP_LIMIT"])
+# Both storage versions' streams (docs/storage-contract.md): v2's one, v3's 64 buckets.
+EVENTS_STREAMS = (storage.EVENTS_STREAM, *storage.v3_events_streams())
+OUTBOX_STREAMS = (storage.OUTBOX_STREAM, *storage.v3_outbox_streams())
 
 # A day in 24 s (1 s stands for 1 h) for the guess-budget test, on a stack of its own: codes that
 # live 1 s would break every other fault scenario. The code TTL (10 min, 1/6 s scaled) is the least
@@ -80,6 +85,15 @@ class FaultStack(Stack):
         finally:
             client.close()
         return [fields for _, fields in entries]
+
+    def events(self) -> list[dict[str, str]]:
+        """Every status event, from both storage versions' streams (vfy:events and the 64
+        version-3 buckets)."""
+        return [fields for stream in EVENTS_STREAMS for fields in self.stream(stream)]
+
+    def outbox_length(self, client: RedisClient) -> int:
+        """The delivery jobs waiting in every outbox stream (both versions)."""
+        return sum(int(client.xlen(stream)) for stream in OUTBOX_STREAMS)
 
     def pid(self, name: str) -> int:
         return self.processes[name].pid

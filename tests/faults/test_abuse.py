@@ -92,7 +92,7 @@ async def test_ten_thousand_guesses_never_approve(
     report("guessed_verification_after", {k: record[k] for k in ("status", "check_attempts")})
     found.expect((record["status"], record["check_attempts"]) == ("max_attempts_reached",
                                                                   MAX_CHECKS), str(record))
-    events = Counter(e["type"] for e in stack.stream("vfy:events")
+    events = Counter(e["type"] for e in stack.events()
                      if e.get("verification_id") == verification_id)
     found.expect(events == Counter({"verification.max_attempts_reached": 1}), f"events {events}")
     found.assert_none()

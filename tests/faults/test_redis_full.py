@@ -16,6 +16,7 @@ import httpx
 import pytest
 import redis
 
+from services.verification import keys as storage
 from tests.faults.api import (
     CHECK_PATH,
     SEND_PATH,
@@ -75,11 +76,16 @@ def redis_filled(admin: redis.Redis, report: ReportFn) -> Iterator[None]:
             admin.config_set(name, value)
 
 
+def outbox_of(verification_id: str) -> str:
+    """The outbox stream of a version-3 verification's jobs: its bucket's (the id names it)."""
+    return storage.v3_outbox_stream(storage.bucket_of(storage.dest_key_of_id(verification_id)))
+
+
 def contract_state(stack: FaultStack, admin: redis.Redis) -> dict[str, object]:
     """Every contract key's value (streams: their length and last entry, since a consumer's
     reads change its group's state but add nothing)."""
     values = {key.decode(): value for key, value in
-              keyspace(stack.redis_url, match="vfy:*").items()}
+              keyspace(stack.redis_url, match="vfy*").items()}  # vfy: and vfy3: (both versions)
     streams = {key: (admin.xlen(key), admin.xinfo_stream(key)["last-generated-id"])
                for key in values if admin.type(key) == "stream"}
     return {**values, **streams}
@@ -97,7 +103,7 @@ def test_full_redis_answers_503_reads_still_answer_and_recovery_needs_no_restart
         known[vid] = (to, wait_code(http, inbox, to))
     admin = stack.redis()
     deadline = time.monotonic() + 10
-    while admin.xlen("vfy:outbox") and time.monotonic() < deadline:
+    while stack.outbox_length(admin) and time.monotonic() < deadline:
         time.sleep(0.05)  # every job settled: the dispatcher is idle when Redis fills up
     watched = [name for name in stack.processes if name != "redis"]
     pids_before = pids_of(stack, watched)
@@ -108,16 +114,17 @@ def test_full_redis_answers_503_reads_still_answer_and_recovery_needs_no_restart
     queued_to = new_phone()
     stack.processes["dispatcher"].signal(signal.SIGSTOP)
     try:
-        created_id(send(http, urls["gateway"], queued_to))
+        queued = created_id(send(http, urls["gateway"], queued_to))
         with redis_filled(admin, report):
             full_at = time.monotonic()
             stack.processes["dispatcher"].signal(signal.SIGCONT)
             before = contract_state(stack, admin)
             answers = refused_and_read(http, urls, known)
             wait_code(http, inbox, queued_to)
-            settled = wait_until(lambda: admin.xlen("vfy:outbox") == 0, 10)
+            settled = wait_until(lambda: stack.outbox_length(admin) == 0, 10)
             after = contract_state(stack, admin)
-            del after["vfy:outbox"], before["vfy:outbox"]  # the settled job left it
+            queued_stream = outbox_of(queued)
+            del after[queued_stream], before[queued_stream]  # the settled job left it
             health = {name: http.get(url + "/readyz").status_code for name, url in urls.items()
                       if name != "gateway"}
     finally:

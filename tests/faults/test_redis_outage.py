@@ -103,7 +103,7 @@ async def test_redis_outage_503_then_recovery_and_approvals_exactly_once(
                        if r.status_code == 200 and r.json().get("valid") is True)
     others = Counter(f"{name}: {r.status_code} {r.json().get('code')}" for name, r in after
                      if not (r.status_code == 200 and r.json().get("valid") is True))
-    events = Counter(e["verification_id"] for e in stack.stream("vfy:events")
+    events = Counter(e["verification_id"] for e in stack.events()
                      if e.get("type") == "verification.approved")
     report("approvals_by_api", dict(approved))
     report("approved_events", {vid: events[vid] for vid in codes})

@@ -25,7 +25,6 @@ from monolith.crypto import Keyring
 from monolith.events import EventsConsumer
 from monolith.extensions import build_redis
 from monolith.store import Scripts
-from tests.integration.monolith.test_clients_v2 import write_v1
 from tests.support.api_keys import new_key, shared_key, write_keyring
 
 PHONE = "+14155550100"
@@ -220,20 +219,6 @@ def test_another_users_exhausted_verification_keeps_its_budget(
     refused = start_for(client, bob["id"])
     assert refused.status_code == 429
     assert refused.get_json()["code"] == "max_check_attempts_reached"
-
-
-def test_a_pending_v1_verification_is_canceled_and_the_users_own_started(
-    client: FlaskClient, redis_client: redis.Redis, keyring: Keyring
-) -> None:
-    ada = create_user(client, phone=PHONE)
-    v1_id = "VE" + "5" * 32
-    write_v1(redis_client, keyring, v1_id, PHONE, "123456")
-    started = start_for(client, ada["id"], headers={"Idempotency-Key": "v1-1"})
-    assert started.status_code == 201, started.get_data(as_text=True)
-    assert started.get_json()["id"] != v1_id and started.get_json()["reference"] == ada["id"]
-    assert redis_client.hget(f"vfy:ver:{v1_id}", "status") == "canceled"
-    replayed = start_for(client, ada["id"], headers={"Idempotency-Key": "v1-1"})
-    assert replayed.get_json() == started.get_json()
 
 
 @pytest.mark.parametrize(("user", "body", "status", "code", "field"), [
