@@ -14,11 +14,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # How long one Redis call may take, waiting for a connection included, before the request
 # answers 503 (the web edge maps redis' TimeoutError to service_unavailable).
 REDIS_DEADLINE_SECONDS = 2.0
+# uvloop's answer to a write on a transport a dying node already closed. redis-py's asyncio
+# connection expects OSError there and lets this through (seen while a cluster primary failed
+# over): it is a lost connection like any other, so a 503, not a 500.
+CLOSED_TRANSPORT = "handler is closed"
 
 T = TypeVar("T")
 
@@ -37,3 +42,7 @@ class RedisGate:
                     return await make()
         except TimeoutError:
             raise RedisTimeoutError(f"Redis did not answer within {self.seconds} s") from None
+        except RuntimeError as error:
+            if CLOSED_TRANSPORT not in str(error):
+                raise
+            raise RedisConnectionError(f"the connection to Redis closed: {error}") from error
