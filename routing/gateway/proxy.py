@@ -34,6 +34,8 @@ def _undecodable_header(request: web.Request) -> str | None:
     """The first header whose value is not UTF-8. Forwarding it would re-encode the bytes and could
     turn two different values (say, two Idempotency-Keys) into one, so such a request stops here."""
     for name, value in request.raw_headers:
+        if value.isascii():
+            continue  # ASCII is UTF-8: the common case, without decoding
         try:
             value.decode("utf-8")
         except UnicodeDecodeError:
@@ -82,8 +84,11 @@ def sticky_cookie(cookies: Mapping[str, str], action: Forward) -> str | None:
 
 async def _forward(request: web.Request, state: GatewayState, table: RouteTable, rule: str,
                    action: Forward, started: float) -> web.StreamResponse:
-    sticky = sticky_cookie(request.cookies, action)
-    registered = {n: bool(state.health.group(n).targets) for n, _ in action.weights}
+    # Cookies are parsed only for a rule with stickiness; registration matters only for a
+    # group a cookie names.
+    sticky = sticky_cookie(request.cookies, action) if action.stickiness_seconds else None
+    registered = ({n: bool(state.health.group(n).targets) for n, _ in action.weights}
+                  if sticky is not None else None)
     group_name = choose_group(action, _rng, sticky=sticky, usable=registered)
     group = table.group(group_name)
     assert group is not None  # validation guarantees every forwarded group exists
@@ -114,12 +119,13 @@ async def _proxy(request: web.Request, state: GatewayState, action: Forward, gro
     try:
         upstream = await session.request(
             request.method, url, headers=headers, allow_redirects=False,
-            data=request.content if request.body_exists else None)
+            data=await _request_body(request))
     except TimeoutError:
         finish(504, "timeout")
         return error_response(style, "gateway_timeout", "The target did not answer in time.",
                               target_group=group_name)
-    except (aiohttp.ClientError, ValueError) as error:
+    except (aiohttp.ClientError, ValueError, ConnectionResetError) as error:
+        # ConnectionResetError: the client left while sending its (small, buffered) body.
         finish(502, "bad_gateway")
         log.warning("%s %s -> %s (%s): %s", request.method, request.path, group_name,
                     target_url, error)
@@ -154,6 +160,17 @@ async def _proxy(request: web.Request, state: GatewayState, action: Forward, gro
         if body is not None:
             return response
         return await _stream(request, upstream, response, group_name)
+
+
+async def _request_body(request: web.Request) -> bytes | aiohttp.StreamReader | None:
+    """A small body of known length is read whole and goes out with the headers in one write
+    (cheaper than a streaming payload task); a large or chunked one is streamed."""
+    if not request.body_exists:
+        return None
+    length = request.content_length
+    if length is not None and length <= WHOLE_BODY_LIMIT:
+        return await request.read()
+    return request.content
 
 
 def _whole_body_size(request: web.Request, upstream: aiohttp.ClientResponse) -> bool:
