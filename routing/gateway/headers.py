@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 from routing.gateway.alb_settings import XffMode
 
@@ -33,7 +33,7 @@ def trace_id(incoming: str | None) -> str:
     return ";".join([f"Self={_new_trace_part()}", *fields])
 
 
-def _connection_named(headers: CIMultiDictProxy[str]) -> frozenset[str]:
+def _connection_named(headers: MultiMapping[str]) -> frozenset[str]:
     """The header names a Connection header lists (hop-by-hop for this one connection)."""
     values = headers.getall("Connection", ())
     return frozenset(t.strip().lower() for v in values for t in v.split(",")) if values else NONE
@@ -69,7 +69,7 @@ def upstream_headers(incoming: CIMultiDictProxy[str], peer: str, proto: str, por
     return out
 
 
-def downstream_headers(upstream: CIMultiDictProxy[str]) -> CIMultiDict[str]:
+def downstream_headers(upstream: MultiMapping[str]) -> CIMultiDict[str]:
     connection_named = _connection_named(upstream)
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in upstream.items():

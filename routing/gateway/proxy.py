@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from email.utils import formatdate
 
 import aiohttp
 from aiohttp import web
-from yarl import URL
+from multidict import CIMultiDict
 
 from routing.conditions.base import RequestView
 from routing.gateway.errors import error_response
@@ -21,6 +21,7 @@ from routing.gateway.redirect import listen_port, redirect
 from routing.gateway.state import GatewayState
 from routing.gateway.stats import NO_GROUP
 from routing.gateway.targets import outstanding
+from routing.gateway.upstream import UpstreamError, UpstreamResponse
 from routing.table.model import FixedResponse, Forward, Redirect, RouteTable
 
 log = logging.getLogger("routing.gateway.proxy")
@@ -114,24 +115,25 @@ async def _proxy(request: web.Request, state: GatewayState, action: Forward, gro
     peer = request.remote or ""
     headers = upstream_headers(request.headers, peer, request.scheme, listen_port(request),
                                state.alb.xff_mode)
-    url = URL(target_url.rstrip("/") + request.raw_path, encoded=True)
-    session = state.pool(target_url)
+    pool = state.pool(target_url)
+    if "Host" not in headers:  # HTTP/1.0 callers may send none; HTTP/1.1 needs one
+        headers.add("Host", f"{pool.host}:{pool.port}")
     try:
-        upstream = await session.request(
-            request.method, url, headers=headers, allow_redirects=False,
-            data=await _request_body(request))
+        body, chunked = await _request_body(request, headers)
+        upstream = await pool.request(request.method, request.raw_path, headers.items(), body,
+                                      chunked=chunked)
     except TimeoutError:
         finish(504, "timeout")
         return error_response(style, "gateway_timeout", "The target did not answer in time.",
                               target_group=group_name)
-    except (aiohttp.ClientError, ValueError, ConnectionResetError) as error:
-        # ConnectionResetError: the client left while sending its (small, buffered) body.
+    except (UpstreamError, aiohttp.ClientError, ConnectionResetError) as error:
+        # The client's own body failing (it left, or sent broken chunks) ends here too.
         finish(502, "bad_gateway")
         log.warning("%s %s -> %s (%s): %s", request.method, request.path, group_name,
                     target_url, error)
         return error_response(style, "bad_gateway", "The target closed the connection or "
                               "answered something that is not HTTP.", target_group=group_name)
-    async with upstream:
+    try:
         headers = downstream_headers(upstream.headers)
         if state.settings.served_by_header:
             headers["X-Served-By"] = group_name
@@ -140,7 +142,7 @@ async def _proxy(request: web.Request, state: GatewayState, action: Forward, gro
             # A small body with a known length goes out in one write with the headers;
             # anything else is streamed chunk by chunk.
             body = await upstream.read() if whole else None
-        except (aiohttp.ClientError, TimeoutError) as error:
+        except (UpstreamError, TimeoutError) as error:
             timed_out = isinstance(error, TimeoutError)
             finish(504 if timed_out else 502, "timeout" if timed_out else "bad_gateway")
             return error_response(style, "gateway_timeout" if timed_out else "bad_gateway",
@@ -160,20 +162,31 @@ async def _proxy(request: web.Request, state: GatewayState, action: Forward, gro
         if body is not None:
             return response
         return await _stream(request, upstream, response, group_name)
+    finally:
+        upstream.release()
 
 
-async def _request_body(request: web.Request) -> bytes | aiohttp.StreamReader | None:
-    """A small body of known length is read whole and goes out with the headers in one write
-    (cheaper than a streaming payload task); a large or chunked one is streamed."""
+BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "DELETE", "CONNECT"})
+
+
+async def _request_body(request: web.Request, headers: CIMultiDict[str],
+                        ) -> tuple[bytes | AsyncIterator[bytes] | None, bool]:
+    """The body to send and whether it goes chunked. A small body of known length is read
+    whole and goes out with the head in one write; a large one is streamed with its length;
+    one the client sent chunked is sent on chunked (Transfer-Encoding is hop-by-hop)."""
     if not request.body_exists:
-        return None
+        if request.method not in BODYLESS_METHODS and "Content-Length" not in headers:
+            headers.add("Content-Length", "0")
+        return None, False
     length = request.content_length
     if length is not None and length <= WHOLE_BODY_LIMIT:
-        return await request.read()
-    return request.content
+        return await request.read(), False
+    if length is None:
+        headers.add("Transfer-Encoding", "chunked")
+    return request.content.iter_any(), length is None
 
 
-def _whole_body_size(request: web.Request, upstream: aiohttp.ClientResponse) -> bool:
+def _whole_body_size(request: web.Request, upstream: UpstreamResponse) -> bool:
     length = upstream.content_length
     return (length is not None and length <= WHOLE_BODY_LIMIT and request.method != "HEAD"
             and upstream.status not in (204, 304) and upstream.status >= 200)
@@ -191,16 +204,16 @@ def set_sticky(response: web.StreamResponse, group: str, seconds: int,
                                        "Path=/; SameSite=None; Secure")
 
 
-async def _stream(request: web.Request, upstream: aiohttp.ClientResponse,
+async def _stream(request: web.Request, upstream: UpstreamResponse,
                   response: web.StreamResponse, group: str) -> web.StreamResponse:
     try:
         await response.prepare(request)
-        async for chunk in upstream.content.iter_any():
+        async for chunk in upstream.iter_chunks():
             await response.write(chunk)
         await response.write_eof()
     except ConnectionResetError:
         pass  # the client left; nothing to tell it
-    except (aiohttp.ClientError, TimeoutError) as error:
+    except (UpstreamError, TimeoutError) as error:
         log.warning("body from %s cut short: %r", group, error)
         if request.transport is not None:
             request.transport.close()  # the client must not take a short body as whole
