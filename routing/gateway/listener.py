@@ -49,8 +49,10 @@ def refusal(request: web.Request) -> tuple[str, str] | None:
                for coding in value.split(",")}
     if codings and codings - SUPPORTED_TRANSFER_CODINGS:
         return "not_implemented", "Transfer-Encoding supports chunked and identity only."
-    addresses = [a for value in headers.getall("X-Forwarded-For", ())
-                 for a in value.split(",") if a.strip()]
+    forwarded = headers.getall("X-Forwarded-For", ())
+    if sum(value.count(",") + 1 for value in forwarded) <= MAX_FORWARDED_FOR:
+        return None  # not even counting empty entries could it exceed the limit
+    addresses = [a for value in forwarded for a in value.split(",") if a.strip()]
     if len(addresses) > MAX_FORWARDED_FOR:
         return "too_many_forwarded_for", (f"X-Forwarded-For carries {len(addresses)} addresses; "
                                           f"the limit is {MAX_FORWARDED_FOR}.")

@@ -20,7 +20,6 @@ from routing.gateway.matcher import choose_group, match
 from routing.gateway.redirect import listen_port, redirect
 from routing.gateway.state import GatewayState
 from routing.gateway.stats import NO_GROUP
-from routing.gateway.targets import outstanding
 from routing.gateway.upstream import UpstreamError, UpstreamResponse
 from routing.table.model import FixedResponse, Forward, Redirect, RouteTable
 
@@ -105,8 +104,11 @@ async def _forward(request: web.Request, state: GatewayState, table: RouteTable,
         return error_response(style, "service_unavailable",
                               "The target group has no registered target.",
                               target_group=group_name)
-    with outstanding(target):
+    target.outstanding += 1  # in flight until answered in full (least outstanding requests)
+    try:
         return await _proxy(request, state, action, group_name, target.url, finish)
+    finally:
+        target.outstanding -= 1
 
 
 async def _proxy(request: web.Request, state: GatewayState, action: Forward, group_name: str,
