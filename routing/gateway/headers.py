@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import time
 
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 from routing.gateway.alb_settings import XffMode
 
@@ -16,8 +17,16 @@ REPLACED = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port"
                       "x-amzn-trace-id"})
 
 
+DROPPED_UPSTREAM = HOP_BY_HOP | REPLACED
+NONE: frozenset[str] = frozenset()
+
+
+# A trace id must be unique, not secret: a seeded generator spares a getrandom() per request.
+_trace_rng = random.Random(secrets.randbits(128))  # noqa: S311
+
+
 def _new_trace_part() -> str:
-    return f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+    return f"1-{int(time.time()):08x}-{_trace_rng.getrandbits(96):024x}"
 
 
 def trace_id(incoming: str | None) -> str:
@@ -29,32 +38,47 @@ def trace_id(incoming: str | None) -> str:
     return ";".join([f"Self={_new_trace_part()}", *fields])
 
 
+def _connection_named(headers: MultiMapping[str]) -> frozenset[str]:
+    """The header names a Connection header lists (hop-by-hop for this one connection)."""
+    values = headers.getall("Connection", ())
+    return frozenset(t.strip().lower() for v in values for t in v.split(",")) if values else NONE
+
+
 def upstream_headers(incoming: CIMultiDictProxy[str], peer: str, proto: str, port: str,
                      xff_mode: XffMode = "append") -> CIMultiDict[str]:
     """xff_mode as ALB's routing.http.xff_header_processing.mode: `append` the peer to what came
     in, `preserve` it as received (none added when absent), or `remove` it."""
-    connection_named = {t.strip().lower() for v in incoming.getall("Connection", [])
-                        for t in v.split(",")}
+    connection_named = _connection_named(incoming)
     out: CIMultiDict[str] = CIMultiDict()
+    received: list[str] = []
+    incoming_trace: str | None = None
+    # One pass: what is forwarded, and what the replaced headers carried.
     for name, value in incoming.items():
         lower = name.lower()
-        if lower in HOP_BY_HOP or lower in connection_named or lower in REPLACED:
-            continue
-        out.add(name, value)
-    received = [v for v in incoming.getall("X-Forwarded-For", []) if v.strip()]
+        if lower in DROPPED_UPSTREAM:
+            if lower == "x-forwarded-for":
+                if value.strip():
+                    received.append(value)
+            elif lower == "x-amzn-trace-id" and incoming_trace is None:
+                incoming_trace = value
+        elif lower not in connection_named:
+            out.add(name, value)
     if xff_mode == "append":
-        out["X-Forwarded-For"] = ", ".join([*received, peer])
+        out.add("X-Forwarded-For", ", ".join([*received, peer]))
     elif xff_mode == "preserve":
         for value in received:
             out.add("X-Forwarded-For", value)
-    out["X-Forwarded-Proto"] = proto
-    out["X-Forwarded-Port"] = port
-    out["X-Amzn-Trace-Id"] = trace_id(incoming.get("X-Amzn-Trace-Id"))
+    out.add("X-Forwarded-Proto", proto)
+    out.add("X-Forwarded-Port", port)
+    out.add("X-Amzn-Trace-Id", trace_id(incoming_trace))
     return out
 
 
-def downstream_headers(upstream: CIMultiDictProxy[str]) -> CIMultiDict[str]:
-    connection_named = {t.strip().lower() for v in upstream.getall("Connection", [])
-                        for t in v.split(",")}
-    return CIMultiDict((k, v) for k, v in upstream.items()
-                       if k.lower() not in HOP_BY_HOP and k.lower() not in connection_named)
+def downstream_headers(upstream: MultiMapping[str]) -> CIMultiDict[str]:
+    connection_named = _connection_named(upstream)
+    out: CIMultiDict[str] = CIMultiDict()
+    for name, value in upstream.items():
+        lower = name.lower()
+        if lower not in HOP_BY_HOP and lower not in connection_named:
+            out.add(name, value)
+    return out

@@ -33,19 +33,26 @@ def refusal(request: web.Request) -> tuple[str, str] | None:
     line = len(request.method) + len(request.raw_path) + len("HTTP/1.1") + 2
     if line > MAX_REQUEST_LINE:
         return "bad_request", f"The request line is {line} bytes; the limit is {MAX_REQUEST_LINE}."
-    sizes = [len(name) + 2 + len(value) for name, value in request.raw_headers]
-    if sizes and max(sizes) > MAX_HEADER:
-        return "bad_request", f"A header line is {max(sizes)} bytes; the limit is {MAX_HEADER}."
-    if sum(size + 2 for size in sizes) > MAX_HEADERS:
+    longest = total = 0
+    for name, value in request.raw_headers:
+        size = len(name) + 2 + len(value)
+        total += size + 2
+        longest = max(longest, size)
+    if longest > MAX_HEADER:
+        return "bad_request", f"A header line is {longest} bytes; the limit is {MAX_HEADER}."
+    if total > MAX_HEADERS:
         return "bad_request", f"The headers exceed {MAX_HEADERS} bytes."
     if request.method == "TRACE":
         return "method_not_allowed", "TRACE is not allowed."
-    codings = {coding.strip().lower() for value in request.headers.getall("Transfer-Encoding", [])
+    headers = request.headers
+    codings = {coding.strip().lower() for value in headers.getall("Transfer-Encoding", ())
                for coding in value.split(",")}
-    if codings - SUPPORTED_TRANSFER_CODINGS:
+    if codings and codings - SUPPORTED_TRANSFER_CODINGS:
         return "not_implemented", "Transfer-Encoding supports chunked and identity only."
-    addresses = [a for value in request.headers.getall("X-Forwarded-For", [])
-                 for a in value.split(",") if a.strip()]
+    forwarded = headers.getall("X-Forwarded-For", ())
+    if sum(value.count(",") + 1 for value in forwarded) <= MAX_FORWARDED_FOR:
+        return None  # not even counting empty entries could it exceed the limit
+    addresses = [a for value in forwarded for a in value.split(",") if a.strip()]
     if len(addresses) > MAX_FORWARDED_FOR:
         return "too_many_forwarded_for", (f"X-Forwarded-For carries {len(addresses)} addresses; "
                                           f"the limit is {MAX_FORWARDED_FOR}.")

@@ -30,4 +30,6 @@ def choose_group(forward: Forward, rng: random.Random | None = None,
     if sticky is not None and weights.get(sticky, 0) > 0 and (usable or {}).get(sticky, True):
         return sticky
     names = [n for n, w in forward.weights if w > 0]
+    if len(names) == 1:
+        return names[0]  # nothing to draw (the common case: one group per rule)
     return (rng or random).choices(names, weights=[weights[n] for n in names])[0]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from email.utils import formatdate
 
 import aiohttp
 from aiohttp import web
-from yarl import URL
+from multidict import CIMultiDict
 
 from routing.conditions.base import RequestView
 from routing.gateway.errors import error_response
@@ -20,7 +20,7 @@ from routing.gateway.matcher import choose_group, match
 from routing.gateway.redirect import listen_port, redirect
 from routing.gateway.state import GatewayState
 from routing.gateway.stats import NO_GROUP
-from routing.gateway.targets import outstanding
+from routing.gateway.upstream import UpstreamError, UpstreamResponse
 from routing.table.model import FixedResponse, Forward, Redirect, RouteTable
 
 log = logging.getLogger("routing.gateway.proxy")
@@ -34,6 +34,8 @@ def _undecodable_header(request: web.Request) -> str | None:
     """The first header whose value is not UTF-8. Forwarding it would re-encode the bytes and could
     turn two different values (say, two Idempotency-Keys) into one, so such a request stops here."""
     for name, value in request.raw_headers:
+        if value.isascii():
+            continue  # ASCII is UTF-8: the common case, without decoding
         try:
             value.decode("utf-8")
         except UnicodeDecodeError:
@@ -82,8 +84,11 @@ def sticky_cookie(cookies: Mapping[str, str], action: Forward) -> str | None:
 
 async def _forward(request: web.Request, state: GatewayState, table: RouteTable, rule: str,
                    action: Forward, started: float) -> web.StreamResponse:
-    sticky = sticky_cookie(request.cookies, action)
-    registered = {n: bool(state.health.group(n).targets) for n, _ in action.weights}
+    # Cookies are parsed only for a rule with stickiness; registration matters only for a
+    # group a cookie names.
+    sticky = sticky_cookie(request.cookies, action) if action.stickiness_seconds else None
+    registered = ({n: bool(state.health.group(n).targets) for n, _ in action.weights}
+                  if sticky is not None else None)
     group_name = choose_group(action, _rng, sticky=sticky, usable=registered)
     group = table.group(group_name)
     assert group is not None  # validation guarantees every forwarded group exists
@@ -99,8 +104,11 @@ async def _forward(request: web.Request, state: GatewayState, table: RouteTable,
         return error_response(style, "service_unavailable",
                               "The target group has no registered target.",
                               target_group=group_name)
-    with outstanding(target):
+    target.outstanding += 1  # in flight until answered in full (least outstanding requests)
+    try:
         return await _proxy(request, state, action, group_name, target.url, finish)
+    finally:
+        target.outstanding -= 1
 
 
 async def _proxy(request: web.Request, state: GatewayState, action: Forward, group_name: str,
@@ -109,23 +117,25 @@ async def _proxy(request: web.Request, state: GatewayState, action: Forward, gro
     peer = request.remote or ""
     headers = upstream_headers(request.headers, peer, request.scheme, listen_port(request),
                                state.alb.xff_mode)
-    url = URL(target_url.rstrip("/") + request.raw_path, encoded=True)
-    session = state.pool(target_url)
+    pool = state.pool(target_url)
+    if "Host" not in headers:  # HTTP/1.0 callers may send none; HTTP/1.1 needs one
+        headers.add("Host", f"{pool.host}:{pool.port}")
     try:
-        upstream = await session.request(
-            request.method, url, headers=headers, allow_redirects=False,
-            data=request.content if request.body_exists else None)
+        body, chunked = await _request_body(request, headers)
+        upstream = await pool.request(request.method, request.raw_path, headers.items(), body,
+                                      chunked=chunked)
     except TimeoutError:
         finish(504, "timeout")
         return error_response(style, "gateway_timeout", "The target did not answer in time.",
                               target_group=group_name)
-    except (aiohttp.ClientError, ValueError) as error:
+    except (UpstreamError, aiohttp.ClientError, ConnectionResetError) as error:
+        # The client's own body failing (it left, or sent broken chunks) ends here too.
         finish(502, "bad_gateway")
         log.warning("%s %s -> %s (%s): %s", request.method, request.path, group_name,
                     target_url, error)
         return error_response(style, "bad_gateway", "The target closed the connection or "
                               "answered something that is not HTTP.", target_group=group_name)
-    async with upstream:
+    try:
         headers = downstream_headers(upstream.headers)
         if state.settings.served_by_header:
             headers["X-Served-By"] = group_name
@@ -134,7 +144,7 @@ async def _proxy(request: web.Request, state: GatewayState, action: Forward, gro
             # A small body with a known length goes out in one write with the headers;
             # anything else is streamed chunk by chunk.
             body = await upstream.read() if whole else None
-        except (aiohttp.ClientError, TimeoutError) as error:
+        except (UpstreamError, TimeoutError) as error:
             timed_out = isinstance(error, TimeoutError)
             finish(504 if timed_out else 502, "timeout" if timed_out else "bad_gateway")
             return error_response(style, "gateway_timeout" if timed_out else "bad_gateway",
@@ -154,9 +164,31 @@ async def _proxy(request: web.Request, state: GatewayState, action: Forward, gro
         if body is not None:
             return response
         return await _stream(request, upstream, response, group_name)
+    finally:
+        upstream.release()
 
 
-def _whole_body_size(request: web.Request, upstream: aiohttp.ClientResponse) -> bool:
+BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "DELETE", "CONNECT"})
+
+
+async def _request_body(request: web.Request, headers: CIMultiDict[str],
+                        ) -> tuple[bytes | AsyncIterator[bytes] | None, bool]:
+    """The body to send and whether it goes chunked. A small body of known length is read
+    whole and goes out with the head in one write; a large one is streamed with its length;
+    one the client sent chunked is sent on chunked (Transfer-Encoding is hop-by-hop)."""
+    if not request.body_exists:
+        if request.method not in BODYLESS_METHODS and "Content-Length" not in headers:
+            headers.add("Content-Length", "0")
+        return None, False
+    length = request.content_length
+    if length is not None and length <= WHOLE_BODY_LIMIT:
+        return await request.read(), False
+    if length is None:
+        headers.add("Transfer-Encoding", "chunked")
+    return request.content.iter_any(), length is None
+
+
+def _whole_body_size(request: web.Request, upstream: UpstreamResponse) -> bool:
     length = upstream.content_length
     return (length is not None and length <= WHOLE_BODY_LIMIT and request.method != "HEAD"
             and upstream.status not in (204, 304) and upstream.status >= 200)
@@ -174,16 +206,16 @@ def set_sticky(response: web.StreamResponse, group: str, seconds: int,
                                        "Path=/; SameSite=None; Secure")
 
 
-async def _stream(request: web.Request, upstream: aiohttp.ClientResponse,
+async def _stream(request: web.Request, upstream: UpstreamResponse,
                   response: web.StreamResponse, group: str) -> web.StreamResponse:
     try:
         await response.prepare(request)
-        async for chunk in upstream.content.iter_any():
+        async for chunk in upstream.iter_chunks():
             await response.write(chunk)
         await response.write_eof()
     except ConnectionResetError:
         pass  # the client left; nothing to tell it
-    except (aiohttp.ClientError, TimeoutError) as error:
+    except (UpstreamError, TimeoutError) as error:
         log.warning("body from %s cut short: %r", group, error)
         if request.transport is not None:
             request.transport.close()  # the client must not take a short body as whole

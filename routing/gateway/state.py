@@ -7,12 +7,11 @@ import logging
 import os
 import time
 
-import aiohttp
-
 from routing.gateway.alb_settings import AlbSettings
 from routing.gateway.health import HealthChecker
 from routing.gateway.settings import GatewaySettings, with_overrides
 from routing.gateway.stats import Stats
+from routing.gateway.upstream import UpstreamPool
 from routing.table.loader import load_table
 from routing.table.model import RouteTable
 from routing.table.problems import TableError
@@ -39,24 +38,19 @@ class GatewayState:
         self.stats = Stats(settings.rate_window_s, settings.history_interval_s,
                            settings.history_span_s)
         self.health = HealthChecker(settings)
-        self._pools: dict[str, aiohttp.ClientSession] = {}
+        self._pools: dict[str, UpstreamPool] = {}
         self._stamp = self._file_stamp()
         self._watcher: asyncio.Task[None] | None = None
         self._sampler: asyncio.Task[None] | None = None
 
-    def pool(self, base_url: str) -> aiohttp.ClientSession:
-        """One keep-alive pool per target URL; bodies pass through untouched (no decompress)."""
-        session = self._pools.get(base_url)
-        if session is None:
-            session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.settings.pool_size, force_close=False),
-                timeout=aiohttp.ClientTimeout(total=None,
-                                              sock_connect=self.alb.connect_timeout_s,
-                                              sock_read=self.alb.idle_timeout_s),
-                auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding"),
-                cookie_jar=aiohttp.DummyCookieJar())
-            self._pools[base_url] = session
-        return session
+    def pool(self, base_url: str) -> UpstreamPool:
+        """One keep-alive pool per target URL; bodies pass through untouched."""
+        pool = self._pools.get(base_url)
+        if pool is None:
+            pool = UpstreamPool(base_url, self.settings.pool_size, self.alb.connect_timeout_s,
+                                self.alb.idle_timeout_s)
+            self._pools[base_url] = pool
+        return pool
 
     async def start(self) -> None:
         self.health.reconcile(self.table.target_groups)
@@ -69,8 +63,8 @@ class GatewayState:
             if task is not None:
                 task.cancel()
         await self.health.close()
-        for session in self._pools.values():
-            await session.close()
+        for pool in self._pools.values():
+            await pool.close()
 
     def _file_stamp(self) -> tuple[int, int, int] | None:
         try:

@@ -142,6 +142,9 @@ class Stats:
                                   "the group fails its health check and takes traffic anyway",
                                   ["target_group"], registry=self.registry)
         self.series: dict[tuple[str, str], _Series] = {}
+        # The labelled children, looked up once per label set (labels() costs more than inc()).
+        self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram, _Series]] = {}
+        self._failed: dict[tuple[str, str, str], Counter] = {}
         samples = max(1, math.ceil(history_span_s / history_interval_s))
         self.history: dict[str, deque[Sample]] = {}
         self._history_len = samples
@@ -150,13 +153,23 @@ class Stats:
 
     def record(self, rule: str, group: str, status: int, seconds: float,
                reason: str | None = None) -> None:
-        self.requests.labels(rule, group, str(status)).inc()
-        self.latency.labels(rule, group).observe(seconds)
+        children = self._answered.get((rule, group, status))
+        if children is None:
+            children = (self.requests.labels(rule, group, str(status)),
+                        self.latency.labels(rule, group),
+                        self.series.setdefault((rule, group), _Series()))
+            self._answered[(rule, group, status)] = children
+        requests, latency, series = children
+        requests.inc()
+        latency.observe(seconds)
         failed = status >= 500
         if failed:
-            self.errors.labels(rule, group, reason or "target_5xx").inc()
+            why = reason or "target_5xx"
+            errors = self._failed.get((rule, group, why))
+            if errors is None:
+                errors = self._failed[(rule, group, why)] = self.errors.labels(rule, group, why)
+            errors.inc()
         index = bucket_index(seconds)
-        series = self.series.setdefault((rule, group), _Series())
         series.requests += 1
         series.errors += failed
         series.buckets[index] += 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
@@ -47,13 +46,3 @@ class GroupTargets:
             fewest = min(t.outstanding for t in candidates)
             candidates = [t for t in candidates if t.outstanding == fewest]
         return candidates[turn % len(candidates)]
-
-
-@contextmanager
-def outstanding(target: Target) -> Iterator[Target]:
-    """Counts a request as outstanding on its target while it is in flight."""
-    target.outstanding += 1
-    try:
-        yield target
-    finally:
-        target.outstanding -= 1
