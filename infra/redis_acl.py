@@ -56,8 +56,8 @@ READ = ("hgetall", "time")  # a read: HGETALL and TIME in one pipeline
 # What version 3 adds: the packed record rewritten whole (SET … KEEPTTL / PX), the retained
 # hash (HSET, HGET, HDEL of expired fields), the cluster mode's reserves and refunds (INCR, DECR,
 # HINCRBY) and idempotency marker (SET NX PX, DEL on a refusal); a read is GET, HGET and TIME.
-SEND_SCRIPT_V3 = ("set", "get", "hget", "hgetall", "hset", "hdel", "hexists", "decr", "del",
-                  "pexpire", "pexpireat", "pttl", "xadd")
+SEND_SCRIPT_V3 = ("set", "get", "hget", "hgetall", "hset", "hdel", "hexists", "incrby", "decr",
+                  "del", "pexpire", "pexpireat", "pttl", "xadd")
 CHECK_SCRIPT_V3 = ("set", "get", "hget", "hincrby", "incr", "pexpire", "xadd")
 CANCEL_SCRIPT_V3 = ("set", "get", "hget", "xadd", "pexpire")
 READ_V3 = ("get", "hget", "time")

@@ -38,9 +38,9 @@ NOISE_RULES: tuple[NoiseRule, ...] = (
     NoiseRule("message.to", "destination", "as body.to"),
     NoiseRule("message.body", "code", "the code is random: masked as <code:N digits>"),
     NoiseRule("event.verification_id", "id", "as body.id"),
-    NoiseRule("event.destination", "hash", "dest_hash (schema 2) or dest_key (schema 3), per "
-              "destination mapped to <hash#n> in order of first appearance (keyed hashes are "
-              "computed with the servers' pepper)"),
+    NoiseRule("event.destination", "hash", "dest_hash (schema 2) or dest_key (schema 3) with the "
+              "event's client: each pair mapped to <hash#n> in order of first appearance (keyed "
+              "hashes are computed with the servers' pepper)"),
     NoiseRule("event.occurred_at", "ms-time", "Redis time in ms: checked as an integer, masked"),
 )
 CODE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{4,10}(?![0-9])")

@@ -48,8 +48,13 @@ def event_view(event: dict[str, str], normaliser: Normaliser) -> View:
         "schema": "2 or 3" if destination else schema,
         "fields": sorted("destination" if key == destination else key
                          for key in event if key != "schema"),
-        "destination": normaliser.apply("event.destination",
-                                        event.get(destination) if destination else None),
+        # Per client: a dest_key is bound to its client, a dest_hash is not, so one destination
+        # of two clients is one hash in schema 2 and two in schema 3; (client, value) is the same
+        # partition in both.
+        "destination": normaliser.apply(
+            "event.destination",
+            f"{event.get('client', '')}|{event[destination]}"
+            if destination and destination in event else None),
     }
     for key in EVENT_FIELDS:
         view[key] = normaliser.apply(f"event.{key}", event.get(key))

@@ -238,11 +238,25 @@ end
 local refused, retry = refusal()
 if refused then return {refused, retry, ''} end
 
+-- Single node: the failed-checks counter of the new record's version takes over the other
+-- version's wrong codes (a check by id judges only its record's version's counter), keeping the
+-- longer window.
+local function fold_failed(into, from)
+  if not into or not from then return end
+  local moved = tonumber(redis.call('GET', from) or '0')
+  if moved <= 0 then return end
+  local window = redis.call('PTTL', from)
+  redis.call('INCRBY', into, moved)
+  if window > 0 and window > redis.call('PTTL', into) then redis.call('PEXPIRE', into, window) end
+  redis.call('DEL', from)
+end
+
 local ttl, retention = tonumber(ARGV[15]), tonumber(ARGV[16])
 local created = {to = ARGV[6], channel = ARGV[7], locale = ARGV[8], reference = ARGV[9],
   status = 'pending', code_mac = ARGV[4], code_sealed = ARGV[5], send_attempts = 1,
   check_attempts = 0, created_at = now, ttl = ttl, expires_at = now + ttl, last_sent_at = now}
 if ARGV[2] == '3' then
+  fold_failed(K.fail, K.fail2)
   if current then  -- the finished one it replaces stays readable by id for retention
     if current.status == 'pending' then current.status = 'expired' end
     local retain_until = now + retention
@@ -260,6 +274,7 @@ if ARGV[2] == '3' then
   created.form, created.rand = 3, string.sub(ARGV[3], 19)
   redis.call('SET', K.record, pack3(created), 'PX', ttl + retention)
 else
+  fold_failed(K.fail2, K.fail)
   created.form, created.id, created.client = 2, ARGV[3], ARGV[10]
   redis.call('HSET', K.new2, 'v', 2, 'id', ARGV[3], 'client', ARGV[10], 'to', ARGV[6],
     'channel', ARGV[7], 'locale', ARGV[8], 'reference', ARGV[9], 'status', 'pending',

@@ -266,11 +266,26 @@ end
 -- 4. A new verification, in the write version.
 local refused, retry = refusal()
 if refused then return {refused, '', retry} end
+
+-- While v2 data can exist, the counter of the new record's version takes over the other's
+-- wrong codes (storage contract "Migration from version 2"): a check by id reaches only its own
+-- record's version's counter, so that one must hold them all. The longer window is kept.
+local function fold_failed_checks(into, from)
+  local moved = tonumber(redis.call('GET', from) or '0')
+  if moved <= 0 then return end
+  local window = redis.call('PTTL', from)
+  redis.call('INCRBY', into, moved)
+  if window > 0 and window > redis.call('PTTL', into) then
+    redis.call('PEXPIRE', into, window)
+  end
+  redis.call('DEL', from)
+end
 local expires_at = now + code_ttl
 local snapshot = {id = new_id, to = to, channel = channel, locale = locale,
   reference = reference, status = 'pending', send_attempts = 1, check_attempts = 0,
   created_at = now, expires_at = expires_at}
 if write_version == '2' then
+  fold_failed_checks(v2_failed_key, failed_key)
   redis.call('HSET', v2_new_record_key, 'v', v2_version, 'id', new_id, 'client', client,
     'to', to, 'channel', channel, 'locale', locale, 'reference', reference, 'status', 'pending',
     'code_mac', code_mac, 'code_sealed', code_sealed, 'dest_hash', dest_hash,
@@ -283,6 +298,7 @@ if write_version == '2' then
   return finish('created', 201, snapshot)
 end
 
+if inline then fold_failed_checks(failed_key, v2_failed_key) end
 -- The final record this one replaces stays readable by its id in the retained hash.
 local previous = unpack3(redis.call('GET', record_key))
 if previous then

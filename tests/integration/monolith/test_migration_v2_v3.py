@@ -56,10 +56,13 @@ def test_a_live_v2_verification_is_served_in_v2_form_by_a_v3_writer(
     assert created.status_code == 201
     vid3 = created.get_json()["id"]
     assert vid3[2:18] == dest_key and packed.unpack(str(redis_client.get(v3_key(vid3))))
-    # failed checks carry over: 1 on the v2 counter, then 2 on the v3 one make the limit of 3
+    # failed checks carry over: the v2 counter's 1 moved into the v3 one when the v3 record was
+    # created (a check by id reaches only its version's counter), then 2 more make the limit of 3
+    assert redis_client.get(keys.v3_failed_checks("tests", dest_key)) == "1"
+    assert not redis_client.exists(keys.failed_checks("tests", dest_hash))
     for _ in range(2):
         assert v3_writer.post(CHECK, json={"to": PHONE, "code": "000000"}).status_code == 200
-    assert redis_client.get(keys.v3_failed_checks("tests", dest_key)) == "2"
+    assert redis_client.get(keys.v3_failed_checks("tests", dest_key)) == "3"
     for body in ({"to": PHONE, "code": outbox_codes(vid3)[0]},
                  {"verification_id": vid3, "code": outbox_codes(vid3)[0]}):
         refused = v3_writer.post(CHECK, json=body)
@@ -104,11 +107,12 @@ def test_a_v2_record_is_read_and_canceled_by_id(
     assert final.status_code == 404
 
 
-def test_a_v2_wrong_check_by_id_counts_on_both_versions_sum(
+def test_a_v2_record_takes_over_the_v3_failed_checks_so_a_check_by_id_judges_them(
     make_app: Callable[..., Flask], redis_client: redis.Redis, keyring: Keyring,
     outbox_codes: Callable[[str], list[str]],
 ) -> None:
-    """A check by id of a v2 record judges the v3 counter of its destination too."""
+    """A check by id of a v2 record reaches only the v2 counter: creating the v2 record moved
+    the destination's v3 wrong codes into it."""
     v2_writer = make_app(storage_write_version=2, dest_failed_checks_per_day=2).test_client()
     v3_writer = make_app(dest_failed_checks_per_day=2).test_client()
     dest_hash = keyring.dest_hash("sms", PHONE)
@@ -117,6 +121,6 @@ def test_a_v2_wrong_check_by_id_counts_on_both_versions_sum(
     vid2 = v2_writer.post(SEND, json={"to": PHONE, "channel": "sms"}).get_json()["id"]
     wrong = v3_writer.post(CHECK, json={"verification_id": vid2, "code": "000000"})
     assert wrong.status_code == 200
-    assert redis_client.get(keys.failed_checks("tests", dest_hash)) == "1"
+    assert redis_client.get(keys.failed_checks("tests", dest_hash)) == "2"  # 1 moved, 1 wrong
     refused = v3_writer.post(CHECK, json={"verification_id": vid2, "code": outbox_codes(vid2)[0]})
     assert refused.status_code == 429 and refused.get_json()["code"] == "rate_limited"

@@ -70,13 +70,16 @@ async def test_a_v2_verification_lives_on_after_the_switch_and_the_next_one_is_v
         assert keys.dest_key_of_id(new_id) == crypto.dest_key(PEPPER, CLIENT, DEST_HASH)
         assert record(redis_client, new_id).status == "pending"
         assert redis_client.exists(keys.record_key(new_id)) == 0
-        # Failed checks are judged as the sum of both versions' counters: 2 (v2) + 2 (v3) = 4.
+        # Failed checks carry over: creating the v3 record moved v2's 2 into its counter (a
+        # check by id reaches only that one), and 2 more make the limit of 4, by id and by `to`.
+        assert redis_client.exists(keys.failed_checks_key(CLIENT, DEST_HASH)) == 0
         new_code = api.code_for(new_id)
         for _ in range(2):
             assert (await api.check(wrong_code(new_code), to=PHONE)).status_code == 200
         assert redis_client.get(keys.v3_failed_checks_key(
-            CLIENT, keys.dest_key_of_id(new_id))) == "2"
-        for refused in (await api.check(new_code, to=PHONE), await api.start()):
+            CLIENT, keys.dest_key_of_id(new_id))) == "4"
+        for refused in (await api.check(new_code, verification_id=new_id),
+                        await api.check(new_code, to=PHONE), await api.start()):
             assert refused.status_code == 429
             assert refused.json()["code"] == "rate_limited"
         # The v2 record stays readable by its id.
