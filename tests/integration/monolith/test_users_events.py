@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from devtools.components import local_spec
 from devtools.processes import running
-from devtools.redis_cluster import local_cluster
+from devtools.redis_cluster import local_cluster, slot_of
 from devtools.redis_server import cluster_mode, free_port, start_embedded
 from infra.components import by_name
 from monolith import keys
@@ -566,3 +566,36 @@ def test_on_a_cluster_the_buckets_are_polled_and_vfy_events_is_not_read(
         for stream in buckets:
             assert 0 < direct.pttl(stream) <= keys.STREAM_TTL_MS
         assert not any(direct.xpending(stream, "monolith-users")["pending"] for stream in buckets)
+
+
+def test_on_a_cluster_a_bucket_whose_slot_moved_is_still_consumed(keyring: Keyring) -> None:
+    """The consumer sends each bucket's read to the node its slot map names; once the slot has
+    moved (MOVED), the read follows it and the bucket's events still mark their users."""
+    user_id = "US" + "6" * 32
+    event = approval_v3(keyring, user_id)
+    bucket = bucket_of(event)
+    with local_cluster(primaries=3) as cluster:
+        direct = cluster.client()
+        direct.hset(keys.user(user_id), mapping={"id": user_id, "phone": PHONE, "email": EMAIL,
+                                                 "phone_verified": "0", "email_verified": "0"})
+        consumer = consumer_for(cluster.url, keyring, cluster=True, block_ms=100)
+        stop = threading.Event()
+        thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            wait_for(lambda: bool(direct.exists(bucket)), 5.0)  # its groups made
+            slot = slot_of(bucket)
+            owner = cluster.owner(slot)
+            cluster.migrate_slot(slot, next(n for n in cluster.primaries if n is not owner))
+            direct.xadd(bucket, event)
+            wait_for(lambda: direct.hget(keys.user(user_id), "phone_verified") == "1", 5.0)
+            late = approval_v3(keyring, user_id, channel="email", to=EMAIL)
+            direct.xadd(bucket_of(late), late)
+            wait_for(lambda: direct.hget(keys.user(user_id), "email_verified") == "1", 5.0)
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+            consumer.client.close()
+        assert not thread.is_alive()
+        assert consumer.handled == 2
+        assert direct.xpending(bucket, "monolith-users")["pending"] == 0
