@@ -17,7 +17,7 @@ from flask import Flask
 
 from devtools.components import local_spec
 from devtools.processes import HttpReady, running
-from devtools.redis_server import free_port
+from devtools.redis_server import cluster_mode, free_port
 from infra.components import by_name
 from tests.support.api_keys import shared_key, shared_keyring_file
 from tests.support.json_logs import json_log_lines
@@ -56,6 +56,7 @@ def test_the_lines_logged_while_handling_a_request_carry_its_trace_id(
 
 def test_gunicorn_and_the_app_under_it_log_json_lines_without_an_access_log() -> None:
     env = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens: 503s, logged
+           "REDIS_CLUSTER": "",  # a node's client: it starts without Redis (a cluster's would not)
            "PROMETHEUS_MULTIPROC_DIR": "",  # gunicorn_conf makes its own
            "KEYRING_FILE": shared_keyring_file()}
     spec = local_spec(by_name("monolith"), {"monolith": free_port()}, env, workers=1)
@@ -76,15 +77,20 @@ def test_gunicorn_and_the_app_under_it_log_json_lines_without_an_access_log() ->
 
 
 def test_the_events_consumer_logs_json_lines(redis_url: str, redis_client: redis.Redis) -> None:
-    spec = local_spec(by_name("events"), {}, {"REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"})
+    env = {"REDIS_URL": redis_url, "REDIS_CLUSTER": "1" if cluster_mode() else "",
+           "PYTHONUNBUFFERED": "1"}
+    # what it consumes: the buckets, and vfy:events beside them where version-2 data can exist
+    consuming = ("consuming the 64 vfy3:{b…}:events buckets" if cluster_mode() else
+                 "consuming vfy:events and the 64 vfy3:{b…}:events buckets")
+    spec = local_spec(by_name("events"), {}, env)
     with running(spec) as process:
         # Its SIGTERM handler is installed before it logs "consuming": stop only after that line.
         deadline = time.monotonic() + 15
-        while "consuming vfy:events" not in process.tail(10_000):
+        while consuming not in process.tail(10_000):
             assert time.monotonic() < deadline, process.tail(2_000)
             time.sleep(0.05)
         assert process.stop(timeout=15) == 0
     entries = json_log_lines(process.tail(10_000))
     assert entries[0]["logger"] == "monolith.events"
-    assert entries[0]["message"].startswith("consuming vfy:events")
+    assert entries[0]["message"].startswith(consuming)
     assert entries[-1]["message"] == "stopped after 0 event(s)"

@@ -12,10 +12,13 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from devtools.redis_server import cluster_mode
+from monolith import keys
 from monolith.crypto import Keyring
 from monolith.events import EventsConsumer
 from monolith.extensions import build_redis
 from monolith.store import Scripts
+from monolith.streams import events_streams
 
 PHONE = "+14155550100"
 
@@ -81,9 +84,9 @@ def test_every_key_has_a_ttl(
     client: FlaskClient, outbox_codes: Callable[[str], list[str]], redis_client: redis.Redis,
     redis_url: str, keyring: Keyring,
 ) -> None:
-    consumer_client = build_redis(redis_url)
+    consumer_client = build_redis(redis_url, cluster=cluster_mode())
     consumer = EventsConsumer(consumer_client, Scripts.register(consumer_client).mark_verified,
-                              keyring)
+                              keyring, cluster=cluster_mode())
     stop = threading.Event()
     thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
     thread.start()
@@ -105,10 +108,13 @@ def test_every_key_has_a_ttl(
 def test_a_group_created_before_any_event_gets_the_stream_ttl(
     redis_client: redis.Redis, redis_url: str, keyring: Keyring
 ) -> None:
-    consumer_client = build_redis(redis_url)
+    consumer_client = build_redis(redis_url, cluster=cluster_mode())
     try:
         EventsConsumer(consumer_client, Scripts.register(consumer_client).mark_verified,
-                       keyring).ensure_group()
+                       keyring, cluster=cluster_mode()).ensure_group()
     finally:
         consumer_client.close()
-    assert 0 < redis_client.pttl("vfy:events") <= 7 * 86400 * 1000
+    streams = events_streams(cluster_mode())  # vfy:events too, where version-2 data can exist
+    assert len(streams) == keys.BUCKETS + (not cluster_mode())
+    assert [stream for stream in streams
+            if not 0 < redis_client.pttl(stream) <= 7 * 86400 * 1000] == []

@@ -8,12 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import redis
 from flask import Flask
 
 from monolith import keys, packed
 from monolith.crypto import Keyring
 from tests.integration.monolith.conftest import PHONE, v3_key
+
+# The migration happens on one node, before any move to a cluster (contract "Migration from
+# version 2", step 3): a cluster holds no version-2 data and its writers create version 3 only.
+pytestmark = pytest.mark.single_node("version-2 data: the migration runs on one node, and a "
+                                     "cluster's writers create version 3 only")
 
 OTHER_PHONE = "+14155550101"
 SEND = "/api/verifications"

@@ -1,17 +1,20 @@
 """Redis full (maxmemory, noeviction): every write answers 503 service_unavailable with
 Retry-After 1, never 500, and changes nothing; reads still answer; writes work again once memory
-is free, without a restart."""
+is free, without a restart. On the session's kind of Redis: one node, or (REDIS_CLUSTER=1) a
+cluster whose every primary is full (each node judges its own memory)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
 import redis
 from flask import Flask
 
-from devtools.redis_server import EmbeddedRedis, start_embedded
+from devtools.redis_cluster import local_cluster
+from devtools.redis_server import client_of, cluster_mode, start_embedded
 from monolith import keys
 from monolith.crypto import Keyring
 from tests.integration.monolith.conftest import PEPPER, PHONE
@@ -23,17 +26,33 @@ UNAVAILABLE = {"type": "urn:problem:verify:service_unavailable", "title": "Servi
 
 
 @pytest.fixture
-def own_server() -> Iterator[EmbeddedRedis]:
-    server = start_embedded()  # its own: the session's server may be one the tests only flush
-    yield server
+def own_redis() -> Iterator[tuple[str, list[str]]]:
+    """A Redis of the test's own (the session's may be one the tests only flush): its URL and
+    the URL of each of its primaries (one node, or every primary of a cluster)."""
+    if cluster_mode():
+        with local_cluster(primaries=3) as cluster:
+            yield cluster.url, [node.url for node in cluster.primaries]
+        return
+    server = start_embedded()
+    yield server.url, [server.url]
     server.stop()
 
 
+def every_key(node_urls: list[str]) -> dict[bytes, tuple[bytes | None, bool]]:
+    """keyspace() of every primary: one snapshot of the whole Redis."""
+    found: dict[bytes, tuple[bytes | None, bool]] = {}
+    for url in node_urls:
+        found.update(keyspace(url))
+    return found
+
+
 def test_full_redis_refuses_writes_with_503_and_changes_nothing(
-        make_app: Callable[..., Flask], own_server: EmbeddedRedis,
+        make_app: Callable[..., Flask], own_redis: tuple[str, list[str]],
         caplog: pytest.LogCaptureFixture) -> None:
-    client = make_app(redis_url=own_server.url).test_client()
-    admin = redis.Redis.from_url(own_server.url, decode_responses=True)
+    url, node_urls = own_redis
+    client = make_app(redis_url=url).test_client()
+    admin = client_of(url, cluster=cluster_mode())
+    nodes = [redis.Redis.from_url(node_url, decode_responses=True) for node_url in node_urls]
     created = client.post("/api/verifications", json={"to": PHONE, "channel": "sms"})
     assert created.status_code == 201
     vid = created.get_json()["id"]
@@ -45,9 +64,11 @@ def test_full_redis_refuses_writes_with_503_and_changes_nothing(
     user = client.post("/api/users", json={"name": "Ada", "phone": "+14155550101"})
     assert user.status_code == 201
     user_id = user.get_json()["id"]
-    before = keyspace(own_server.url)
+    before = every_key(node_urls)
 
-    with out_of_memory(admin), caplog.at_level(logging.WARNING, logger="monolith"):
+    with ExitStack() as every_node_full, caplog.at_level(logging.WARNING, logger="monolith"):
+        for node in nodes:
+            every_node_full.enter_context(out_of_memory(node))
         refused = {
             "send": client.post("/api/verifications", json={"to": "+14155550177",
                                                             "channel": "sms"}),
@@ -65,7 +86,7 @@ def test_full_redis_refuses_writes_with_503_and_changes_nothing(
         nothing_pending = client.post("/api/verification-checks",
                                       json={"to": "+14155550199", "code": "123456"})
         ready = client.get("/readyz")
-        during = keyspace(own_server.url)
+        during = every_key(node_urls)
 
     answers = {name: (r.status_code, r.headers.get("Retry-After"), r.get_json())
                for name, r in refused.items()}
@@ -83,3 +104,5 @@ def test_full_redis_refuses_writes_with_503_and_changes_nothing(
     assert client.post("/api/verifications", json={"to": "+14155550177",
                                                    "channel": "sms"}).status_code == 201
     admin.close()
+    for node in nodes:
+        node.close()

@@ -17,25 +17,33 @@ from flask.testing import FlaskClient
 
 from devtools.components import local_spec
 from devtools.processes import running
-from devtools.redis_cluster import local_cluster
-from devtools.redis_server import free_port, start_embedded
+from devtools.redis_cluster import local_cluster, slot_of
+from devtools.redis_server import cluster_mode, free_port, start_embedded
 from infra.components import by_name
 from monolith import keys
 from monolith.crypto import Keyring
 from monolith.events import EventsConsumer
 from monolith.extensions import build_redis
 from monolith.store import Scripts
+from monolith.streams import events_streams
 from tests.support.api_keys import new_key, shared_key, write_keyring
 
 PHONE = "+14155550100"
 STREAMS = (*(keys.v3_events(bucket) for bucket in range(keys.BUCKETS)), keys.EVENTS)
 EMAIL = "ada@example.com"
+# A cluster holds no version-2 data: there the consumer reads the buckets only (not vfy:events).
+V2_EVENTS = "version-2 events (vfy:events): a cluster has no version-2 data, its consumer reads \
+the buckets only"
 
 
-def consumer_for(url: str, keyring: Keyring, **options: Any) -> EventsConsumer:
-    client = build_redis(url)
+def consumer_for(url: str, keyring: Keyring, cluster: bool | None = None,
+                 **options: Any) -> EventsConsumer:
+    """The consumer as `python -m monolith.events` builds it: for the session's Redis (unless
+    `cluster` says otherwise) a cluster client and the buckets only with REDIS_CLUSTER=1."""
+    cluster = cluster_mode() if cluster is None else cluster
+    client = build_redis(url, cluster=cluster)
     return EventsConsumer(client=client, mark_script=Scripts.register(client).mark_verified,
-                          keyring=keyring, **options)
+                          keyring=keyring, cluster=cluster, **options)
 
 
 @pytest.fixture
@@ -270,23 +278,37 @@ def approval(keyring: Keyring, user_id: str, to: str = PHONE, **fields: str) -> 
             "reference": user_id, "occurred_at": "1795883589120", **fields}
 
 
+def session_approval(keyring: Keyring, user_id: str, **fields: str) -> tuple[str, dict[Any, Any]]:
+    """The stream and entry of an approval the other implementation would write on the session's
+    Redis: schema 2 on vfy:events on a node (version-2 data can exist there), schema 3 on its
+    bucket on a cluster (the only form there)."""
+    if cluster_mode():
+        event = approval_v3(keyring, user_id, **fields)
+        return bucket_of(event), event
+    return keys.EVENTS, approval(keyring, user_id, **fields)
+
+
 def test_only_approvals_mark_and_any_side_may_approve(
     client: FlaskClient, redis_client: redis.Redis, keyring: Keyring, redis_url: str,
     run_consumer: Callable[..., EventsConsumer],
 ) -> None:
     consumer = run_consumer(redis_url)
     user = create_user(client, phone=PHONE)
-    redis_client.xadd("vfy:events", approval(keyring, user["id"], type="verification.canceled"))
+    stream, canceled = session_approval(keyring, user["id"], type="verification.canceled")
+    redis_client.xadd(stream, canceled)
     wait_for(lambda: consumer.handled >= 1, 1.0)
     assert flag(client, user["id"], "phone_verified") is False
     # an approval written by the other implementation (same contract, not this app)
-    redis_client.xadd("vfy:events", approval(keyring, user["id"]))
-    redis_client.xadd("vfy:events", approval(keyring, user["id"]))  # twice: fine
+    stream, approved = session_approval(keyring, user["id"])
+    redis_client.xadd(stream, approved)
+    redis_client.xadd(stream, approved)  # twice: fine
     wait_for(lambda: consumer.handled >= 3, 1.0)
     assert flag(client, user["id"], "phone_verified") is True
-    assert redis_client.xpending("vfy:events", "monolith-users")["pending"] == 0
+    assert redis_client.xpending(stream, "monolith-users")["pending"] == 0
 
 
+@pytest.mark.single_node(f"{V2_EVENTS}; test_version_3_approvals_that_mark_nobody is its form "
+                         "on the buckets")
 @pytest.mark.parametrize("fields", [
     {"schema": "1", "client": "", "reference": ""},  # no reference: a plain verification
     {"reference": ""},
@@ -319,14 +341,16 @@ def test_an_approval_of_an_unknown_schema_is_skipped(
 ) -> None:
     consumer = run_consumer(redis_url)
     user = create_user(client, phone=PHONE)
-    redis_client.xadd("vfy:events", approval(keyring, user["id"], schema="4"))
-    # schema 1 is no longer read (version 1 has expired): skipped like any other
-    redis_client.xadd("vfy:events", approval(keyring, user["id"], schema="1"))
     v3 = approval_v3(keyring, user["id"], schema="9")
+    # schema-2 entries where the consumer reads them: vfy:events on a node, a bucket on a cluster
+    v2_stream = bucket_of(v3) if cluster_mode() else keys.EVENTS
+    redis_client.xadd(v2_stream, approval(keyring, user["id"], schema="4"))
+    # schema 1 is no longer read (version 1 has expired): skipped like any other
+    redis_client.xadd(v2_stream, approval(keyring, user["id"], schema="1"))
     redis_client.xadd(bucket_of(v3), v3)
     wait_for(lambda: consumer.handled >= 3, 1.0)
     assert flag(client, user["id"], "phone_verified") is False
-    assert redis_client.xpending("vfy:events", "monolith-users")["pending"] == 0
+    assert redis_client.xpending(v2_stream, "monolith-users")["pending"] == 0
     assert redis_client.xpending(bucket_of(v3), "monolith-users")["pending"] == 0
 
 
@@ -351,10 +375,13 @@ def test_version_3_approvals_on_every_bucket_mark_their_users(
     run_consumer: Callable[..., EventsConsumer],
 ) -> None:
     consumer = run_consumer(redis_url)
+    cluster = cluster_mode()
+    streams = events_streams(cluster)  # a cluster's consumer reads no vfy:events
+    assert (keys.EVENTS in streams) is not cluster
     # every stream made with its group, then given the contract's TTL
     wait_for(lambda: all(0 < redis_client.pttl(stream) <= keys.STREAM_TTL_MS
-                         for stream in STREAMS), 2.0)
-    for stream in STREAMS:
+                         for stream in streams), 2.0)
+    for stream in streams:
         assert [g["name"] for g in redis_client.xinfo_groups(stream)] == ["monolith-users"]
     users = [create_user(client, phone=f"+1415555{n:04d}", email=f"u{n}@example.com")
              for n in range(24)]
@@ -364,14 +391,15 @@ def test_version_3_approvals_on_every_bucket_mark_their_users(
     assert len({bucket_of(event) for event in events}) >= 12
     for event in events:
         redis_client.xadd(bucket_of(event), event)
-    redis_client.xadd("vfy:events", approval(keyring, users[0]["id"], users[0]["phone"]))
-    wait_for(lambda: consumer.handled >= len(events) + 1, 2.0)
+    if not cluster:  # and the version-2 stream beside them
+        redis_client.xadd(keys.EVENTS, approval(keyring, users[0]["id"], users[0]["phone"]))
+    wait_for(lambda: consumer.handled >= len(events) + (not cluster), 2.0)
     for n, user in enumerate(users):
         after = client.get(f"/api/users/{user['id']}").get_json()
         assert (after["phone_verified"], after["email_verified"]) == (
-            n % 2 == 1 or n == 0, n % 2 == 0)
+            n % 2 == 1 or (n == 0 and not cluster), n % 2 == 0)
     assert not any(redis_client.xpending(stream, "monolith-users")["pending"]
-                   for stream in STREAMS)
+                   for stream in streams)
 
 
 @pytest.mark.parametrize("change", [
@@ -437,6 +465,8 @@ def test_entries_of_a_dead_consumer_on_a_bucket_are_reclaimed(
     assert redis_client.xpending(stream, "monolith-users")["pending"] == 0
 
 
+@pytest.mark.single_node(f"{V2_EVENTS}; test_entries_of_a_dead_consumer_on_a_bucket_are_reclaimed "
+                         "is its form on the buckets")
 def test_entries_of_a_dead_consumer_are_reclaimed(
     client: FlaskClient, redis_client: redis.Redis, keyring: Keyring, redis_url: str,
     run_consumer: Callable[..., EventsConsumer],
@@ -457,7 +487,7 @@ def test_the_consumer_survives_a_redis_outage(
 ) -> None:
     port = free_port()
     server = start_embedded(port)
-    consumer = run_consumer(server.url, max_backoff_s=0.2)
+    consumer = run_consumer(server.url, cluster=False, max_backoff_s=0.2)  # its own node
     direct = redis.Redis.from_url(server.url, decode_responses=True)
     try:
         wait_for(lambda: bool(direct.exists("vfy:events")), 2.0)  # the group exists
@@ -479,22 +509,21 @@ def test_python_m_monolith_events_stops_on_sigterm(
 ) -> None:
     import signal
 
-    spec = local_spec(by_name("events"), {}, {"REDIS_URL": redis_url})
-    direct = redis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        with running(spec) as process:
-            wait_for(lambda: any(g["name"] == "monolith-users"
-                                 for g in _groups(direct)), 10.0)
-            process.signal(signal.SIGTERM)
-            assert process.wait(timeout=5) == 0
-            assert "stopped after" in process.tail()
-    finally:
-        direct.close()
+    env = {"REDIS_URL": redis_url, "REDIS_CLUSTER": "1" if cluster_mode() else ""}
+    spec = local_spec(by_name("events"), {}, env)
+    with running(spec) as process:
+        # the last stream it creates its group on (a bucket: read on a node and on a cluster)
+        last = events_streams(cluster_mode())[keys.BUCKETS - 1]
+        wait_for(lambda: any(g["name"] == "monolith-users"
+                             for g in _groups(redis_client, last)), 10.0)
+        process.signal(signal.SIGTERM)
+        assert process.wait(timeout=5) == 0
+        assert "stopped after" in process.tail()
 
 
-def _groups(client: redis.Redis) -> list[dict[str, Any]]:
+def _groups(client: redis.Redis, stream: str) -> list[dict[str, Any]]:
     try:
-        groups: list[dict[str, Any]] = client.xinfo_groups("vfy:events")
+        groups: list[dict[str, Any]] = client.xinfo_groups(stream)
         return groups
     except redis.ResponseError:
         return []
@@ -537,3 +566,36 @@ def test_on_a_cluster_the_buckets_are_polled_and_vfy_events_is_not_read(
         for stream in buckets:
             assert 0 < direct.pttl(stream) <= keys.STREAM_TTL_MS
         assert not any(direct.xpending(stream, "monolith-users")["pending"] for stream in buckets)
+
+
+def test_on_a_cluster_a_bucket_whose_slot_moved_is_still_consumed(keyring: Keyring) -> None:
+    """The consumer sends each bucket's read to the node its slot map names; once the slot has
+    moved (MOVED), the read follows it and the bucket's events still mark their users."""
+    user_id = "US" + "6" * 32
+    event = approval_v3(keyring, user_id)
+    bucket = bucket_of(event)
+    with local_cluster(primaries=3) as cluster:
+        direct = cluster.client()
+        direct.hset(keys.user(user_id), mapping={"id": user_id, "phone": PHONE, "email": EMAIL,
+                                                 "phone_verified": "0", "email_verified": "0"})
+        consumer = consumer_for(cluster.url, keyring, cluster=True, block_ms=100)
+        stop = threading.Event()
+        thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            wait_for(lambda: bool(direct.exists(bucket)), 5.0)  # its groups made
+            slot = slot_of(bucket)
+            owner = cluster.owner(slot)
+            cluster.migrate_slot(slot, next(n for n in cluster.primaries if n is not owner))
+            direct.xadd(bucket, event)
+            wait_for(lambda: direct.hget(keys.user(user_id), "phone_verified") == "1", 5.0)
+            late = approval_v3(keyring, user_id, channel="email", to=EMAIL)
+            direct.xadd(bucket_of(late), late)
+            wait_for(lambda: direct.hget(keys.user(user_id), "email_verified") == "1", 5.0)
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+            consumer.client.close()
+        assert not thread.is_alive()
+        assert consumer.handled == 2
+        assert direct.xpending(bucket, "monolith-users")["pending"] == 0
