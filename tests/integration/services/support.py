@@ -124,6 +124,12 @@ def events(client: redis.Redis) -> list[dict[str, str]]:
     return [fields for _, fields in sorted(entries, key=lambda entry: _entry_order(entry[0]))]
 
 
+def all_keys(client: redis.Redis, match: str = "*") -> list[str]:
+    """Every key matching `match`, sorted: SCAN reaches every primary of a cluster (KEYS and
+    DBSIZE go to one node only)."""
+    return sorted(str(key) for key in client.scan_iter(match=match, count=1000))
+
+
 def record(client: redis.Redis, verification_id: str) -> packed.PackedRecord:
     """The live version-3 record of an id (its client's, the shared key's unless given)."""
     return record_of(client, verification_id, CLIENT)
