@@ -131,8 +131,9 @@ async def test_a_primary_failing_over_mid_delivery_neither_repeats_the_job_nor_s
     slow_smtp: tuple[SlowHandler, int],
 ) -> None:
     """The job's bucket loses its primary (SIGKILL) while the mail is being sent; its replica
-    takes over. The dispatcher settles the delivered job once the cluster answers again (a
-    cluster error or a closed transport is an outage, not a failed delivery) and goes on."""
+    takes over. The dispatcher settles the delivered job once the cluster answers again,
+    whatever the dead node's error was (a lost connection, a cluster error, a closed transport:
+    outage.py), and goes on."""
     handler, port = slow_smtp
     with local_cluster(primaries=3, replicas=1, node_timeout_ms=1000) as cluster:
         admin = cluster.client()
