@@ -39,7 +39,7 @@ from devtools.components import (
     local_spec,
 )
 from devtools.processes import ProcessSpec, Stack, StartError
-from devtools.redis_server import flush_url, free_port
+from devtools.redis_server import cluster_mode, flush_url, free_port
 from devtools.results import Result, run_pytest
 from infra.components import by_name
 
@@ -363,7 +363,7 @@ def contract_stack(label: str, workers: int, profile: Mapping[str, str]
     keyring_file = log_dir / "keyring.json"
     api_keys = write_contract_keyring(keyring_file)
     parts = stage_specs(workers, external, log_dir, keyring_file, profile)
-    if os.environ.get("REDIS_CLUSTER", "") not in ("1", "true"):
+    if not cluster_mode():
         versions = MIXED_WRITE_VERSIONS.get(label, {})
         parts = [dataclasses.replace(p, env={**p.env, WRITE_VERSION: versions[p.name]})
                  if p.name in versions else p for p in parts]

@@ -9,14 +9,25 @@ The contract is the only dependency: these names are spelled here, not imported 
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, cast
 
 import redis
+import redis.cluster
 
 V2_EVENTS_STREAM = "vfy:events"
 BUCKETS = 64
 EVENTS_STREAMS = (V2_EVENTS_STREAM,
                   *(f"vfy3:{{b{bucket}}}:events" for bucket in range(BUCKETS)))
+
+
+def events_client(url: str) -> redis.Redis:
+    """A client of the shared Redis `url` names: with REDIS_CLUSTER=1 (the setting the sides
+    share) a cluster client, which reads each bucket from its own node; else a node's client.
+    (Typed as redis.Redis: a RedisCluster answers the same commands.)"""
+    if os.environ.get("REDIS_CLUSTER", "").strip().lower() in ("1", "true", "yes"):
+        return cast(redis.Redis, redis.cluster.RedisCluster.from_url(url, decode_responses=True))
+    return redis.Redis.from_url(url, decode_responses=True)
 
 
 def _entry_order(entry_id: str) -> tuple[int, int]:

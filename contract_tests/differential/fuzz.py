@@ -32,7 +32,7 @@ from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, r
 
 from contract_tests.client import Urls, http_client
 from contract_tests.differential.compare import parse_target
-from contract_tests.differential.events import EventCursor
+from contract_tests.differential.events import EventCursor, events_client
 from contract_tests.differential.noise import RawView
 from contract_tests.differential.noise_ledger import NoiseLedger
 from contract_tests.differential.operations import (
@@ -306,8 +306,7 @@ def connections(config: FuzzConfig) -> Iterator[None]:
     with http_client() as a, http_client() as a2, http_client() as b, \
             ThreadPoolExecutor(max_workers=len(LABELS)) as pool:
         config.clients, config.pool = {"A": a, "A'": a2, "B": b}, pool
-        config.events = (redis.Redis.from_url(config.redis_url, decode_responses=True)
-                         if config.redis_url else None)
+        config.events = events_client(config.redis_url) if config.redis_url else None
         try:
             yield
         finally:

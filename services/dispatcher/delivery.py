@@ -11,12 +11,10 @@ import logging
 from collections.abc import Mapping
 from enum import StrEnum
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from services.dispatcher.channels.base import Channel, DeliveryError, OutgoingMessage
 from services.dispatcher.jobs import ClaimedEntry, DeliveryJob, MalformedJob, dead_letter_fields
 from services.dispatcher.message import EMAIL_SUBJECT, expiry_minutes, message_text
+from services.dispatcher.outage import is_redis_outage
 from services.dispatcher.outbox import Outbox
 from services.dispatcher.settings import DispatcherSettings
 from services.verification.crypto import SealError, open_sealed_code, open_sealed_code_v3
@@ -114,15 +112,16 @@ class JobHandler:
         return Outcome.DEAD_LETTERED
 
     async def _settle_delivered(self, entry: ClaimedEntry) -> None:
-        """Acknowledge through short Redis trouble, so a blip does not cause a second message."""
+        """Acknowledge through short Redis trouble (a blip, a cluster primary failing over), so
+        it does not cause a second message."""
         entry_id = entry.entry_id
         delay = 0.1
         for attempt in range(1, SETTLE_TRIES + 1):
             try:
                 await self.outbox.settle(entry)
                 return
-            except (RedisConnectionError, RedisTimeoutError) as exc:
-                if attempt == SETTLE_TRIES:
+            except Exception as exc:  # a lost connection, a failover, a closed transport
+                if attempt == SETTLE_TRIES or not is_redis_outage(exc):
                     raise
                 log.warning("job %s delivered but not yet acknowledged (Redis: %s); "
                             "retrying in %.1fs", entry_id, type(exc).__name__, delay)

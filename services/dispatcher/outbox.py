@@ -29,6 +29,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
 from services.dispatcher.jobs import ClaimedEntry, DeliveryJob, OutboxStream, outbox_streams
+from services.dispatcher.outage import is_redis_outage
 from services.verification import keys
 from services.verification.packed import PackedRecordError, unpack
 
@@ -250,7 +251,9 @@ class Outbox:
                     return
                 try:
                     await self.renew(list(lease.held.values()))
-                except RedisError as exc:
+                except Exception as exc:  # Redis unavailable: the next renewal may get through
+                    if not (isinstance(exc, RedisError) or is_redis_outage(exc)):
+                        raise
                     log.debug("lease renewal failed: %s", type(exc).__name__)
 
         task = asyncio.create_task(renew())

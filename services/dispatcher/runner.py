@@ -13,6 +13,7 @@ from services.dispatcher.channels.base import Channel
 from services.dispatcher.delivery import JobHandler
 from services.dispatcher.jobs import ClaimedEntry
 from services.dispatcher.metrics import DispatchMetrics
+from services.dispatcher.outage import is_redis_outage
 from services.dispatcher.outbox import Outbox, RedisClient
 from services.dispatcher.settings import DispatcherSettings
 from services.verification import keys
@@ -64,25 +65,29 @@ class Dispatcher:
                 pause = 0.0
             except OutOfMemoryError:  # maxmemory (noeviction): writes refused until memory frees
                 pause = await self._pause(stop, pause, "Redis is out of memory (maxmemory)")
-            except ResponseError as exc:
-                # The stream expired (or Redis restarted empty): NOGROUP; or it went while this
-                # consumer blocked on it: UNBLOCKED. Either way its group is made again.
-                if "NOGROUP" in str(exc) or "UNBLOCKED" in str(exc):
+            except Exception as exc:  # never crash: wait, carry on
+                # A cluster's TRYAGAIN or CLUSTERDOWN is a ResponseError too: an outage first.
+                if isinstance(exc, ResponseError) and not is_redis_outage(exc):
+                    # The stream expired (or Redis restarted empty): NOGROUP; or it went while
+                    # this consumer blocked on it: UNBLOCKED. Either way its group is made again.
+                    if "NOGROUP" in str(exc) or "UNBLOCKED" in str(exc):
+                        group_ready = False
+                        continue
+                    pause = await self._pause(stop, pause, f"Redis refused a command: {exc}")
+                elif isinstance(exc, RedisError) or is_redis_outage(exc):
                     group_ready = False
-                    continue
-                pause = await self._pause(stop, pause, f"Redis refused a command: {exc}")
-            except RedisError as exc:
-                group_ready = False
-                self.metrics.redis_errors.inc()
-                pause = await self._pause(
-                    stop, pause, f"Redis unavailable ({type(exc).__name__}; is REDIS_URL right?)"
-                )
-            except Exception as exc:  # never crash: log, wait, carry on
-                log.exception("unexpected error in the dispatch loop")
-                pause = await self._pause(stop, pause, type(exc).__name__)
+                    self.metrics.redis_errors.inc()
+                    pause = await self._pause(
+                        stop, pause,
+                        f"Redis unavailable ({type(exc).__name__}; is REDIS_URL right?)")
+                else:
+                    log.exception("unexpected error in the dispatch loop")
+                    pause = await self._pause(stop, pause, type(exc).__name__)
         try:
             await self.outbox.leave()
-        except RedisError as exc:
+        except Exception as exc:
+            if not (isinstance(exc, RedisError) or is_redis_outage(exc)):
+                raise
             log.info("could not leave the consumer group (%s); harmless", type(exc).__name__)
         log.info("dispatcher %s stopped", self.settings.consumer_name)
 

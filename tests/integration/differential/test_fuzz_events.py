@@ -3,10 +3,11 @@ version 2's vfy:events, only what is new since its cursor, in occurred_at order 
 
 from __future__ import annotations
 
+import pytest
 import redis
 from redis.typing import EncodableT, FieldT
 
-from contract_tests.differential.events import EVENTS_STREAMS, EventCursor
+from contract_tests.differential.events import EVENTS_STREAMS, EventCursor, events_client
 
 
 def event(vid: str, occurred_at: int, schema: str = "3") -> dict[FieldT, EncodableT]:
@@ -38,3 +39,20 @@ def test_new_events_of_every_stream_in_occurred_at_order(redis_client: redis.Red
     redis_client.xadd("vfy3:{b40}:events", event("VE-next", 4000))
     [next_one] = cursor.new_events()
     assert next_one == event("VE-next", 4000)
+
+
+def test_the_fuzzers_own_client_reads_every_bucket_of_the_sessions_redis(
+    redis_client: redis.Redis, redis_url: str, redis_cluster: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What fuzz.py connects with: on a cluster the 64 buckets live on several nodes."""
+    monkeypatch.setenv("REDIS_CLUSTER", "1" if redis_cluster else "0")
+    client = events_client(redis_url)
+    try:
+        cursor = EventCursor(client)
+        for bucket in range(64):
+            redis_client.xadd(f"vfy3:{{b{bucket}}}:events", event(f"VE-{bucket}", 1000 + bucket))
+        order = [fields["verification_id"] for fields in cursor.new_events()]
+        assert order == [f"VE-{bucket}" for bucket in range(64)]
+    finally:
+        client.close()

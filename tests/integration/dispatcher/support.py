@@ -17,16 +17,20 @@ from devtools.components import local_spec
 from devtools.processes import Process, StaysUp, start_one
 from devtools.redis_server import cluster_mode, free_port
 from infra.components import by_name
+from services.dispatcher.jobs import outbox_streams
+from services.dispatcher.outbox import RedisClient
 from services.dispatcher.settings import DispatcherSettings
 from services.verification import crypto, keys, packed
+from services.verification.redis_client import connect
 from tests.support.devinbox import RunningInbox
 
 PEPPER = "dispatcher-test-pepper"
 CODE_TTL_MS = 600_000
 RETENTION_MS = 86_400_000
 OWNER = "acme"  # the client that owns the version-3 verifications written here
-# Every stream a dispatcher on one node consumes: the 64 buckets and version 2's vfy:outbox.
-ALL_OUTBOX_STREAMS = (*keys.v3_outbox_streams(), keys.OUTBOX_STREAM)
+# Every stream the dispatcher consumes on the session's Redis: the 64 buckets, and on a single node
+# version 2's vfy:outbox too (a cluster has no version-2 data: services/dispatcher/jobs.py).
+ALL_OUTBOX_STREAMS = tuple(stream.name for stream in outbox_streams(cluster_mode()))
 
 AnyRedis = redis.Redis | redis.cluster.RedisCluster
 
@@ -157,6 +161,13 @@ def dispatcher_env(redis_url: str, inbox: RunningInbox, **overrides: str) -> dic
     }
     env.update(overrides)
     return env
+
+
+def async_client(redis_url: str) -> RedisClient:
+    """An asyncio client of the session's Redis, of the kind the dispatcher builds for it (a
+    cluster client with REDIS_CLUSTER=1: services/dispatcher/app.py)."""
+    return connect(redis_url, cluster=cluster_mode(), socket_timeout=None,
+                   socket_connect_timeout=5)
 
 
 def dispatcher_settings(

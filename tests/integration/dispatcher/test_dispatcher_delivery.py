@@ -86,22 +86,42 @@ async def test_finished_expired_or_missing_verifications_are_not_delivered(
     newer = write_job(redis_client, "sms", "+14155550005")
     other_owner = write_job(redis_client, "sms", "+14155550006", owner="globex")
     live = write_job(redis_client, "sms", "+14155550004")
-    v2_approved = write_v2_job(redis_client, "sms", "+14155550007", status="approved")
-    v2_live = write_v2_job(redis_client, "email", "v2@example.com")
 
     async with run_dispatcher(dispatcher_settings(redis_url, clean_inbox)):
         await eventually(lambda: outbox_is_empty(redis_client))
 
     delivered = sorted((m["to"].lower(), m["body"]) for m in clean_inbox.messages())
-    assert [to for to, _ in delivered] == sorted(
-        [live.to, newer.to, other_owner.to, v2_live.to])
-    assert {job.code for job in (live, newer, other_owner, v2_live)} == {
+    assert [to for to, _ in delivered] == sorted([live.to, newer.to, other_owner.to])
+    assert {job.code for job in (live, newer, other_owner)} == {
         CODE_IN_TEXT.findall(body)[0] for _, body in delivered}
     assert redis_client.xlen(keys.DEAD_LETTER_STREAM) == 0
     for job, reason in [(approved, "approved"), (canceled, "canceled"), (expired, "expired"),
-                        (missing, "gone"), (replaced, "replaced"), (v2_approved, "approved")]:
+                        (missing, "gone"), (replaced, "replaced")]:
         assert f"{job.verification_id} not delivered: the verification is {reason}" in caplog.text
     assert record_of(redis_client, approved) is not None
+
+
+@pytest.mark.single_node("version-2 data: a cluster has no vfy:outbox and no version-2 records")
+async def test_version_2_jobs_are_delivered_while_live_only(
+    redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox,
+    run_dispatcher: RunDispatcher, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    v2_approved = write_v2_job(redis_client, "sms", "+14155550007", status="approved")
+    v2_live = write_v2_job(redis_client, "email", "v2@example.com")
+    live = write_job(redis_client, "sms", "+14155550004")  # read with the version-2 stream
+
+    async with run_dispatcher(dispatcher_settings(redis_url, clean_inbox)):
+        await eventually(lambda: outbox_is_empty(redis_client))
+
+    delivered = sorted((m["to"].lower(), m["body"]) for m in clean_inbox.messages())
+    assert [to for to, _ in delivered] == sorted([live.to, v2_live.to])
+    assert {job.code for job in (live, v2_live)} == {
+        CODE_IN_TEXT.findall(body)[0] for _, body in delivered}
+    assert redis_client.xlen(keys.DEAD_LETTER_STREAM) == 0
+    assert f"{v2_approved.verification_id} not delivered: the verification is approved" in (
+        caplog.text)
+    assert record_of(redis_client, v2_approved) is not None
 
 
 async def test_smtp_login_and_metrics(

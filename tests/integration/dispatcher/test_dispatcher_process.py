@@ -74,8 +74,6 @@ def test_sigkill_then_restart_delivers_every_job_once(
 def test_two_dispatcher_processes_share_the_buckets_without_a_double_delivery(
     redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox
 ) -> None:
-    jobs = [write_job(redis_client, "sms", f"+1415559{index:04d}") for index in range(JOBS)]
-    assert len({job.stream for job in jobs}) >= 50
     env = {key: value for key, value in dispatcher_env(redis_url, clean_inbox).items()
            if key != "DISPATCH_CONSUMER_NAME"}
     # The production backoff: a process stalled on this 2-core machine for longer than a 50 ms
@@ -83,6 +81,11 @@ def test_two_dispatcher_processes_share_the_buckets_without_a_double_delivery(
     env["DISPATCH_BACKOFF_BASE_SECONDS"] = "1.0"
     first, second = start_dispatcher(env), start_dispatcher(env)
     try:
+        # Both consuming before the jobs come: else the first up may deliver them all (a
+        # cluster's polling is quick) before the second has even started.
+        wait_for(lambda: all("consuming" in p.tail(10_000) for p in (first, second)))
+        jobs = [write_job(redis_client, "sms", f"+1415559{index:04d}") for index in range(JOBS)]
+        assert len({job.stream for job in jobs}) >= 50
         wait_for(lambda: outbox_is_empty(redis_client), timeout=60)
     finally:
         assert first.stop(timeout=10) == 0 and second.stop(timeout=10) == 0

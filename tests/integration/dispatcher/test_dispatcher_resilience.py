@@ -14,6 +14,7 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 
+from devtools.redis_cluster import local_cluster, slot_of
 from devtools.redis_server import free_port, start_embedded
 from services.verification import keys
 from tests.integration.dispatcher.conftest import RunDispatcher
@@ -36,7 +37,9 @@ async def test_redis_outage_is_survived_and_recovered_from(
     server = start_embedded(port)  # a private server: this test stops it
     client = redis.Redis.from_url(server.url, decode_responses=True)
     try:
-        async with run_dispatcher(dispatcher_settings(server.url, clean_inbox)) as task:
+        # The private server is a single node, whatever the session's Redis is.
+        settings = dispatcher_settings(server.url, clean_inbox, REDIS_CLUSTER="0")
+        async with run_dispatcher(settings) as task:
             before = write_job(client, "sms", "+14155550100")
             await eventually(lambda: len(clean_inbox.messages(before.to)) == 1)
             await eventually(lambda: outbox_is_empty(client))  # acknowledged, not just sent
@@ -121,3 +124,32 @@ async def test_a_slow_delivery_is_not_retried_by_another_dispatcher(
     async with run_dispatcher(first), run_dispatcher(second):
         await eventually(lambda: outbox_is_empty(redis_client))
     assert len(handler.accepted) == 1 and job.code.encode() in handler.accepted[0]
+
+
+async def test_a_primary_failing_over_mid_delivery_neither_repeats_the_job_nor_stops_the_dispatcher(
+    clean_inbox: RunningInbox, run_dispatcher: RunDispatcher,
+    slow_smtp: tuple[SlowHandler, int],
+) -> None:
+    """The job's bucket loses its primary (SIGKILL) while the mail is being sent; its replica
+    takes over. The dispatcher settles the delivered job once the cluster answers again,
+    whatever the dead node's error was (a lost connection, a cluster error, a closed transport:
+    outage.py), and goes on."""
+    handler, port = slow_smtp
+    with local_cluster(primaries=3, replicas=1, node_timeout_ms=1000) as cluster:
+        admin = cluster.client()
+        job = write_job(admin, "email", "ada@example.com")
+        settings = dispatcher_settings(cluster.url, clean_inbox, REDIS_CLUSTER="1",
+                                       SMTP_PORT=str(port), DISPATCH_BACKOFF_BASE_SECONDS="1.0")
+        async with run_dispatcher(settings) as task:
+            assert await asyncio.to_thread(handler.receiving.wait, 15), "no delivery started"
+            failover = await asyncio.to_thread(cluster.kill_primary, slot_of(job.stream))
+            assert failover.promoted is not None
+            buckets = tuple(keys.v3_outbox_streams())
+            await eventually(lambda: outbox_is_empty(admin, buckets), timeout=30)
+            later = write_job(admin, "email", "grace@example.com")
+            await eventually(lambda: len(handler.accepted) >= 2, timeout=30)
+            await eventually(lambda: outbox_is_empty(admin, buckets), timeout=30)
+            assert not task.done()
+    assert len(handler.accepted) == 2, [len(mail) for mail in handler.accepted]
+    assert job.code.encode() in handler.accepted[0]
+    assert later.code.encode() in handler.accepted[1]
