@@ -27,8 +27,12 @@ from monolith.validation import CheckRequest, SendRequest
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 RedisClient = Union[redis.Redis, RedisCluster]  # noqa: UP007 (a runtime alias)
-# Prepended to the scripts that read both record forms (its functions are shared).
-WITH_COMMON = ("send", "check", "cancel")
+# Shared parts prepended to a script, in order: common.lua to the scripts that read both record
+# forms, tally.lua (the conversion tally's reading and rule) to the two that judge it.
+PRELUDES: dict[str, tuple[str, ...]] = {
+    "send": ("common", "tally"), "check": ("common",), "cancel": ("common",),
+    "reserve_tally": ("tally",),
+}
 
 
 @dataclass(frozen=True)
@@ -46,11 +50,10 @@ class Scripts:
 
     @classmethod
     def register(cls, client: RedisClient) -> Scripts:
-        common = (LUA_DIR / "common.lua").read_text()
-
         def load(name: str) -> Script:
-            text = (LUA_DIR / f"{name}.lua").read_text()
-            return client.register_script(common + text if name in WITH_COMMON else text)
+            parts = (*PRELUDES.get(name, ()), name)
+            return client.register_script(
+                "".join((LUA_DIR / f"{part}.lua").read_text() for part in parts))
 
         return cls(*(load(name) for name in (
             "send", "check", "cancel", "read", "tally_approval", "reserve", "reserve_tally",

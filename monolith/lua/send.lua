@@ -82,31 +82,15 @@ local PREFIX_LIMIT = {K.prefix, ARGV[31], ARGV[32]}
 local SMS_LIMIT = {K.sms, ARGV[38], ARGV[39]}
 local bucket_ms = tonumber(ARGV[36])
 local bucket = math.floor(now / bucket_ms)
-local oldest_bucket = bucket - tonumber(ARGV[35]) / bucket_ms + 1
 local dead_tally_fields = {}
 
-local function read_tally()
-  local sent, approved = 0, 0
-  local flat = redis.call('HGETALL', K.tally)
-  for i = 1, #flat, 2 do
-    local kind, number = string.match(flat[i], '^([sa]):(-?%d+)$')
-    local field_bucket = tonumber(number)
-    if field_bucket and field_bucket < oldest_bucket then
-      dead_tally_fields[#dead_tally_fields + 1] = flat[i]
-    elseif field_bucket and field_bucket <= bucket then
-      local n = tonumber(flat[i + 1]) or 0
-      if kind == 's' then sent = sent + n else approved = approved + n end
-    end
-  end
+local function read_this_tally()
+  local sent, approved, dead = read_tally(K.tally, now, bucket_ms, tonumber(ARGV[35]))
+  dead_tally_fields = dead
   return sent, approved
 end
 
--- the tally's TTL is W, and at least until a block it holds ends
-local function renew_tally(at_least)
-  if redis.call('PTTL', K.tally) < tonumber(at_least) then
-    redis.call('PEXPIRE', K.tally, at_least)
-  end
-end
+local function renew_tally(at_least) renew_tally_ttl(K.tally, at_least) end
 
 -- the block: the tally's field (v3) or the v2 key; honoured either way, the longer one wins
 local function block_retry_ms()
@@ -125,8 +109,8 @@ end
 local function guard_refusal()
   local retry = block_retry_ms()
   if retry then return 'prefix_blocked', retry end
-  local sent, approved = read_tally()
-  if sent >= tonumber(ARGV[33]) and approved * 100 < sent * tonumber(ARGV[34]) then
+  local sent, approved = read_this_tally()
+  if converts_too_little(sent, approved, ARGV[33], ARGV[34]) then
     redis.call('HSET', K.tally, BLOCK, int(now + tonumber(ARGV[37])))
     renew_tally(ARGV[37])
     redis.call('SET', K.block2, 1, 'PX', ARGV[37])

@@ -25,15 +25,19 @@ RECORD_SCRIPTS = ("send", "check", "cancel")
 ONE_KEY_SCRIPTS = ("read", "tally_approval", "reserve", "refund", "reserve_tally", "refund_tally",
                    "idem_claim")
 SCRIPT_NAMES = RECORD_SCRIPTS + ONE_KEY_SCRIPTS
-SHARED_PRELUDE = "record3"
+# Shared parts, prepended in this order: the record's codec, and the conversion tally's reading
+# and rule (judged inline by a send on a single node, by reserve_tally in cluster mode).
+PRELUDES: dict[str, tuple[str, ...]] = {
+    "send": ("record3", "tally"), "check": ("record3",), "cancel": ("record3",),
+    "reserve_tally": ("tally",),
+}
 
 
 def load_script_sources() -> dict[str, str]:
     def read(name: str) -> str:
         return (LUA_DIR / f"{name}.lua").read_text("utf-8")
 
-    prelude = read(SHARED_PRELUDE)
-    return {name: (prelude + read(name) if name in RECORD_SCRIPTS else read(name))
+    return {name: "".join(read(part) for part in (*PRELUDES.get(name, ()), name))
             for name in SCRIPT_NAMES}
 
 

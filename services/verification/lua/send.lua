@@ -103,34 +103,17 @@ local function full_counter(counters)
   return nil
 end
 
--- The conversion tally: buckets `current - (buckets - 1)` to `current` count; older are dead.
+-- The conversion tally (tally.lua), read once per send; its dead fields go when a send counts.
 local current_bucket = math.floor(now / bucket_ms)
 local dead_fields = {}
-local function read_tally()
-  local sent, approved, blocked_until = 0, 0, 0
-  local tally = redis.call('HGETALL', tally_key)
-  for i = 1, #tally, 2 do
-    local field = tally[i]
-    local bucket = tonumber(string.match(field, '^%a:(%d+)$'))
-    if field == block_field then
-      blocked_until = tonumber(tally[i + 1]) or 0
-    elseif bucket and bucket <= current_bucket - tally_buckets then
-      dead_fields[#dead_fields + 1] = field
-    elseif bucket and bucket <= current_bucket then
-      if string.sub(field, 1, #sent_field_prefix) == sent_field_prefix then
-        sent = sent + tonumber(tally[i + 1])
-      else
-        approved = approved + tonumber(tally[i + 1])
-      end
-    end
-  end
+local function read_this_tally()
+  local sent, approved, blocked_until, dead = read_tally(tally_key, now, bucket_ms, tally_buckets,
+    sent_field_prefix, block_field)
+  dead_fields = dead
   return sent, approved, blocked_until
 end
 
--- The tally's TTL: its window, or longer while a block in it lasts.
-local function renew_tally(at_least)
-  if redis.call('PTTL', tally_key) < at_least then redis.call('PEXPIRE', tally_key, at_least) end
-end
+local function renew_tally(at_least) renew_tally_ttl(tally_key, at_least) end
 
 -- The outcome and retry ms of the first limit or guard that refuses this send, or nil.
 local function refusal()
@@ -140,12 +123,12 @@ local function refusal()
   end
   local outcome, retry = full_counter(limits)
   if outcome or not is_sms then return outcome, retry end
-  local sent, approved, blocked_until = read_tally()
+  local sent, approved, blocked_until = read_this_tally()
   local blocked_for = redis.call('PTTL', v2_block_key)
   if blocked_for == -1 then blocked_for = block_ms end
   if blocked_until - now > blocked_for then blocked_for = blocked_until - now end
   if blocked_for > 0 then return 'prefix_blocked', blocked_for end
-  if sent >= guard_min_sms and approved * 100 < sent * guard_min_percent then
+  if converts_too_little(sent, approved, guard_min_sms, guard_min_percent) then
     -- The block is written both ways while version-2 data can exist.
     redis.call('HSET', tally_key, block_field, dec(now + block_ms))
     renew_tally(block_ms)

@@ -33,9 +33,9 @@ from flask import Flask
 from monolith import create_app as create_monolith
 from monolith.settings import Settings as MonolithSettings
 from services.send.app import create_app as create_send_app
-from services.verification import crypto, keys
+from services.verification import keys
 from services.verify.app import create_app as create_verify_app
-from tests.integration.services.support import make_settings, serve
+from tests.integration.services.support import learn_code, make_settings, serve
 from tests.support.api_keys import shared_key, shared_keyring_file
 
 pytestmark = pytest.mark.single_node("version-2 data exists only on a single node")
@@ -129,19 +129,6 @@ class Destination:
     verifications: int = 0
 
 
-def find_code(client: redis.Redis, verification_id: str) -> str:
-    """The code of the newest job for `verification_id`: its v3 bucket or the v2 outbox."""
-    bucket = keys.bucket_of(keys.dest_key_of_id(verification_id))
-    for stream, opener in ((keys.v3_outbox_stream(bucket), crypto.open_sealed_code_v3),
-                           (keys.OUTBOX_STREAM, crypto.open_sealed_code)):
-        entries: list[tuple[str, dict[str, str]]]
-        entries = client.xrevrange(stream)  # type: ignore[assignment]
-        for _, job in entries:
-            if job["verification_id"] == verification_id:
-                return opener(PEPPER, verification_id, job["code_sealed"])
-    raise AssertionError(f"no delivery job for {verification_id}")
-
-
 def wrong(code: str) -> str:
     return "".join(str((int(digit) + 1) % 10) for digit in code)
 
@@ -174,7 +161,7 @@ async def drive(dest: Destination, fleet: Fleet, redis_client: redis.Redis, unti
             expect(reply[1]["check_attempts"] == dest.checks, "check_attempts kept", reply, side)
             dest.sends += 1
         else:
-            code = find_code(redis_client, dest.live)
+            code = learn_code(redis_client, dest.live)
             right = dest.checks >= MAX_CHECKS - 2 or rng.random() < 0.5
             by = {"to": dest.to} if rng.random() < 0.5 else {"verification_id": dest.live}
             reply = await side.call("POST", "/api/verification-checks",
@@ -202,7 +189,7 @@ async def lock_out(dest: Destination, fleet: Fleet, redis_client: redis.Redis, g
     reply = await side.call("POST", "/api/verifications", {"to": dest.to, "channel": "sms"})
     expect(reply[0] == 201, "a send with nothing live creates", reply, side)
     dest.live = reply[1]["id"]
-    code = find_code(redis_client, dest.live)
+    code = learn_code(redis_client, dest.live)
     for attempt in range(1, MAX_CHECKS + 1):
         await asyncio.sleep(gap)
         side = fleet.pick(rng)

@@ -23,9 +23,10 @@ SCRIPT_RUNNERS: dict[str, tuple[str, ...]] = {
     "services/verification/lua/tally_approval.lua": ("verify",),
     # Prepended to send, check and cancel (services/verification/scripts.py): run by both.
     "services/verification/lua/record3.lua": ("send", "verify"),
+    "services/verification/lua/tally.lua": ("send",),  # prepended to send and reserve_tally
     **{f"monolith/lua/{name}.lua": ("monolith",) for name in (
-        "send", "check", "cancel", "read", "common", "tally_approval", "reserve", "reserve_tally",
-        "refund", "idempotency_claim")},
+        "send", "check", "cancel", "read", "common", "tally", "tally_approval", "reserve",
+        "reserve_tally", "refund", "idempotency_claim")},
     "monolith/lua/mark_verified.lua": ("events",),
     "services/dispatcher/lua/settle.lua": ("dispatcher",),
     "services/dispatcher/lua/hold.lua": ("dispatcher",),
