@@ -258,17 +258,28 @@ async def test_a_primary_killed_under_load_fails_over_without_a_500_or_a_lost_ve
     report("cluster_failover_answers", summary(outcomes))
 
     findings = Findings()
+    recovery = await judge_the_fault(findings, outcomes, http, services, known, pids_before,
+                                     "the failover")
+    report("cluster_failover_recovery_seconds", recovery)
+    findings.assert_none()
+
+
+async def judge_the_fault(findings: Findings, outcomes: list[Outcome], http: httpx.Client,
+                          services: FaultStack, known: Known,
+                          pids_before: dict[str, set[int]], fault: str) -> float | None:
+    """What both faults must leave: only documented answers, no code approved twice, every
+    verification made during it real, sends answering 201 again within the bound, everything
+    known still there, and no process restarted. Returns the seconds sends took to recover."""
     judge(findings, outcomes)
     findings.expect(not approvals_from(outcomes, known), "a code approved twice")
     created_during(outcomes, known)
     recovery = await asyncio.to_thread(recovered_within, http, services, RECOVERY_BOUND_S)
-    report("cluster_failover_recovery_seconds", recovery)
     findings.expect(recovery is not None,
-                    f"sends did not answer 201 within {RECOVERY_BOUND_S:.0f}s of the failover")
+                    f"sends did not answer 201 within {RECOVERY_BOUND_S:.0f}s of {fault}")
     await asyncio.to_thread(after_the_fault, findings, http, services, known)
     findings.expect(pids_of(services, list(SERVICES)) == pids_before,
                     "a process was restarted (the stack must recover by itself)")
-    findings.assert_none()
+    return recovery
 
 
 @pytest.mark.timeout(240)
@@ -305,15 +316,7 @@ async def test_a_slot_moved_under_load_is_followed_without_a_500_or_a_lost_verif
     findings.expect(migration.keys_moved > 0 and "batch" in steps,
                     f"the slot held no key to move ({steps}): the test proved nothing")
     findings.expect(cluster.owner(slot) is target, "the slot did not end on its new owner")
-    judge(findings, outcomes)
-    findings.expect(not approvals_from(outcomes, known), "a code approved twice")
-    created_during(outcomes, known)
-    recovery = await asyncio.to_thread(recovered_within, http, services, RECOVERY_BOUND_S)
-    findings.expect(recovery is not None,
-                    f"sends did not answer 201 within {RECOVERY_BOUND_S:.0f}s of the migration")
-    await asyncio.to_thread(after_the_fault, findings, http, services, known)
-    findings.expect(pids_of(services, list(SERVICES)) == pids_before,
-                    "a process was restarted (the stack must recover by itself)")
+    await judge_the_fault(findings, outcomes, http, services, known, pids_before, "the migration")
     findings.assert_none()
 
 
