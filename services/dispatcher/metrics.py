@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class DispatchMetrics:
@@ -17,5 +17,10 @@ class DispatchMetrics:
         self.redis_errors = Counter(
             "dispatcher_redis_errors_total",
             "Times the loop backed off because Redis could not be reached.",
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "dispatcher_deliveries_in_flight",
+            "Deliveries started and not yet finished (at most DISPATCH_MAX_IN_FLIGHT).",
             registry=self.registry,
         )

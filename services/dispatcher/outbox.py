@@ -142,22 +142,22 @@ class Outbox:
                 await pipe.execute()
 
     # --- reading -----------------------------------------------------------------------------
-    async def read_new(self, block_ms: int | None) -> list[ClaimedEntry]:
-        """New jobs (at most one per stream), now pending for this consumer. Waits up to
+    async def read_new(self, block_ms: int | None, count: int = 1) -> list[ClaimedEntry]:
+        """New jobs (at most `count` per stream), now pending for this consumer. Waits up to
         `block_ms` when there are none (None: does not wait)."""
         if self.cluster:
-            return await self._poll_each_stream(block_ms)
+            return await self._poll_each_stream(block_ms, count)
         reply: Any = await self.client.xreadgroup(
             keys.OUTBOX_GROUP, self.consumer, {stream.name: ">" for stream in self.streams},
-            count=1, block=block_ms,
+            count=count, block=block_ms,
         )
         return self._entries(reply or [])
 
-    async def _poll_each_stream(self, block_ms: int | None) -> list[ClaimedEntry]:
+    async def _poll_each_stream(self, block_ms: int | None, count: int) -> list[ClaimedEntry]:
         async with self._pipeline() as pipe:
             for stream in self.streams:
                 pipe.execute_command(
-                    "XREADGROUP", "GROUP", keys.OUTBOX_GROUP, self.consumer, "COUNT", 1,
+                    "XREADGROUP", "GROUP", keys.OUTBOX_GROUP, self.consumer, "COUNT", count,
                     "STREAMS", stream.name, ">", **self._node_of(stream.name),
                 )
             replies = await pipe.execute()

@@ -14,7 +14,7 @@ from services.dispatcher.delivery import JobHandler
 from services.dispatcher.jobs import ClaimedEntry
 from services.dispatcher.metrics import DispatchMetrics
 from services.dispatcher.outage import is_redis_outage
-from services.dispatcher.outbox import Outbox, RedisClient
+from services.dispatcher.outbox import Lease, Outbox, RedisClient
 from services.dispatcher.settings import DispatcherSettings
 from services.verification import keys
 
@@ -41,6 +41,7 @@ class Dispatcher:
         # may retry them.
         self.lease_interval = max(0.005, settings.backoff_base_seconds / 4)
         self.next_scan_at = 0.0
+        self.slots = asyncio.Semaphore(settings.max_in_flight)
 
     def backoff_ms(self, deliveries: int) -> int:
         return int(self.settings.backoff_seconds(deliveries) * 1000)
@@ -92,7 +93,7 @@ class Dispatcher:
         log.info("dispatcher %s stopped", self.settings.consumer_name)
 
     async def step(self, stop: asyncio.Event) -> None:
-        """Due retries, then new jobs (at most one per stream); only waits for new jobs when
+        """Due retries, then new jobs (a batch per stream); only waits for new jobs when
         there was no retry."""
         due: list[ClaimedEntry] = []
         loop = asyncio.get_running_loop()
@@ -103,28 +104,41 @@ class Dispatcher:
         await self._handle_all(due, stop)
         if stop.is_set():
             return
-        fresh = await self.outbox.read_new(None if due else self.block_ms)
+        fresh = await self.outbox.read_new(None if due else self.block_ms,
+                                           self.settings.max_in_flight)
         await self._handle_all(fresh, stop)
 
     async def _handle_all(self, entries: list[ClaimedEntry], stop: asyncio.Event) -> None:
-        """One at a time (at most one delivery in flight), the rest held meanwhile. Once asked
+        """Up to DISPATCH_MAX_IN_FLIGHT deliveries at once, the rest held meanwhile. Once asked
         to stop, the entries not started stay pending: another consumer claims them after the
         first backoff (counted as one delivery each)."""
         if not entries:
             return
         async with self.outbox.lease(entries, self.lease_interval) as lease:
-            for entry in entries:
-                if stop.is_set():
+            # Every delivery runs to its end (none is cancelled halfway through a Redis
+            # command); the first failure then goes to the loop's outage handling.
+            results = await asyncio.gather(
+                *(self._handle_one(entry, lease, stop) for entry in entries),
+                return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _handle_one(self, entry: ClaimedEntry, lease: Lease, stop: asyncio.Event) -> None:
+        async with self.slots:
+            if stop.is_set():
+                return
+            self.metrics.in_flight.inc()
+            try:
+                if not await self.outbox.still_held(entry):
+                    log.info("job %s was claimed by another dispatcher while it waited",
+                             entry.entry_id)
                     return
-                try:
-                    if not await self.outbox.still_held(entry):
-                        log.info("job %s was claimed by another dispatcher while it waited",
-                                 entry.entry_id)
-                        continue
-                    outcome = await self.handler.handle(entry)
-                finally:
-                    lease.release(entry)
-                self.metrics.jobs.labels(outcome=outcome.value).inc()
+                outcome = await self.handler.handle(entry)
+            finally:
+                lease.release(entry)
+                self.metrics.in_flight.dec()
+            self.metrics.jobs.labels(outcome=outcome.value).inc()
 
     async def _pause(self, stop: asyncio.Event, previous: float, reason: str) -> float:
         delay = min(REDIS_PAUSE_MAX_SECONDS, previous * 2 if previous else 0.2)

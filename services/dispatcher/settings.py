@@ -39,6 +39,8 @@ class DispatcherSettings(EnvSettings):
         default_factory=_consumer_name, validation_alias="DISPATCH_CONSUMER_NAME"
     )
     max_attempts: Annotated[Count, env_var("DISPATCH_MAX_ATTEMPTS")] = 5
+    # Deliveries one process runs at once; also the most new jobs it reads per stream at a time.
+    max_in_flight: Annotated[Count, env_var("DISPATCH_MAX_IN_FLIGHT")] = 32
     # The first retry waits this long, each next one twice as long, up to the maximum.
     backoff_base_seconds: Annotated[Seconds, env_var("DISPATCH_BACKOFF_BASE_SECONDS")] = 1.0
     backoff_max_seconds: Annotated[Seconds, env_var("DISPATCH_BACKOFF_MAX_SECONDS")] = 300.0

@@ -1,0 +1,69 @@
+"""Deliveries run concurrently, up to DISPATCH_MAX_IN_FLIGHT per process: a slow mail server is
+served several messages at once, and never more than the bound."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import redis
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from services.verification import keys
+from tests.integration.dispatcher.conftest import RunDispatcher
+from tests.integration.dispatcher.support import (
+    dispatcher_settings,
+    eventually,
+    outbox_is_empty,
+    write_job,
+)
+from tests.support.devinbox import RunningInbox
+
+MAIL_SECONDS = 0.2  # each message's DATA takes this long at the slow server
+
+
+class SlowMailServer:
+    """Accepts every mail after MAIL_SECONDS, counting how many it is handling at once."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.most = 0
+        self.accepted: list[str] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await asyncio.sleep(MAIL_SECONDS)
+        finally:
+            self.now -= 1
+        self.accepted.extend(envelope.rcpt_tos)
+        return "250 Message accepted for delivery"
+
+
+@pytest.mark.parametrize("in_flight", [1, 4])
+async def test_deliveries_overlap_up_to_the_bound(
+    redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox,
+    run_dispatcher: RunDispatcher, in_flight: int,
+) -> None:
+    mail = SlowMailServer()
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(mail, hostname="slow"), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    jobs = [write_job(redis_client, "email", f"user{n}@example.com") for n in range(8)]
+    settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
+                                   DISPATCH_MAX_IN_FLIGHT=str(in_flight))
+    try:
+        started = time.monotonic()
+        async with run_dispatcher(settings):
+            await eventually(lambda: outbox_is_empty(redis_client), timeout=20)
+        took = time.monotonic() - started
+    finally:
+        server.close()
+    assert sorted(mail.accepted) == sorted(job.to for job in jobs)  # each exactly once
+    assert mail.most == in_flight
+    serial = len(jobs) * MAIL_SECONDS
+    if in_flight > 1:  # 8 mails 4 at a time: two rounds, not eight
+        assert took < serial * 0.75, f"{took:.2f}s for {len(jobs)} mails"
+    assert redis_client.xlen(keys.DEAD_LETTER_STREAM) == 0
