@@ -30,6 +30,23 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[rank - 1]
 
 
+def curve_stopped(flows_per_s: list[float], *, min_gain: float = 0.05,
+                  flat_steps: int = 2) -> bool:
+    """True once flows/s (one figure per concurrency step, in order) has grown by less than
+    min_gain over the best so far `flat_steps` times in a row: more concurrency adds only
+    queueing, so the best step is the mixed throughput."""
+    best, flat = 0.0, 0
+    for value in flows_per_s:
+        if best > 0 and value < best * (1 + min_gain):
+            flat += 1
+        else:
+            flat = 0
+        best = max(best, value)
+        if flat >= flat_steps:
+            return True
+    return False
+
+
 @dataclass
 class Tally:
     steps: dict[str, list[float]] = field(

@@ -79,6 +79,23 @@ def added_cpu(report: Report, workload: str) -> str:
     return text
 
 
+def added_cpu_ratio(direct: float | None, via_gateway: float | None,
+                    via_nginx: float | None) -> float | None:
+    """CPU s/1k the gateway adds over direct divided by what nginx adds; None when nginx adds
+    nothing measurable (the ratio is undefined) or a figure is missing."""
+    if direct is None or via_gateway is None or via_nginx is None or via_nginx - direct <= 0:
+        return None
+    return (via_gateway - direct) / (via_nginx - direct)
+
+
+def added_cpu_goal(report: Report, workload: str) -> Goal:
+    runs = [report.find(t, workload) for t in (SERVICES, GATEWAY_SERVICES, NGINX_SERVICES)]
+    direct, gateway, nginx = (r.cpu_s_per_1k if r else None for r in runs)
+    return judged(f"gateway CPU added / nginx CPU added ({workload})",
+                  added_cpu_ratio(direct, gateway, nginx), "<=", 1.5,
+                  added_cpu(report, workload))
+
+
 def pending_goal(report: Report, workload: str) -> Goal:
     """Many pending vs the mean of the 1,000-pending runs measured just before and after."""
     few = [rps for t in (SERVICES_FEW_PENDING, SERVICES_FEW_PENDING_AFTER)
@@ -132,7 +149,7 @@ def throughput_goals(report: Report) -> list[Goal]:
                 unusable(report, (SERVICES, MONOLITH_1W), workload))))
         goals.append(judged(
             f"services / FastAPI+EVALSHA reference ({workload})",
-            ratio(services, _rps(report, REF_EVALSHA, workload)), ">=", 0.9, _details(
+            ratio(services, _rps(report, REF_EVALSHA, workload)), ">=", 1.0, _details(
                 cpu_efficiency(report, SERVICES, REF_EVALSHA, workload),
                 unusable(report, (SERVICES, REF_EVALSHA), workload))))
         gateway = overhead(_rps(report, GATEWAY_SERVICES, workload), services)
@@ -147,5 +164,6 @@ def throughput_goals(report: Report) -> list[Goal]:
                 "nginx cost nothing measurable: ratio undefined, rerun longer"
                 if nginx is not None and nginx <= 0 else "",
                 unusable(report, (SERVICES, GATEWAY_SERVICES, NGINX_SERVICES), workload))))
+        goals.append(added_cpu_goal(report, workload))
         goals.append(pending_goal(report, workload))
     return goals

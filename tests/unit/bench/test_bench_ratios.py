@@ -90,3 +90,18 @@ def test_runs_with_refusals_are_left_out_and_say_why() -> None:
     proxy = goal(report, "gateway overhead / nginx overhead (send)")
     assert proxy.value is None and proxy.passed is None
     assert "gateway->services answered only 0.0% 2xx" in proxy.detail
+
+
+def test_added_cpu_ratio_divides_what_each_proxy_adds_over_direct() -> None:
+    from bench.ratios import added_cpu_ratio
+    assert added_cpu_ratio(1.0, 1.3, 1.2) == pytest.approx(1.5)
+    assert added_cpu_ratio(1.0, 1.3, 1.0) is None  # nginx added nothing: undefined
+    assert added_cpu_ratio(None, 1.3, 1.2) is None
+
+
+def test_curve_stops_after_two_steps_with_less_than_five_percent_gain() -> None:
+    from bench.mixed import curve_stopped
+    assert not curve_stopped([10, 20, 40, 80])
+    assert not curve_stopped([10, 20, 20.5])
+    assert curve_stopped([10, 20, 20.5, 20.9])
+    assert not curve_stopped([10, 20, 20.5, 30])
