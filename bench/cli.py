@@ -21,7 +21,6 @@ class Options:
     many_pending: int
     probe_requests: int
     storage_version: int
-    mixed_concurrency: int
     out_dir: Path
 
     def wants(self, group: str) -> bool:
@@ -66,6 +65,5 @@ def parse(argv: list[str]) -> Options:
         many_pending=args.pending or (20_000 if quick else 1_000_000),
         probe_requests=50 if quick else 200,
         storage_version=args.storage_version,
-        mixed_concurrency=8,
         out_dir=args.out,
     )

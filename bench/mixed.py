@@ -1,6 +1,8 @@
 """The mixed flow: send, read the code from the dev inbox, check it. wrk cannot do this (a step
 needs data from another server's answer), so it is an asyncio client: `concurrency` loops of
-complete flows for a fixed time, each flow timed per step."""
+complete flows for a fixed time, each flow timed per step. `sweep` raises the concurrency step by
+step until flows/s stops growing: the best step is the system's mixed throughput, and the step
+that carries about half of it gives the latency at half load."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import asyncio
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -66,7 +69,7 @@ async def _code(session: aiohttp.ClientSession, inbox: str, to: str) -> str | No
             found = CODE_PATTERN.search(str(message.get("body", "")))
             if found:
                 return found.group(1)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.002)  # the poll interval bounds how precisely delivery is timed
     return None
 
 
@@ -130,3 +133,31 @@ def run(send_url: str, check_url: str, inbox: str, *, concurrency: int, duration
         summary[f"{step}_p50_ms"] = round(p50, 2) if p50 is not None else None
         summary[f"{step}_p99_ms"] = round(p99, 2) if p99 is not None else None
     return summary
+
+
+SWEEP_CONCURRENCY = (1, 2, 4, 8, 16, 32, 64, 128)
+INDICES_PER_STEP = 200_000  # destinations each step may use: no step resends to another's
+
+
+def sweep(send_url: str, check_url: str, inbox: str, *, step_s: float,
+          concurrencies: tuple[int, ...] = SWEEP_CONCURRENCY,
+          progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """`run` at each concurrency until curve_stopped; the best step's summary, plus "curve" (every
+    step) and "half_load" (the lowest concurrency that carried at least half the best flows/s:
+    a closed-loop client's nearest point to half of the maximum load)."""
+    curve: list[dict[str, Any]] = []
+    for step, concurrency in enumerate(concurrencies):
+        summary = run(send_url, check_url, inbox, concurrency=concurrency, duration_s=step_s,
+                      first_index=step * INDICES_PER_STEP)
+        curve.append(summary)
+        if progress is not None:
+            progress(summary)
+        if curve_stopped([point["flows_per_s"] for point in curve]):
+            break
+    best = max(curve, key=lambda point: float(point["flows_per_s"]))
+    half = next(point for point in curve
+                if float(point["flows_per_s"]) >= float(best["flows_per_s"]) / 2)
+    return {**best, "curve": curve,
+            "half_load": {key: half[key] for key in (
+                "concurrency", "flows_per_s", "flow_p50_ms", "flow_p99_ms",
+                "delivery_p50_ms", "delivery_p99_ms")}}

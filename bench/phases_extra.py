@@ -103,8 +103,8 @@ def _delivery(bench: Bench) -> tuple[Process, Process]:
 
 def mixed_flow(bench: Bench) -> None:
     for name in (MONOLITH_1W, SERVICES):
-        log(f"== mixed flow: {name} + dispatcher + dev inbox "
-            f"({bench.options.mixed_concurrency} concurrent flows, {bench.options.duration_s:g}s)")
+        log(f"== mixed flow: {name} + dispatcher + dev inbox (concurrency raised from 1 until "
+            f"flows/s stops growing, {bench.options.duration_s:g}s a step)")
         bench.reset_redis()
 
         def start(kind: str = name) -> Deployment:
@@ -123,12 +123,15 @@ def mixed_flow(bench: Bench) -> None:
             if deployment is None:
                 continue
             before = cpu.tree_seconds(deployment.pids)
-            result = mixed.run(deployment.url_for("send"), deployment.url_for("check"),
-                               deployment.urls["inbox"],
-                               concurrency=bench.options.mixed_concurrency,
-                               duration_s=bench.options.duration_s)
+            result = mixed.sweep(
+                deployment.url_for("send"), deployment.url_for("check"),
+                deployment.urls["inbox"], step_s=bench.options.duration_s,
+                progress=lambda point: log(
+                    f"  {point['concurrency']:>3} flows at once: {point['flows_per_s']} flows/s, "
+                    f"flow p99 {point['flow_p99_ms']} ms, delivery p50 "
+                    f"{point['delivery_p50_ms']} ms"))
             used = cpu.tree_seconds(deployment.pids) - before
-            flows = int(result["flows"])
+            flows = sum(int(point["flows"]) for point in result["curve"])  # every step's CPU
             result["cpu_s_per_1k_flows"] = round(used * 1000 / flows, 3) if flows else None
             result["note"] = "CPU counts the app, the dispatcher and the dev inbox"
             bench.report.mixed[name] = result

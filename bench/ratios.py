@@ -96,6 +96,25 @@ def added_cpu_goal(report: Report, workload: str) -> Goal:
                   added_cpu(report, workload))
 
 
+def mixed_goals(report: Report) -> list[Goal]:
+    """The services' mixed throughput against what the API alone carries in the same run (a flow
+    is about one send and one check), and how soon a code is in the inbox."""
+    mixed = report.mixed.get(SERVICES)
+    if not mixed:
+        return []
+    send, check = (_rps(report, SERVICES, workload) for workload in WORKLOADS)
+    ceiling = min(send, check) if send is not None and check is not None else None
+    return [
+        judged("mixed flows/s / min(send, check) req/s (services)",
+               ratio(mixed.get("flows_per_s"), ceiling), ">=", 0.5,
+               f"{mixed.get('flows_per_s')} flows/s at {mixed.get('concurrency')} at once"),
+        judged("delivery p50 ms (services, mixed flow)", mixed.get("delivery_p50_ms"), "<=", 5,
+               f"p99 {mixed.get('delivery_p99_ms')} ms; at half load "
+               f"({mixed.get('half_load', {}).get('concurrency')} at once) flow p99 "
+               f"{mixed.get('half_load', {}).get('flow_p99_ms')} ms"),
+    ]
+
+
 def pending_goal(report: Report, workload: str) -> Goal:
     """Many pending vs the mean of the 1,000-pending runs measured just before and after."""
     few = [rps for t in (SERVICES_FEW_PENDING, SERVICES_FEW_PENDING_AFTER)
@@ -166,4 +185,4 @@ def throughput_goals(report: Report) -> list[Goal]:
                 unusable(report, (SERVICES, GATEWAY_SERVICES, NGINX_SERVICES), workload))))
         goals.append(added_cpu_goal(report, workload))
         goals.append(pending_goal(report, workload))
-    return goals
+    return goals + mixed_goals(report)

@@ -47,13 +47,14 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
-MIXED_HEADER = ("mixed flow", "flows/s", "flow p50", "flow p99", "send p50", "delivery p50",
-                "check p50", "CPU s/1k flows", "failures")
+MIXED_HEADER = ("mixed flow", "at once", "flows/s", "flow p50", "flow p99", "send p50",
+                "delivery p50", "check p50", "CPU s/1k flows", "failures")
 
 
 def mixed_row(target: str, m: dict[str, Any]) -> tuple[str, ...]:
     failures = " ".join(f"{k}:{v}" for k, v in sorted(m.get("failures", {}).items()))
-    return (target, _num(m.get("flows_per_s"), 1), _num(m.get("flow_p50_ms"), 1),
+    return (target, str(m.get("concurrency", "")), _num(m.get("flows_per_s"), 1),
+            _num(m.get("flow_p50_ms"), 1),
             _num(m.get("flow_p99_ms"), 1), _num(m.get("send_p50_ms"), 1),
             _num(m.get("delivery_p50_ms"), 1), _num(m.get("check_p50_ms"), 1),
             _num(m.get("cpu_s_per_1k_flows"), 3), failures or "none")
@@ -128,8 +129,13 @@ def render(report: Report) -> str:
                      + "\n(requests/s, median of --repeat; many / the mean of the two 1k runs;"
                        " checks walk 1,000 verifications the services created)")
     if report.mixed:
+        rows = [mixed_row(f"{t} @{point['concurrency']}", point)
+                for t, m in report.mixed.items() for point in m.get("curve", [])]
         parts.append(table(MIXED_HEADER, [mixed_row(t, m) for t, m in report.mixed.items()])
-                     + "\n(times in ms; CPU counts the app, the dispatcher and the dev inbox)")
+                     + "\n(the best step of the curve; times in ms; CPU counts the app, the "
+                       "dispatcher and the dev inbox, over every step)\n\n"
+                     + table(MIXED_HEADER, rows) + "\n(the curve: concurrency raised until "
+                       "flows/s stops growing)")
     for skipped in report.skipped:
         parts.append(f"not measured: {skipped.what}: {skipped.why}")
     return "\n\n".join(parts)
