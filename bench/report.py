@@ -129,7 +129,7 @@ def render(report: Report) -> str:
                      + "\n(requests/s, median of --repeat; many / the mean of the two 1k runs;"
                        " checks walk 1,000 verifications the services created)")
     if report.mixed:
-        rows = [mixed_row(f"{t} @{point['concurrency']}", point)
+        rows = [mixed_row(t, point)
                 for t, m in report.mixed.items() for point in m.get("curve", [])]
         parts.append(table(MIXED_HEADER, [mixed_row(t, m) for t, m in report.mixed.items()])
                      + "\n(the best step of the curve; times in ms; CPU counts the app, the "
