@@ -122,7 +122,8 @@ def mixed_flow(bench: Bench) -> None:
         with bench.deployed(f"mixed flow {name}", start) as deployment:
             if deployment is None:
                 continue
-            before = cpu.tree_seconds(deployment.pids)
+            before = {proc.spec.name: cpu.tree_seconds([proc.pid])
+                      for proc in deployment.measured}
             result = mixed.sweep(
                 deployment.url_for("send"), deployment.url_for("check"),
                 deployment.urls["inbox"], step_s=bench.options.duration_s,
@@ -130,9 +131,15 @@ def mixed_flow(bench: Bench) -> None:
                     f"  {point['concurrency']:>3} flows at once: {point['flows_per_s']} flows/s, "
                     f"flow p99 {point['flow_p99_ms']} ms, delivery p50 "
                     f"{point['delivery_p50_ms']} ms"))
-            used = cpu.tree_seconds(deployment.pids) - before
+            used = {proc.spec.name: cpu.tree_seconds([proc.pid]) - before[proc.spec.name]
+                    for proc in deployment.measured}
             flows = sum(int(point["flows"]) for point in result["curve"])  # every step's CPU
-            result["cpu_s_per_1k_flows"] = round(used * 1000 / flows, 3) if flows else None
+            result["cpu_s_per_1k_flows"] = (
+                round(sum(used.values()) * 1000 / flows, 3) if flows else None)
+            # Which process a flow's CPU goes to: where the next saving is.
+            result["cpu_s_per_1k_flows_by_process"] = {
+                name: round(seconds * 1000 / flows, 3) for name, seconds in used.items()
+            } if flows else {}
             result["note"] = "CPU counts the app, the dispatcher and the dev inbox"
             bench.report.mixed[name] = result
             log(f"  {name}: {result}")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 
 from devinbox.server import InboxConfig, serve
 from devinbox.store import DEFAULT_CAPACITY
-from kit import logs
+from kit import event_loop, logs
 
 
 def parse_args(argv: list[str], environ: dict[str, str]) -> InboxConfig:
@@ -40,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every SMTP command
     config = parse_args(sys.argv[1:] if argv is None else argv, dict(os.environ))
     try:
-        asyncio.run(serve(config))
+        event_loop.run(serve(config))
     except OSError as exc:
         print(
             f"devinbox: cannot listen on {config.host} (HTTP {config.http_port}, "

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
+from devinbox.arrivals import MAX_WAIT_SECONDS, Arrivals
 from devinbox.page import CONTENT_SECURITY_POLICY, render_page
 from devinbox.problems import STATUS_CODES, Problem, problem_response
 from devinbox.store import MessageStore, new_message
@@ -15,6 +19,7 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_TO_CHARS = 320
 MAX_SMS_CHARS = 1600  # ten concatenated SMS segments
 STORE_KEY = web.AppKey("store", MessageStore)
+ARRIVALS_KEY = web.AppKey("arrivals", Arrivals)
 
 
 def _text_field(payload: dict[str, Any], name: str, max_chars: int) -> str:
@@ -59,9 +64,28 @@ def destination_from_query(raw: str | None) -> str | None:
     return raw
 
 
+def wait_seconds_from_query(raw: str | None, to: str | None) -> float:
+    """`wait`: seconds (0 to 30) to wait for a first message to `to` when there is none yet."""
+    if raw is None:
+        return 0.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise Problem("invalid_parameter", field="wait") from None
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_WAIT_SECONDS:
+        raise Problem("invalid_parameter", field="wait")
+    if to is None:  # waiting is per destination
+        raise Problem("invalid_parameter", field="to")
+    return seconds
+
+
 async def list_messages(request: web.Request) -> web.Response:
     to = destination_from_query(request.query.get("to"))
-    messages = request.app[STORE_KEY].newest_first(to=to)
+    wait = wait_seconds_from_query(request.query.get("wait"), to)
+    if wait and to is not None:
+        messages = await request.app[ARRIVALS_KEY].newest_first(to, wait)
+    else:
+        messages = request.app[STORE_KEY].newest_first(to=to)
     return web.json_response({"messages": [message.as_json() for message in messages]})
 
 
@@ -98,9 +122,21 @@ async def problems_middleware(request: web.Request, handler: Any) -> web.StreamR
     return response
 
 
+async def arrivals_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[ARRIVALS_KEY] = Arrivals(app[STORE_KEY], asyncio.get_running_loop())
+    yield
+
+
+async def answer_waiters(app: web.Application) -> None:
+    """Stopping: waiting requests are answered now rather than holding the shutdown."""
+    app[ARRIVALS_KEY].close()
+
+
 def create_app(store: MessageStore) -> web.Application:
     app = web.Application(middlewares=[problems_middleware], client_max_size=MAX_BODY_BYTES)
     app[STORE_KEY] = store
+    app.cleanup_ctx.append(arrivals_ctx)
+    app.on_shutdown.append(answer_waiters)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/messages", list_messages)

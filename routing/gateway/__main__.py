@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from kit import logs
+from kit import event_loop, logs
 from kit.settings import SettingsError
 from routing.gateway.alb_settings import AlbSettings
 from routing.gateway.app import create_app, start
@@ -35,12 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
     logs.configure(os.environ.get("ROUTING_LOG_LEVEL", "INFO"))
-    try:
-        import uvloop  # a faster event loop when installed (uvicorn[standard] brings it)
-
-        uvloop.install()
-    except ImportError:
-        pass
+    event_loop.install_fastest()
     try:
         app = create_app(GatewaySettings.from_env(table_path=Path(args.table)),
                          AlbSettings.from_env())

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 
-from kit import logs
+from kit import event_loop, logs
 from kit.settings import SettingsError
 from services.dispatcher.app import serve
 from services.dispatcher.settings import DispatcherSettings
@@ -19,7 +18,7 @@ def main() -> int:
     except SettingsError as exc:
         print(f"dispatcher: {exc}. Fix the environment and start again.", file=sys.stderr)
         return 2
-    asyncio.run(serve(settings))
+    event_loop.run(serve(settings))
     return 0
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from devinbox.arrivals import Arrivals
 from devinbox.http_api import MAX_BODY_BYTES, create_app
-from devinbox.store import MessageStore
+from devinbox.store import MessageStore, new_message
 
 Client = TestClient[web.Request, web.Application]
 
@@ -110,3 +113,62 @@ async def test_an_sms_repeated_with_its_idempotency_key_is_stored_once(client: C
     assert (await first.json())["id"] == (await again.json())["id"]
     listed = await (await client.get("/messages", params={"to": "+14155550100"})).json()
     assert len(listed["messages"]) == 1
+
+
+async def test_wait_answers_when_the_message_arrives(client: Client) -> None:
+    async def post_later() -> None:
+        await asyncio.sleep(0.3)
+        await client.post("/sms", json={"to": "+14155550101", "body": "not yours"})
+        await asyncio.sleep(0.2)
+        await client.post("/sms", json={"to": "+14155550100", "body": "code is 1234"})
+
+    started = time.monotonic()
+    poster = asyncio.create_task(post_later())
+    response = await client.get("/messages", params={"to": "+14155550100", "wait": "10"})
+    elapsed = time.monotonic() - started
+    await poster
+    assert response.status == 200
+    assert [m["body"] for m in (await response.json())["messages"]] == ["code is 1234"]
+    assert 0.45 <= elapsed < 3  # woken by its own message, not by the other one, nor by timeout
+
+
+async def test_wait_returns_at_once_when_there_is_a_message(client: Client) -> None:
+    await client.post("/sms", json={"to": "+14155550100", "body": "code is 1234"})
+    started = time.monotonic()
+    listed = await (await client.get("/messages?to=%2B14155550100&wait=10")).json()
+    assert len(listed["messages"]) == 1 and time.monotonic() - started < 1
+
+
+async def test_wait_ends_empty_after_its_time(client: Client) -> None:
+    started = time.monotonic()
+    listed = await (await client.get("/messages?to=%2B14155550100&wait=0.4")).json()
+    assert listed["messages"] == [] and 0.4 <= time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("to=%2B1&wait=x", "wait"), ("to=%2B1&wait=-1", "wait"), ("to=%2B1&wait=31", "wait"),
+     ("to=%2B1&wait=nan", "wait"), ("wait=1", "to")],
+)
+async def test_bad_wait_is_a_400_problem(client: Client, query: str, field: str) -> None:
+    response = await client.get(f"/messages?{query}")
+    assert response.status == 400
+    assert (await response.json())["field"] == field
+
+
+async def test_email_wakes_a_waiter_whatever_the_case() -> None:
+    store = MessageStore()
+    arrivals = Arrivals(store, asyncio.get_running_loop())
+    waiting = asyncio.create_task(arrivals.newest_first("ada@example.com", 10))
+    await asyncio.sleep(0.05)
+    store.add(new_message("email", to="Ada@Example.COM", body="hi", sender="x@y.z", subject="s"))
+    messages = await asyncio.wait_for(waiting, 2)
+    assert [m.to for m in messages] == ["Ada@Example.COM"]
+
+
+async def test_closing_answers_every_waiter() -> None:
+    arrivals = Arrivals(MessageStore(), asyncio.get_running_loop())
+    waiting = [asyncio.create_task(arrivals.newest_first(f"+1415555010{n}", 30)) for n in range(3)]
+    await asyncio.sleep(0.05)
+    arrivals.close()
+    assert await asyncio.wait_for(asyncio.gather(*waiting), 2) == [[], [], []]

@@ -3,8 +3,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from devinbox.store import MessageStore, new_message
+from devinbox.store import Channel, Message, MessageStore, new_message
 
 
 def test_newest_first_and_exact_filter() -> None:
@@ -58,3 +60,31 @@ def test_a_repeated_delivery_key_for_the_same_destination_is_kept_once() -> None
     assert again is first
     assert [m.id for m in store.newest_first()] == [unkeyed[1].id, unkeyed[0].id, other_to.id,
                                                     first.id]
+
+
+DESTINATION_LIST: list[tuple[Channel, str]] = [
+    ("sms", "+14155550100"), ("sms", "+14155550101"), ("email", "ada@example.com"),
+    ("email", "Ada@Example.COM")]
+DESTINATIONS = st.sampled_from(DESTINATION_LIST)
+
+
+@settings(max_examples=300, deadline=None)
+@given(capacity=st.integers(1, 5),
+       adds=st.lists(st.tuples(DESTINATIONS, st.sampled_from([None, "k1", "k2"])), max_size=30))
+def test_indexes_agree_with_scanning_every_message(
+    capacity: int, adds: list[tuple[tuple[Channel, str], str | None]]
+) -> None:
+    """The indexed store answers as a plain scan of the last `capacity` messages would."""
+    store = MessageStore(capacity=capacity)
+    kept: list[Message] = []  # the model: oldest first
+    for (channel, to), key in adds:
+        message = new_message(channel, to=to, body="b", delivery_key=key)
+        repeat = next((m for m in kept if key is not None and m.delivery_key == key
+                       and m.to == to), None)
+        assert store.add(message) is (repeat or message)
+        if repeat is None:
+            kept = [*kept, message][-capacity:]
+        assert [m.id for m in store.newest_first()] == [m.id for m in reversed(kept)]
+        for _, destination in DESTINATION_LIST:
+            assert [m.id for m in store.newest_first(destination)] == [
+                m.id for m in reversed(kept) if m.is_for(destination)]
