@@ -60,6 +60,9 @@ class Lease:
 
     held: dict[tuple[str, str], ClaimedEntry] = field(default_factory=dict)
 
+    def hold(self, entry: ClaimedEntry) -> None:
+        self.held[(entry.stream.name, entry.entry_id)] = entry
+
     def release(self, entry: ClaimedEntry) -> None:
         self.held.pop((entry.stream.name, entry.entry_id), None)
 
@@ -236,11 +239,10 @@ class Outbox:
         return bool(await self.renew([entry]))
 
     @asynccontextmanager
-    async def lease(self, entries: list[ClaimedEntry], interval: float) -> AsyncIterator[Lease]:
-        """While this consumer holds entries (one is delivered, the others wait their turn),
-        keep them fresh so no other consumer retries them. The renewer is told to stop rather
+    async def keep_fresh(self, lease: Lease, interval: float) -> AsyncIterator[Lease]:
+        """While this consumer holds entries (being delivered, or waiting their turn), renew them
+        every `interval` so no other consumer retries them. The renewer is told to stop rather
         than cancelled: cancelling a Redis command halfway can leave a connection mid-reply."""
-        lease = Lease({(entry.stream.name, entry.entry_id): entry for entry in entries})
         done = asyncio.Event()
 
         async def renew() -> None:
@@ -249,6 +251,8 @@ class Outbox:
                     await asyncio.wait_for(done.wait(), interval)
                 if done.is_set():
                     return
+                if not lease.held:
+                    continue
                 try:
                     await self.renew(list(lease.held.values()))
                 except Exception as exc:  # Redis unavailable: the next renewal may get through

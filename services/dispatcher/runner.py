@@ -42,6 +42,10 @@ class Dispatcher:
         self.lease_interval = max(0.005, settings.backoff_base_seconds / 4)
         self.next_scan_at = 0.0
         self.slots = asyncio.Semaphore(settings.max_in_flight)
+        self.lease = Lease()  # every entry in hand, running or waiting for a slot
+        self.in_hand: set[asyncio.Task[None]] = set()
+        self.finished = asyncio.Event()  # set each time a delivery ends
+        self.failure: BaseException | None = None
 
     def backoff_ms(self, deliveries: int) -> int:
         return int(self.settings.backoff_seconds(deliveries) * 1000)
@@ -53,6 +57,20 @@ class Dispatcher:
                  self.settings.consumer_name, len(streams), streams[0].name, streams[-1].name,
                  keys.OUTBOX_GROUP, self.settings.max_attempts,
                  self.settings.backoff_base_seconds)
+        async with self.outbox.keep_fresh(self.lease, self.lease_interval):
+            try:
+                await self._consume(stop)
+            finally:
+                await self._drain()
+        try:
+            await self.outbox.leave()
+        except Exception as exc:
+            if not (isinstance(exc, RedisError) or is_redis_outage(exc)):
+                raise
+            log.info("could not leave the consumer group (%s); harmless", type(exc).__name__)
+        log.info("dispatcher %s stopped", self.settings.consumer_name)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
         group_ready = False
         pause = 0.0
         while not stop.is_set():
@@ -84,59 +102,80 @@ class Dispatcher:
                 else:
                     log.exception("unexpected error in the dispatch loop")
                     pause = await self._pause(stop, pause, type(exc).__name__)
-        try:
-            await self.outbox.leave()
-        except Exception as exc:
-            if not (isinstance(exc, RedisError) or is_redis_outage(exc)):
-                raise
-            log.info("could not leave the consumer group (%s); harmless", type(exc).__name__)
-        log.info("dispatcher %s stopped", self.settings.consumer_name)
 
     async def step(self, stop: asyncio.Event) -> None:
-        """Due retries, then new jobs (a batch per stream); only waits for new jobs when
-        there was no retry."""
+        """Due retries, then new jobs, as many as there is room for: deliveries run in the
+        background (`_start`), so a job read now does not wait for slower ones read before it.
+        Only waits for new jobs when there was no retry."""
+        self._raise_failure()
+        room = self.settings.max_in_flight - len(self.in_hand)
+        if room <= 0:  # every slot taken: wait for a delivery to finish
+            self.finished.clear()
+            await self.finished.wait()
+            return
         due: list[ClaimedEntry] = []
         loop = asyncio.get_running_loop()
         if loop.time() >= self.next_scan_at:  # a long pending list is not scanned per job
             due = await self.outbox.claim_due(self.backoff_ms)
             if not due:
                 self.next_scan_at = loop.time() + self.block_ms / 2000
-        await self._handle_all(due, stop)
+        self._start(due, stop)
         if stop.is_set():
             return
-        fresh = await self.outbox.read_new(None if due else self.block_ms,
-                                           self.settings.max_in_flight)
-        await self._handle_all(fresh, stop)
+        room = self.settings.max_in_flight - len(self.in_hand)
+        if room > 0:
+            fresh = await self.outbox.read_new(None if due else self.block_ms, room)
+            self._start(fresh, stop)
 
-    async def _handle_all(self, entries: list[ClaimedEntry], stop: asyncio.Event) -> None:
-        """Up to DISPATCH_MAX_IN_FLIGHT deliveries at once, the rest held meanwhile. Once asked
-        to stop, the entries not started stay pending: another consumer claims them after the
-        first backoff (counted as one delivery each)."""
-        if not entries:
-            return
-        async with self.outbox.lease(entries, self.lease_interval) as lease:
-            # Every delivery runs to its end (none is cancelled halfway through a Redis
-            # command); the first failure then goes to the loop's outage handling.
-            results = await asyncio.gather(
-                *(self._handle_one(entry, lease, stop) for entry in entries),
-                return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+    def _start(self, entries: list[ClaimedEntry], stop: asyncio.Event) -> None:
+        """Hold the entries (the lease keeps them fresh) and deliver each in a task of its own;
+        at most DISPATCH_MAX_IN_FLIGHT run at once (a read names many streams, so it can return
+        more than there is room for: those wait their turn, held). The first failure is raised
+        by the next step, into the loop's outage handling."""
+        read_at = asyncio.get_running_loop().time()
+        for entry in entries:
+            self.lease.hold(entry)
+            task = asyncio.create_task(self._handle_one(entry, read_at, stop))
+            self.in_hand.add(task)
+            task.add_done_callback(self._finished)
 
-    async def _handle_one(self, entry: ClaimedEntry, lease: Lease, stop: asyncio.Event) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.in_hand.discard(task)
+        self.finished.set()
+        if not task.cancelled() and task.exception() is not None and self.failure is None:
+            self.failure = task.exception()
+
+    def _raise_failure(self) -> None:
+        failure, self.failure = self.failure, None
+        if failure is not None:
+            raise failure
+
+    async def _drain(self) -> None:
+        """Stopping: every delivery started runs to its end (none is cancelled halfway through a
+        Redis command); the ones not started stay pending, for another consumer to claim after
+        the first backoff (counted as one delivery each)."""
+        while self.in_hand:
+            await asyncio.gather(*self.in_hand, return_exceptions=True)
+        self.failure = None
+
+    async def _handle_one(self, entry: ClaimedEntry, read_at: float, stop: asyncio.Event) -> None:
         async with self.slots:
             if stop.is_set():
+                self.lease.release(entry)
                 return
             self.metrics.in_flight.inc()
             try:
-                if not await self.outbox.still_held(entry):
+                # An entry read or claimed just now is this consumer's: others may claim it only
+                # once idle for the first backoff, four lease intervals. One that waited for a
+                # slot may have been claimed meanwhile.
+                waited = asyncio.get_running_loop().time() - read_at
+                if waited >= self.lease_interval and not await self.outbox.still_held(entry):
                     log.info("job %s was claimed by another dispatcher while it waited",
                              entry.entry_id)
                     return
                 outcome = await self.handler.handle(entry)
             finally:
-                lease.release(entry)
+                self.lease.release(entry)
                 self.metrics.in_flight.dec()
             self.metrics.jobs.labels(outcome=outcome.value).inc()
 

@@ -67,3 +67,48 @@ async def test_deliveries_overlap_up_to_the_bound(
     if in_flight > 1:  # 8 mails 4 at a time: two rounds, not eight
         assert took < serial * 0.75, f"{took:.2f}s for {len(jobs)} mails"
     assert redis_client.xlen(keys.DEAD_LETTER_STREAM) == 0
+
+
+class OneSlowRecipient:
+    """Takes SLOW_SECONDS for mail to slow@example.com, no time for anyone else; notes when each
+    recipient's mail was accepted."""
+
+    def __init__(self) -> None:
+        self.accepted_at: dict[str, float] = {}
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if "slow@example.com" in envelope.rcpt_tos:
+            await asyncio.sleep(SLOW_SECONDS)
+        for to in envelope.rcpt_tos:
+            self.accepted_at[to] = time.monotonic()
+        return "250 Message accepted for delivery"
+
+
+SLOW_SECONDS = 3.0
+
+
+async def test_a_slow_delivery_does_not_hold_back_the_jobs_after_it(
+    redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox,
+    run_dispatcher: RunDispatcher,
+) -> None:
+    """Jobs that arrive while one delivery is slow are delivered at once, not after it."""
+    mail = OneSlowRecipient()
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(mail, hostname="slow"), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
+                                   DISPATCH_MAX_IN_FLIGHT="4")
+    try:
+        async with run_dispatcher(settings):
+            write_job(redis_client, "email", "slow@example.com")
+            await asyncio.sleep(0.5)  # the slow one is in flight
+            enqueued = time.monotonic()
+            later = [write_job(redis_client, "email", f"later{n}@example.com").to
+                     for n in range(3)]
+            await eventually(lambda: outbox_is_empty(redis_client), timeout=20)
+    finally:
+        server.close()
+    assert set(mail.accepted_at) == {"slow@example.com", *later}
+    for to in later:
+        assert mail.accepted_at[to] - enqueued < SLOW_SECONDS / 2, f"{to} waited for the slow one"
+        assert mail.accepted_at[to] < mail.accepted_at["slow@example.com"]
