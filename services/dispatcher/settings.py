@@ -31,6 +31,8 @@ class SmtpSettings(EnvSettings):
     password: Annotated[str | None, env_var("SMTP_PASSWORD", repr=False)] = None
     starttls: Annotated[bool, env_var("SMTP_STARTTLS")] = False
     timeout_seconds: Annotated[Seconds, env_var("SMTP_TIMEOUT_SECONDS")] = 10.0
+    # Mails sent at once, each on a session kept open for the next one.
+    max_connections: Annotated[Count, env_var("SMTP_MAX_CONNECTIONS")] = 4
 
 
 class DispatcherSettings(EnvSettings):

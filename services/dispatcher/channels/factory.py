@@ -14,7 +14,8 @@ def build_channels(settings: DispatcherSettings) -> dict[str, Channel]:
         # boto3 takes about a second to import: only pay for it when SNS is used.
         from services.dispatcher.channels.sns_sms import SnsSmsChannel, sns_client
 
-        sms = SnsSmsChannel(sns_client(settings.aws_region))
+        concurrency = settings.max_in_flight
+        sms = SnsSmsChannel(sns_client(settings.aws_region, concurrency=concurrency), concurrency)
     else:
         sms = DevInboxSmsChannel(settings.devinbox_url)
     return {"email": SmtpEmailChannel(settings.smtp), "sms": sms}

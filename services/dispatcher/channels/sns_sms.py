@@ -1,9 +1,13 @@
-"""SMS through Amazon SNS (`publish` straight to a phone number, transactional type)."""
+"""SMS through Amazon SNS (`publish` straight to a phone number, transactional type).
+
+boto3 is blocking: publishes run on this channel's own threads, as many at once as the
+dispatcher has deliveries in flight, over as many kept-alive HTTPS connections."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import boto3
@@ -19,26 +23,33 @@ if TYPE_CHECKING:
 SMS_ATTRIBUTES = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
 
 
-def sns_client(region: str, timeout_seconds: float = 10.0) -> SNSClient:
+DEFAULT_CONCURRENCY = 10  # botocore's own connection pool size
+
+
+def sns_client(region: str, timeout_seconds: float = 10.0,
+               concurrency: int = DEFAULT_CONCURRENCY) -> SNSClient:
     # botocore logs every request's parameters (the SMS text, so the code) at DEBUG: never let it.
     for name in ("botocore", "boto3"):
         logging.getLogger(name).setLevel(logging.INFO)
     config = Config(connect_timeout=timeout_seconds, read_timeout=timeout_seconds,
-                    retries={"max_attempts": 2, "mode": "standard"})
+                    retries={"max_attempts": 2, "mode": "standard"},
+                    max_pool_connections=concurrency)
     return boto3.client("sns", region_name=region, config=config)
 
 
 class SnsSmsChannel:
     name = "sms"
 
-    def __init__(self, client: SNSClient) -> None:
-        self.client = client
+    def __init__(self, client: SNSClient, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        self.client = client  # thread-safe: shared by the threads
+        self._threads = ThreadPoolExecutor(concurrency, thread_name_prefix="sns")
 
     async def send(self, message: OutgoingMessage) -> None:
-        await asyncio.to_thread(self._publish, message)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._threads, self._publish, message)
 
     async def close(self) -> None:
-        return None
+        await asyncio.to_thread(self._threads.shutdown)
 
     def _publish(self, message: OutgoingMessage) -> None:
         try:

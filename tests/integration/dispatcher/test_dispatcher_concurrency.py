@@ -53,7 +53,8 @@ async def test_deliveries_overlap_up_to_the_bound(
     port = server.sockets[0].getsockname()[1]
     jobs = [write_job(redis_client, "email", f"user{n}@example.com") for n in range(8)]
     settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
-                                   DISPATCH_MAX_IN_FLIGHT=str(in_flight))
+                                   DISPATCH_MAX_IN_FLIGHT=str(in_flight),
+                                   SMTP_MAX_CONNECTIONS="8")  # the bound under test is the lower
     try:
         started = time.monotonic()
         async with run_dispatcher(settings):

@@ -3,6 +3,7 @@ moto's mock_aws serves the SNS API in-process, and the adapter calls it through 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -44,3 +45,16 @@ async def test_refusal_becomes_a_delivery_error_without_the_text(fake_aws: None)
     assert "InvalidParameter" in str(caught.value)
     assert "999999" not in str(caught.value)
     assert sent_sms() == []
+
+
+async def test_publishes_run_side_by_side(fake_aws: None) -> None:
+    """Many SMS handed over at once all arrive, each once (the channel's own threads)."""
+    channel = SnsSmsChannel(sns_client(REGION, concurrency=8), concurrency=8)
+    numbers = [f"+1415555{n:04d}" for n in range(24)]
+    try:
+        await asyncio.gather(*(
+            channel.send(OutgoingMessage(to, "", f"code is {n}", f"{n}-0", f"VE{n}.{n}-0"))
+            for n, to in enumerate(numbers)))
+    finally:
+        await channel.close()
+    assert sorted(to for to, _ in sent_sms()) == sorted(numbers)
