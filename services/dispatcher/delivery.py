@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from enum import StrEnum
 
 from services.dispatcher.channels.base import Channel, DeliveryError, OutgoingMessage
 from services.dispatcher.jobs import ClaimedEntry, DeliveryJob, MalformedJob, dead_letter_fields
 from services.dispatcher.message import EMAIL_SUBJECT, expiry_minutes, message_text
+from services.dispatcher.metrics import DispatchMetrics
 from services.dispatcher.outage import is_redis_outage
 from services.dispatcher.outbox import Outbox
 from services.dispatcher.settings import DispatcherSettings
@@ -41,11 +43,13 @@ def safe_error(exc: BaseException, secret: str | None = None) -> str:
 
 class JobHandler:
     def __init__(
-        self, settings: DispatcherSettings, outbox: Outbox, channels: Mapping[str, Channel]
+        self, settings: DispatcherSettings, outbox: Outbox, channels: Mapping[str, Channel],
+        metrics: DispatchMetrics,
     ) -> None:
         self.settings = settings
         self.outbox = outbox
         self.channels = channels
+        self.metrics = metrics
         self.minutes = expiry_minutes(settings.shared.code_ttl_seconds)
 
     async def handle(self, entry: ClaimedEntry) -> Outcome:
@@ -84,12 +88,15 @@ class JobHandler:
             reference=entry.entry_id,
             delivery_key=f"{job.verification_id}.{entry.entry_id}",
         )
+        started = time.perf_counter()
         try:
             await asyncio.wait_for(
                 self.channels[job.channel].send(message), self.settings.delivery_timeout_seconds
             )
         except Exception as exc:
             return await self._failed(entry, job, safe_error(exc, code))
+        self.metrics.delivery_seconds.labels(channel=job.channel).observe(
+            time.perf_counter() - started)
         await self._settle_delivered(entry)
         log.info("job %s for %s delivered by %s (attempt %d)",
                  entry.entry_id, job.verification_id, job.channel, entry.deliveries)

@@ -54,6 +54,16 @@ class RecordState:
     now_ms: int
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """Jobs not finished, over every stream: `unread` no dispatcher has read yet, `pending` read
+    and not settled (in delivery, or waiting for a retry); and the age of the oldest unread job."""
+
+    unread: int
+    pending: int
+    oldest_unread_seconds: float
+
+
 @dataclass
 class Lease:
     """The entries this consumer holds and has not finished: their idle time is kept fresh."""
@@ -218,6 +228,38 @@ class Outbox:
         for entry_id, fields in claimed or []:
             return ClaimedEntry(stream, entry_id, dict(fields or {}), deliveries=delivered + 1)
         return None
+
+    async def backlog(self, now_ms: int) -> Backlog:
+        """The group's backlog. Settled jobs are deleted from their stream, so a stream's length
+        is its pending jobs plus its unread ones (XINFO GROUPS' own `lag` cannot count across
+        deleted entries)."""
+        async with self._pipeline() as pipe:
+            for stream in self.streams:
+                pipe.xlen(stream.name)
+                pipe.xinfo_groups(stream.name)
+            replies = await pipe.execute(raise_on_error=False)
+        unread = pending = 0
+        behind: list[tuple[str, str]] = []  # (stream, last id read) of streams with unread jobs
+        for stream, length, groups in zip(self.streams, replies[::2], replies[1::2], strict=True):
+            if isinstance(length, Exception) or isinstance(groups, Exception):
+                continue  # no such stream yet
+            group = next((g for g in groups if g["name"] == keys.OUTBOX_GROUP), None)
+            if group is None:
+                continue
+            stream_pending = int(group["pending"])
+            pending += stream_pending
+            if int(length) > stream_pending:
+                unread += int(length) - stream_pending
+                behind.append((stream.name, str(group["last-delivered-id"])))
+        oldest_ms = now_ms
+        if behind:
+            async with self._pipeline() as pipe:
+                for name, last_read in behind:
+                    pipe.xrange(name, "(" + last_read, "+", count=1)
+                for first in await pipe.execute():
+                    if first:
+                        oldest_ms = min(oldest_ms, int(str(first[0][0]).split("-")[0]))
+        return Backlog(unread, pending, max(0.0, (now_ms - oldest_ms) / 1000))
 
     # --- holding -----------------------------------------------------------------------------
     async def renew(self, entries: Iterable[ClaimedEntry]) -> set[tuple[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from contextlib import suppress
 
@@ -21,6 +22,7 @@ from services.verification import keys
 log = logging.getLogger(__name__)
 
 REDIS_PAUSE_MAX_SECONDS = 10.0
+BACKLOG_INTERVAL_SECONDS = 5.0  # how often the lag gauges are measured
 
 
 class Dispatcher:
@@ -33,8 +35,8 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.outbox = Outbox(client, settings.consumer_name, settings.shared.redis_cluster)
-        self.handler = JobHandler(settings, self.outbox, channels)
         self.metrics = metrics or DispatchMetrics()
+        self.handler = JobHandler(settings, self.outbox, channels, self.metrics)
         # Block on new jobs no longer than the shortest backoff, so retries start on time.
         self.block_ms = int(min(1000, max(20, settings.backoff_base_seconds * 1000)))
         # Renew held jobs well within the shortest backoff, the idle time after which others
@@ -57,11 +59,13 @@ class Dispatcher:
                  self.settings.consumer_name, len(streams), streams[0].name, streams[-1].name,
                  keys.OUTBOX_GROUP, self.settings.max_attempts,
                  self.settings.backoff_base_seconds)
+        watcher = asyncio.create_task(self._watch_backlog(stop))
         async with self.outbox.keep_fresh(self.lease, self.lease_interval):
             try:
                 await self._consume(stop)
             finally:
                 await self._drain()
+                await watcher
         try:
             await self.outbox.leave()
         except Exception as exc:
@@ -178,6 +182,21 @@ class Dispatcher:
                 self.lease.release(entry)
                 self.metrics.in_flight.dec()
             self.metrics.jobs.labels(outcome=outcome.value).inc()
+
+    async def _watch_backlog(self, stop: asyncio.Event) -> None:
+        """Keep the backlog gauges current (every BACKLOG_INTERVAL_SECONDS) until stopped."""
+        while not stop.is_set():
+            try:
+                backlog = await self.outbox.backlog(int(time.time() * 1000))
+            except Exception as exc:  # Redis unavailable: the consume loop reports it
+                if not (isinstance(exc, RedisError) or is_redis_outage(exc)):
+                    raise
+            else:
+                self.metrics.unread.set(backlog.unread)
+                self.metrics.pending.set(backlog.pending)
+                self.metrics.oldest_unread_seconds.set(backlog.oldest_unread_seconds)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), BACKLOG_INTERVAL_SECONDS)
 
     async def _pause(self, stop: asyncio.Event, previous: float, reason: str) -> float:
         delay = min(REDIS_PAUSE_MAX_SECONDS, previous * 2 if previous else 0.2)
