@@ -26,7 +26,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.dispatcher.jobs import ClaimedEntry, DeliveryJob, OutboxStream, outbox_streams
 from services.dispatcher.outage import is_redis_outage
@@ -87,6 +89,7 @@ class Outbox:
         self.settle_script = client.register_script(SETTLE_SCRIPT.read_text("utf-8"))
         self.hold_script = client.register_script(HOLD_SCRIPT.read_text("utf-8"))
         self.idle_wait = IDLE_WAIT_FIRST_S
+        self._packed_reads: dict[tuple[int | None, int], list[bytes]] = {}
 
     def _pipeline(self) -> Any:
         return self.client.pipeline(transaction=False)
@@ -158,13 +161,47 @@ class Outbox:
     async def read_new(self, block_ms: int | None, count: int = 1) -> list[ClaimedEntry]:
         """New jobs (at most `count` per stream), now pending for this consumer. Waits up to
         `block_ms` when there are none (None: does not wait)."""
-        if self.cluster:
+        if self.cluster or not isinstance(self.client, aioredis.Redis):
             return await self._poll_each_stream(block_ms, count)
-        reply: Any = await self.client.xreadgroup(
-            keys.OUTBOX_GROUP, self.consumer, {stream.name: ">" for stream in self.streams},
-            count=count, block=block_ms,
-        )
-        return self._entries(reply or [])
+        reply: Any = await self._read_packed(self.client, block_ms, count)
+        # RESP3 answers a map of stream to entries, RESP2 a list of pairs; fields come flat.
+        by_stream = reply.items() if isinstance(reply, dict) else reply or []
+        return [
+            ClaimedEntry(self.by_name[str(stream)], entry_id,
+                         dict(zip(fields[::2], fields[1::2], strict=True)) if fields else {},
+                         deliveries=1)
+            for stream, stream_entries in by_stream
+            for entry_id, fields in stream_entries
+        ]
+
+    def _read_args(self, block_ms: int | None, count: int) -> list[str | int]:
+        args: list[str | int] = ["XREADGROUP", "GROUP", keys.OUTBOX_GROUP, self.consumer,
+                                 "COUNT", count]
+        if block_ms is not None:
+            args += ["BLOCK", block_ms]
+        return [*args, "STREAMS", *(stream.name for stream in self.streams),
+                *(">" for _ in self.streams)]
+
+    async def _read_packed(self, client: aioredis.Redis, block_ms: int | None, count: int) -> Any:
+        """XREADGROUP of every stream, packed once per (block, count): redis-py would pack its
+        ~140 arguments anew on every call, most of a read's cost. A pooled connection found
+        dropped is replaced once, as redis-py's own retry would."""
+        pool = client.connection_pool
+        for attempt in (1, 2):
+            connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+            try:
+                packed = self._packed_reads.get((block_ms, count))
+                if packed is None:
+                    packed = connection.pack_command(*self._read_args(block_ms, count))
+                    self._packed_reads[(block_ms, count)] = packed
+                await connection.send_packed_command(packed)
+                return await connection.read_response()
+            except (RedisConnectionError, RedisTimeoutError):
+                if attempt == 2:  # redis-py closed the connection: the next one is new
+                    raise
+            finally:
+                await pool.release(connection)
+        return None
 
     async def _poll_each_stream(self, block_ms: int | None, count: int) -> list[ClaimedEntry]:
         async with self._pipeline() as pipe:
