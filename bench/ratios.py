@@ -104,10 +104,17 @@ def mixed_goals(report: Report) -> list[Goal]:
         return []
     send, check = (_rps(report, SERVICES, workload) for workload in WORKLOADS)
     ceiling = min(send, check) if send is not None and check is not None else None
+    # On the one server core the mixed flow gets, a flow costs a send *and* a check: the API
+    # alone would carry 1 / (1/send + 1/check) flows/s there, which is under 0.5 of min(send,
+    # check) by arithmetic. Reported beside the goal, so the delivery's own cost shows.
+    one_core = 1 / (1 / send + 1 / check) if send and check else None
+    flows = mixed.get("flows_per_s")
     return [
         judged("mixed flows/s / min(send, check) req/s (services)",
-               ratio(mixed.get("flows_per_s"), ceiling), ">=", 0.5,
-               f"{mixed.get('flows_per_s')} flows/s at {mixed.get('concurrency')} at once"),
+               ratio(flows, ceiling), ">=", 0.5,
+               _details(f"{flows} flows/s at {mixed.get('concurrency')} at once",
+                        f"API alone on one core: {one_core:,.0f} flows/s (ratio "
+                        f"{flows / one_core:.2f})" if one_core and flows else "")),
         judged("delivery p50 ms (services, mixed flow)", mixed.get("delivery_p50_ms"), "<=", 5,
                f"p99 {mixed.get('delivery_p99_ms')} ms; at half load "
                f"({mixed.get('half_load', {}).get('concurrency')} at once) flow p99 "

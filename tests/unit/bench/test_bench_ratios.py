@@ -105,3 +105,18 @@ def test_curve_stops_after_two_steps_with_less_than_five_percent_gain() -> None:
     assert not curve_stopped([10, 20, 20.5])
     assert curve_stopped([10, 20, 20.5, 20.9])
     assert not curve_stopped([10, 20, 20.5, 30])
+
+
+def test_mixed_goals_against_min_and_the_one_core_ceiling() -> None:
+    report = Report(runs=[run(SERVICES, "send", 2000), run(SERVICES, "check", 3000)])
+    report.mixed[SERVICES] = {"flows_per_s": 600.0, "concurrency": 16, "delivery_p50_ms": 4.0,
+                              "delivery_p99_ms": 9.0,
+                              "half_load": {"concurrency": 4, "flow_p99_ms": 12.0}}
+    goals = {g.name: g for g in ratios.mixed_goals(report)}
+    mixed = goals["mixed flows/s / min(send, check) req/s (services)"]
+    assert mixed.value == pytest.approx(0.3) and mixed.passed is False
+    # 1 / (1/2000 + 1/3000) = 1,200 flows/s: the API alone, on the one core
+    assert "API alone on one core: 1,200 flows/s (ratio 0.50)" in mixed.detail
+    delivery = goals["delivery p50 ms (services, mixed flow)"]
+    assert delivery.value == 4.0 and delivery.passed is True
+    assert "at half load (4 at once) flow p99 12.0 ms" in delivery.detail
