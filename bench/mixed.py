@@ -136,19 +136,28 @@ def run(send_url: str, check_url: str, inbox: str, *, concurrency: int, duration
 
 
 SWEEP_CONCURRENCY = (1, 2, 4, 8, 16, 32, 64, 128)
-INDICES_PER_STEP = 200_000  # destinations each step may use: no step resends to another's
 
 
 def sweep(send_url: str, check_url: str, inbox: str, *, step_s: float,
-          concurrencies: tuple[int, ...] = SWEEP_CONCURRENCY,
+          concurrencies: tuple[int, ...] = SWEEP_CONCURRENCY, repeat: int = 1,
           progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """`run` at each concurrency until curve_stopped; the best step's summary, plus "curve" (every
-    step) and "half_load" (the lowest concurrency that carried at least half the best flows/s:
-    a closed-loop client's nearest point to half of the maximum load)."""
+    """`run` at each concurrency (`repeat` times, the median by flows/s kept, every flows/s in
+    "flows_per_s_samples" and every flow counted in "flows_all_repeats") until curve_stopped; the
+    best step's summary, plus "curve" (every step) and "half_load" (the lowest concurrency that
+    carried at least half the best flows/s: a closed-loop client's nearest point to half of the
+    maximum load)."""
+    # Each run has destinations of its own: none resends to another's (the per-number limits).
+    per_run = phones.NUMBERS_PER_AREA_CODE // (len(concurrencies) * repeat)
     curve: list[dict[str, Any]] = []
     for step, concurrency in enumerate(concurrencies):
-        summary = run(send_url, check_url, inbox, concurrency=concurrency, duration_s=step_s,
-                      first_index=step * INDICES_PER_STEP)
+        runs = sorted((run(send_url, check_url, inbox, concurrency=concurrency,
+                           duration_s=step_s,
+                           first_index=(step * repeat + again) * per_run)
+                       for again in range(repeat)),
+                      key=lambda summary: float(summary["flows_per_s"]))
+        summary = {**runs[len(runs) // 2],
+                   "flows_per_s_samples": [point["flows_per_s"] for point in runs],
+                   "flows_all_repeats": sum(int(point["flows"]) for point in runs)}
         curve.append(summary)
         if progress is not None:
             progress(summary)

@@ -127,13 +127,15 @@ def mixed_flow(bench: Bench) -> None:
             result = mixed.sweep(
                 deployment.url_for("send"), deployment.url_for("check"),
                 deployment.urls["inbox"], step_s=bench.options.duration_s,
+                repeat=bench.options.repeat,
                 progress=lambda point: log(
                     f"  {point['concurrency']:>3} flows at once: {point['flows_per_s']} flows/s, "
                     f"flow p99 {point['flow_p99_ms']} ms, delivery p50 "
                     f"{point['delivery_p50_ms']} ms"))
             used = {proc.spec.name: cpu.tree_seconds([proc.pid]) - before[proc.spec.name]
                     for proc in deployment.measured}
-            flows = sum(int(point["flows"]) for point in result["curve"])  # every step's CPU
+            # CPU was counted over every step and repeat: so are the flows
+            flows = sum(int(point["flows_all_repeats"]) for point in result["curve"])
             result["cpu_s_per_1k_flows"] = (
                 round(sum(used.values()) * 1000 / flows, 3) if flows else None)
             # Which process a flow's CPU goes to: where the next saving is.
