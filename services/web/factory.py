@@ -145,6 +145,10 @@ def build_app(
         version="1",
         lifespan=lifespan,
         redirect_slashes=False,
+        # The services observe themselves with their Prometheus metrics and JSON logs, not with
+        # FastAPI's native OpenTelemetry: off, it no longer asks the global providers whether
+        # one was configured on every request (about 2 % of a send in profiles).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.keyring = keyring
