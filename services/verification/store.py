@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
@@ -80,6 +81,14 @@ class Reservation:
     script: str  # the refund script
     key: str
     args: tuple[str, ...] = ()
+
+
+def _loads(text: str) -> Any:
+    """A script's JSON reply: by orjson, or the standard library for what orjson refuses."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _wire(value: int | str) -> bytes:
@@ -201,11 +210,11 @@ class VerificationStore:
     @staticmethod
     def _send_result(outcome: str, payload: str, retry_ms: int) -> SendResult:
         if outcome == "replay":
-            stored = json.loads(payload)
+            stored = _loads(payload)
             return SendResult(outcome, int(stored["status"]), stored["record"], 0)
         if outcome in ("created", "resent"):
             status = 201 if outcome == "created" else 200
-            return SendResult(outcome, status, json.loads(payload), 0)
+            return SendResult(outcome, status, _loads(payload), 0)
         return SendResult(outcome, 0, None, retry_ms)
 
     async def _send_in_cluster(self, new: NewSend) -> SendResult:
@@ -372,7 +381,7 @@ class VerificationStore:
             script_keys += [keys.record_key(verification_id), keys.EVENTS_STREAM]
         outcome, payload = await self.scripts.run("cancel", script_keys, [
             self.mode, client, keys.rand_of_id(verification_id), dest_key], self.cancel_tail)
-        return str(outcome), (json.loads(payload) if payload else None)
+        return str(outcome), (_loads(payload) if payload else None)
 
     async def read(self, verification_id: str, client: str) -> tuple[Snapshot, str] | None:
         """The snapshot and its status as of Redis' clock; None when there is no record or it
