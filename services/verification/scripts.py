@@ -83,8 +83,9 @@ def pack_evalsha(head: bytes, script_keys: Sequence[Wire], args: Sequence[Wire],
     """EVALSHA <sha> <numkeys> keys... args... tail...; `head` is the packed EVALSHA and sha."""
     count = len(script_keys)
     parts = [b"*%d\r\n" % (3 + count + len(args) + len(tail.values)), head, bulk(count)]
-    parts += [bulk(value) for value in script_keys]
-    parts += [bulk(value) for value in args]
+    for value in (*script_keys, *args):
+        data = value.encode() if type(value) is str else wire(value)  # mostly text: inline
+        parts += (b"$%d\r\n" % len(data), data, b"\r\n")
     parts.append(tail.packed)
     return b"".join(parts)
 
