@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
@@ -42,6 +42,8 @@ class SendRequest:
     locale: str | None
     end_user_ip: str | None = None  # the address as given; the IP limit counts it when present
     reference: str | None = None
+    # An SMS's number as parsed while validating `to`, so check_sms_destination parses it once.
+    number: phonenumbers.PhoneNumber | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -69,17 +71,22 @@ def parse_phone(to: str) -> phonenumbers.PhoneNumber | None:
 
 def normalize_destination(channel: str, to: Any) -> str:
     """The destination as stored, or InvalidParameter('to')."""
+    return _destination(channel, to)[0]
+
+
+def _destination(channel: str, to: Any) -> tuple[str, phonenumbers.PhoneNumber | None]:
+    """normalize_destination's answer, and an SMS's parsed number."""
     if not isinstance(to, str):
         raise InvalidParameter("to")
     if channel == "sms" and (number := parse_phone(to)) is not None:
-        return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        return phonenumbers.format_number(number, PhoneNumberFormat.E164), number
     if (
         channel == "email"
         and to.isascii()
         and len(to) <= EMAIL_MAX_LENGTH
         and EMAIL.fullmatch(to)
     ):
-        return to.lower()
+        return to.lower(), None
     raise InvalidParameter("to")
 
 
@@ -105,14 +112,14 @@ def parse_send_body(body: Any) -> SendRequest:
     channel = body.get("channel")
     if not isinstance(channel, str) or channel not in CHANNELS:
         raise InvalidParameter("channel")
-    to = normalize_destination(channel, body.get("to"))
+    to, number = _destination(channel, body.get("to"))
     locale = body.get("locale")
     if locale is not None and not (isinstance(locale, str) and LOCALE.fullmatch(locale)):
         raise InvalidParameter("locale")
     return SendRequest(
         to=to, channel=channel, locale=locale,
         end_user_ip=parse_end_user_ip(body.get("end_user_ip")),
-        reference=parse_reference(body.get("reference")),
+        reference=parse_reference(body.get("reference")), number=number,
     )
 
 
@@ -164,7 +171,9 @@ def check_sms_destination(request: SendRequest, countries: tuple[str, ...]) -> N
     """
     if request.channel != "sms":
         return
-    number = phonenumbers.parse(request.to, None)  # already valid: parse_send_body checked it
+    # Already valid: parse_send_body checked it (and kept the parsed number: the same country
+    # code and national number as `to`'s, so the same type and region).
+    number = request.number or phonenumbers.parse(request.to, None)
     if phonenumbers.number_type(number) not in SMS_NUMBER_TYPES:
         raise UnsupportedNumberType()
     region = phonenumbers.region_code_for_number(number)
