@@ -347,8 +347,7 @@ class VerificationStore:
                 script_keys += [keys.pending_key(client, dest_hash),
                                 keys.failed_checks_key(client, dest_hash)]
         reply = await self.scripts.run("check", script_keys, [
-            mode, self.mode, client, rand, dest_key, crypto.code_mac16(pepper, code),
-            crypto.code_mac(pepper, code),
+            mode, self.mode, client, rand, dest_key, *crypto.code_macs(pepper, code),
         ], self.check_tail)
         if len(reply) == 1:
             return CheckResult(str(reply[0]))
