@@ -82,12 +82,17 @@ def pack_evalsha(head: bytes, script_keys: Sequence[Wire], args: Sequence[Wire],
                  tail: Tail = NO_TAIL) -> bytes:
     """EVALSHA <sha> <numkeys> keys... args... tail...; `head` is the packed EVALSHA and sha."""
     count = len(script_keys)
-    parts = [b"*%d\r\n" % (3 + count + len(args) + len(tail.values)), head, bulk(count)]
+    # Built as text and encoded once: ASCII text as it is (its length is its bytes'), anything
+    # else as its wire bytes read as Latin-1, which encodes back to those very bytes.
+    text = []
     for value in (*script_keys, *args):
-        data = value.encode() if type(value) is str else wire(value)  # mostly text: inline
-        parts += (b"$%d\r\n" % len(data), data, b"\r\n")
-    parts.append(tail.packed)
-    return b"".join(parts)
+        if type(value) is str and value.isascii():
+            text.append(f"${len(value)}\r\n{value}\r\n")
+        else:
+            data = wire(value)
+            text.append(f"${len(data)}\r\n{data.decode('latin-1')}\r\n")
+    return b"".join((b"*%d\r\n" % (3 + count + len(args) + len(tail.values)), head, bulk(count),
+                     "".join(text).encode("latin-1"), tail.packed))
 
 
 def load_script_sources() -> dict[str, str]:
