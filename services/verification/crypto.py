@@ -137,13 +137,19 @@ def dest_key(pepper: str, client: str, dest_hash_hex: str) -> str:
 
 def code_mac16(pepper: str, code: str) -> str:
     """The v3 record's code MAC: base64url of the first 16 bytes of `code_mac`'s HMAC."""
-    raw = hmac.new(pepper.encode(), f"code|{code}".encode(), hashlib.sha256).digest()
+    raw = hmac.digest(pepper.encode(), f"code|{code}".encode(), "sha256")
     return _b64url_nopad(raw[:16])
 
 
+def code_macs(pepper: str, code: str) -> tuple[str, str]:
+    """(code_mac16, code_mac) from one HMAC: a check compares both versions' records."""
+    raw = hmac.digest(pepper.encode(), f"code|{code}".encode(), "sha256")
+    return _b64url_nopad(raw[:16]), raw.hex()
+
+
 def v3_nonce(pepper: str, verification_id: str) -> bytes:
-    digest = hmac.new(pepper.encode(), f"seal-nonce|{verification_id}".encode(), hashlib.sha256)
-    return digest.digest()[:NONCE_BYTES]
+    digest = hmac.digest(pepper.encode(), f"seal-nonce|{verification_id}".encode(), "sha256")
+    return digest[:NONCE_BYTES]
 
 
 def seal_code_v3(pepper: str, verification_id: str, code: str) -> str:

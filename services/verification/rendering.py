@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -14,8 +15,14 @@ Snapshot = dict[str, Any]
 
 def render_time(ms: int) -> str:
     seconds, millis = divmod(int(ms), 1000)
+    return f"{_second(seconds)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _second(seconds: int) -> str:
     # time.gmtime, not datetime: the same UTC fields at a third of the cost (two per response).
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
+    # Remembered: the responses of one second share their created_at's and expires_at's.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def snapshot_from_hash(fields: dict[str, str]) -> Snapshot:

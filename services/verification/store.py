@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
@@ -24,7 +25,7 @@ from redis.exceptions import RedisError
 from services.verification import codes, crypto, keys, packed, redis_client
 from services.verification.redis_gate import RedisGate
 from services.verification.rendering import Snapshot, effective_status, snapshot_from_hash
-from services.verification.scripts import Scripts
+from services.verification.scripts import Scripts, Tail
 from services.verification.settings import Settings
 
 log = logging.getLogger("services.verification")
@@ -82,6 +83,14 @@ class Reservation:
     args: tuple[str, ...] = ()
 
 
+def _loads(text: str) -> Any:
+    """A script's JSON reply: by orjson, or the standard library for what orjson refuses."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _wire(value: int | str) -> bytes:
     """What redis-py would send for `value` (ints as decimal, text as UTF-8), done once."""
     return str(value).encode()
@@ -105,13 +114,13 @@ class VerificationStore:
         # As many calls at once as the pool has connections (see redis_gate.py).
         self.gate = RedisGate(redis_client.max_connections(client))
         self.scripts = Scripts(client, self.gate)
-        # Script arguments that only depend on settings, built once and already in wire form
+        # Script arguments that only depend on settings, built once and already packed
         # (ARGV 17-46 of send.lua, 8-23 of check.lua, 5-11 of cancel.lua).
         failed_window_ms = settings.dest_failed_checks_window_seconds * 1000
         self.guard_window_ms = settings.prefix_guard_window_seconds * 1000
         self.bucket_ms = keys.tally_bucket_ms(settings.prefix_guard_window_seconds)
         retention_ms = settings.retention_seconds * 1000
-        self.send_tail = _wires(
+        self.send_tail = Tail.of((
             settings.code_ttl_seconds * 1000, retention_ms,
             settings.resend_cooldown_seconds * 1000, settings.max_sends,
             settings.dest_limit, settings.dest_window_seconds * 1000,
@@ -126,18 +135,18 @@ class VerificationStore:
             keys.TALLY_SENT_FIELD_PREFIX, settings.prefix_guard_block_seconds * 1000,
             settings.sms_global_limit, settings.sms_global_window_seconds * 1000,
             keys.TALLY_BLOCK_FIELD,
-        )
-        self.check_tail = _wires(
+        ))
+        self.check_tail = Tail.of((
             settings.max_checks, retention_ms, keys.V3_STREAM_MAXLEN, keys.EVENTS_MAXLEN,
             keys.STREAM_TTL_MS, settings.dest_failed_checks_per_day, failed_window_ms,
             keys.RECORD_PREFIX, keys.PENDING_PREFIX, keys.FAILED_CHECKS_PREFIX,
             keys.TALLY_PREFIX, keys.TALLY_APPROVED_FIELD_PREFIX, self.bucket_ms,
             self.guard_window_ms, keys.V3_EVENT_SCHEMA, keys.EVENT_SCHEMA,
-        )
-        self.cancel_tail = _wires(
+        ))
+        self.cancel_tail = Tail.of((
             retention_ms, keys.V3_STREAM_MAXLEN, keys.EVENTS_MAXLEN, keys.STREAM_TTL_MS,
             keys.PENDING_PREFIX, keys.V3_EVENT_SCHEMA, keys.EVENT_SCHEMA,
-        )
+        ))
         self.tally_reserve_args = _wires(
             settings.prefix_guard_min_sms, settings.prefix_guard_min_approved_percent,
             self.guard_window_ms, self.bucket_ms, keys.TALLY_BUCKETS,
@@ -192,19 +201,20 @@ class VerificationStore:
             self.mode, self.write_version, full[0], full[1], new.verification_id, new.code_mac,
             new.code_sealed, new.to, new.channel, new.locale, new.reference, new.client,
             new.dest_hash, new.dest_key, new.prefix_hash,
-            new.request_hash if new.idem_hash else "", *self.send_tail,
+            new.request_hash if new.idem_hash else "",
         ]
-        outcome, payload, retry_ms = await self.scripts.run("send", script_keys, args)
+        outcome, payload, retry_ms = await self.scripts.run(
+            "send", script_keys, args, self.send_tail)
         return str(outcome), str(payload), int(retry_ms)
 
     @staticmethod
     def _send_result(outcome: str, payload: str, retry_ms: int) -> SendResult:
         if outcome == "replay":
-            stored = json.loads(payload)
+            stored = _loads(payload)
             return SendResult(outcome, int(stored["status"]), stored["record"], 0)
         if outcome in ("created", "resent"):
             status = 201 if outcome == "created" else 200
-            return SendResult(outcome, status, json.loads(payload), 0)
+            return SendResult(outcome, status, _loads(payload), 0)
         return SendResult(outcome, 0, None, retry_ms)
 
     async def _send_in_cluster(self, new: NewSend) -> SendResult:
@@ -337,9 +347,8 @@ class VerificationStore:
                 script_keys += [keys.pending_key(client, dest_hash),
                                 keys.failed_checks_key(client, dest_hash)]
         reply = await self.scripts.run("check", script_keys, [
-            mode, self.mode, client, rand, dest_key, crypto.code_mac16(pepper, code),
-            crypto.code_mac(pepper, code), *self.check_tail,
-        ])
+            mode, self.mode, client, rand, dest_key, *crypto.code_macs(pepper, code),
+        ], self.check_tail)
         if len(reply) == 1:
             return CheckResult(str(reply[0]))
         outcome, found_id, to, channel, status, attempts, retry_ms, tally = reply
@@ -370,8 +379,8 @@ class VerificationStore:
         if not self.cluster:
             script_keys += [keys.record_key(verification_id), keys.EVENTS_STREAM]
         outcome, payload = await self.scripts.run("cancel", script_keys, [
-            self.mode, client, keys.rand_of_id(verification_id), dest_key, *self.cancel_tail])
-        return str(outcome), (json.loads(payload) if payload else None)
+            self.mode, client, keys.rand_of_id(verification_id), dest_key], self.cancel_tail)
+        return str(outcome), (_loads(payload) if payload else None)
 
     async def read(self, verification_id: str, client: str) -> tuple[Snapshot, str] | None:
         """The snapshot and its status as of Redis' clock; None when there is no record or it

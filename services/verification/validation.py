@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
@@ -42,6 +42,17 @@ class SendRequest:
     locale: str | None
     end_user_ip: str | None = None  # the address as given; the IP limit counts it when present
     reference: str | None = None
+    # An SMS's number as judged while validating `to`, so check_sms_destination judges it once.
+    phone: Phone | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A valid number, and the facts a send judges it by."""
+
+    number: phonenumbers.PhoneNumber
+    number_type: int  # a PhoneNumberType
+    region: str
 
 
 @dataclass(frozen=True)
@@ -56,30 +67,47 @@ def is_verification_id(text: str) -> bool:
     return VERIFICATION_ID.fullmatch(text) is not None
 
 
-def parse_phone(to: str) -> phonenumbers.PhoneNumber | None:
-    """The number `to` names when it is strict E.164 and a valid number, else None."""
+def parse_phone(to: str) -> Phone | None:
+    """The number `to` names when it is strict E.164 and a valid number, else None.
+
+    Valid is phonenumbers' `is_valid_number`, worked out from the two facts a send judges next:
+    that is a number whose region (found from its country code) is known and whose type is not
+    UNKNOWN. (`is_valid_number` finds the region, then matches the number against that region's
+    patterns, which is how `number_type` finds the type; its other checks, that the region's
+    country code is the number's, hold for a region found from the country code.) So each fact
+    is worked out once; tests/unit/services/test_phone_numbers.py holds the two to agree.
+    """
     if not E164.fullmatch(to):
         return None
     try:
         number = phonenumbers.parse(to, None)
     except phonenumbers.NumberParseException:
         return None
-    return number if phonenumbers.is_valid_number(number) else None
+    region = phonenumbers.region_code_for_number(number)
+    number_type = phonenumbers.number_type(number)
+    if region is None or number_type == PhoneNumberType.UNKNOWN:
+        return None
+    return Phone(number, number_type, region)
 
 
 def normalize_destination(channel: str, to: Any) -> str:
     """The destination as stored, or InvalidParameter('to')."""
+    return _destination(channel, to)[0]
+
+
+def _destination(channel: str, to: Any) -> tuple[str, Phone | None]:
+    """normalize_destination's answer, and an SMS's number."""
     if not isinstance(to, str):
         raise InvalidParameter("to")
-    if channel == "sms" and (number := parse_phone(to)) is not None:
-        return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    if channel == "sms" and (phone := parse_phone(to)) is not None:
+        return phonenumbers.format_number(phone.number, PhoneNumberFormat.E164), phone
     if (
         channel == "email"
         and to.isascii()
         and len(to) <= EMAIL_MAX_LENGTH
         and EMAIL.fullmatch(to)
     ):
-        return to.lower()
+        return to.lower(), None
     raise InvalidParameter("to")
 
 
@@ -105,14 +133,14 @@ def parse_send_body(body: Any) -> SendRequest:
     channel = body.get("channel")
     if not isinstance(channel, str) or channel not in CHANNELS:
         raise InvalidParameter("channel")
-    to = normalize_destination(channel, body.get("to"))
+    to, phone = _destination(channel, body.get("to"))
     locale = body.get("locale")
     if locale is not None and not (isinstance(locale, str) and LOCALE.fullmatch(locale)):
         raise InvalidParameter("locale")
     return SendRequest(
         to=to, channel=channel, locale=locale,
         end_user_ip=parse_end_user_ip(body.get("end_user_ip")),
-        reference=parse_reference(body.get("reference")),
+        reference=parse_reference(body.get("reference")), phone=phone,
     )
 
 
@@ -164,10 +192,17 @@ def check_sms_destination(request: SendRequest, countries: tuple[str, ...]) -> N
     """
     if request.channel != "sms":
         return
-    number = phonenumbers.parse(request.to, None)  # already valid: parse_send_body checked it
-    if phonenumbers.number_type(number) not in SMS_NUMBER_TYPES:
+    # Already valid: parse_send_body checked it, and kept its facts (of the same country code and
+    # national number as the stored form's, so the same type and region).
+    region: str | None
+    if request.phone is not None:
+        number_type, region = request.phone.number_type, request.phone.region
+    else:
+        number = phonenumbers.parse(request.to, None)
+        number_type = phonenumbers.number_type(number)
+        region = phonenumbers.region_code_for_number(number)
+    if number_type not in SMS_NUMBER_TYPES:
         raise UnsupportedNumberType()
-    region = phonenumbers.region_code_for_number(number)
     if ALL_COUNTRIES not in countries and region not in countries:
         raise GeoNotPermitted()
 

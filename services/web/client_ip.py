@@ -6,6 +6,7 @@ docs/api.md and are held to the same cases (docs/storage-contract-vectors.json, 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,12 @@ IPV4_WITH_PORT = re.compile(r"([0-9.]+):[0-9]{1,5}")
 BRACKETED_IPV6 = re.compile(r"\[([^\]]*)\](?::[0-9]{1,5})?")
 
 
+# Remembered: the peers (proxies) and returning clients are parsed once. Only entries short
+# enough to be an address (the longest, `[v6 ending in v4]:port`, has 53 characters), so the
+# memory held stays small whatever a client sends.
+CACHED_ENTRY_CHARS = 64
+
+
 def parse_entry(text: str) -> IPAddress | None:
     """One X-Forwarded-For entry as an address, or None when it is not one (`unknown`, junk).
 
@@ -28,11 +35,19 @@ def parse_entry(text: str) -> IPAddress | None:
     dropped. An IPv4-mapped IPv6 address is its IPv4 address (an IPv4 client seen through an
     IPv6 socket is the same client). IPv6 zone ids (`%eth0`) are not addresses of a client.
     """
+    return _remembered(text) if len(text) <= CACHED_ENTRY_CHARS else _parse_entry(text)
+
+
+def _parse_entry(text: str) -> IPAddress | None:
+    """parse_entry's answer, worked out."""
     if match := IPV4_WITH_PORT.fullmatch(text):
         return _ipv4(match.group(1))
     if match := BRACKETED_IPV6.fullmatch(text):
         return _ipv6(match.group(1))
     return _ipv4(text) or _ipv6(text)
+
+
+_remembered = functools.lru_cache(maxsize=4096)(_parse_entry)
 
 
 def _ipv4(text: str) -> ipaddress.IPv4Address | None:

@@ -30,9 +30,18 @@ class EdgeMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        # One pass over the headers for the two this layer reads: the first trace id, the last
+        # Content-Length (as a dict of the headers would keep it).
+        trace_id: str | None = None
+        declared: bytes | None = None
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                declared = value
+            elif key == b"x-amzn-trace-id" and trace_id is None:
+                trace_id = bytes(value).decode("latin-1")
         # Not reset afterwards: uvicorn runs each request in a task of its own, whose context ends
         # with it, and the 500 handler (outside this layer) still logs with it.
-        logs.TRACE_ID.set(logs.bounded_trace_id(_header(scope, b"x-amzn-trace-id")))
+        logs.TRACE_ID.set(logs.bounded_trace_id(trace_id))
         logs.API_KEY.set(None)  # until auth.py accepts this request's key
 
         async def recording_send(message: Message) -> None:
@@ -42,13 +51,14 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            await self._limited(scope, receive, recording_send)
+            await self._limited(scope, receive, recording_send, declared)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.record(scope["method"], route, status, time.perf_counter() - started)
 
-    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = dict(scope["headers"]).get(b"content-length")
+    async def _limited(
+        self, scope: Scope, receive: Receive, send: Send, declared: bytes | None
+    ) -> None:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await problem_response("payload_too_large")(scope, receive, send)
             return
@@ -67,13 +77,6 @@ class EdgeMiddleware:
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(b"".join(chunks), receive), send)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -145,6 +145,10 @@ def build_app(
         version="1",
         lifespan=lifespan,
         redirect_slashes=False,
+        # The services observe themselves with their Prometheus metrics and JSON logs, not with
+        # FastAPI's native OpenTelemetry: off, it no longer asks the global providers whether
+        # one was configured on every request (about 2 % of a send in profiles).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.keyring = keyring
@@ -152,8 +156,9 @@ def build_app(
     install_error_handlers(app)
     # The routers' routes themselves (their prefixes are already in the paths), not included
     # routers: an included router is one more dispatch layer on every request (~9 % of a send).
-    for router in (*routers, ops.router):
-        app.router.routes.extend(router.routes)
+    # Ahead of FastAPI's own (/openapi.json, /docs, /redoc: no path in common), so that routing
+    # an API request tries no documentation route first.
+    app.router.routes[:0] = [route for router in (*routers, ops.router) for route in router.routes]
     app.add_middleware(
         EdgeMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes
     )

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any, NamedTuple
 
+import orjson
 from starlette.responses import Response
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -126,11 +127,26 @@ def problem_response(
     if status in (429, 503) or code in RETRY_LATER_CODES:
         all_headers["Retry-After"] = str(retry_after_seconds(retry_after_ms or 1000))
     return Response(
-        json.dumps(problem_body(code, field), separators=(",", ":")).encode(),
+        compact_json(problem_body(code, field)),
         status_code=status,
         headers=all_headers,
         media_type=PROBLEM_MEDIA_TYPE,
     )
+
+
+def compact_json(content: dict[str, Any]) -> bytes:
+    """`json.dumps(content, separators=(",", ":"))`'s bytes, by orjson when they are the same:
+    ASCII output (the standard library escapes other characters; orjson writes UTF-8) of the
+    bodies rendered here (text, integers, booleans, null: no float, whose text could differ).
+    Anything orjson refuses (a lone surrogate, an integer beyond 64 bits) is the standard
+    library's too."""
+    try:
+        encoded = orjson.dumps(content)
+    except TypeError:  # orjson.JSONEncodeError is one
+        encoded = b"\x80"
+    if encoded.isascii():
+        return encoded
+    return json.dumps(content, separators=(",", ":")).encode()
 
 
 def json_response(
@@ -138,7 +154,7 @@ def json_response(
 ) -> Response:
     """Compact JSON in the given member order (fresh responses and replays share this)."""
     return Response(
-        json.dumps(content, separators=(",", ":")).encode(),
+        compact_json(content),
         status_code=status_code,
         headers=headers,
         media_type="application/json",

@@ -165,3 +165,9 @@ def test_bad_seal_raises(pepper: str, verification_id: str, mutate: Any) -> None
 def test_a_record_renders_as_its_vector(vector: dict[str, Any]) -> None:
     """The verification body of a stored version-2 record."""
     assert render_verification(snapshot_from_hash(vector["fields"])) == vector["renders"]
+
+
+@pytest.mark.parametrize("code", ["0000", "123456", "9876543210"])
+def test_one_hmac_gives_both_code_macs(code: str) -> None:
+    assert crypto.code_macs("pepper-x", code) == (
+        crypto.code_mac16("pepper-x", code), crypto.code_mac("pepper-x", code))

@@ -3,6 +3,7 @@ the golden table of docs/storage-contract-vectors.json (the monolith checks the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,14 @@ import pytest
 from phonenumbers import PhoneNumberType
 
 from kit.settings import SettingsError
+from services.verification import validation
 from services.verification.errors import VerificationError
 from services.verification.settings import Settings
 from services.verification.validation import (
+    SendRequest,
     check_sms_destination,
     parse_check_body,
+    parse_phone,
     parse_send_body,
 )
 from services.web.problems import problem_body
@@ -29,7 +33,20 @@ SMS_SENDS: dict[str, Any] = VECTORS["sms_sends"]
 
 def send_outcome(to: str, countries: tuple[str, ...]) -> str:
     try:
-        check_sms_destination(parse_send_body({"to": to, "channel": "sms"}), countries)
+        request = parse_send_body({"to": to, "channel": "sms"})
+    except VerificationError as error:
+        assert error.field == "to"
+        return error.code
+    # The number kept from validation, and the stored form parsed anew, are judged the same.
+    outcomes = {judged(request, countries),
+                judged(dataclasses.replace(request, phone=None), countries)}
+    assert len(outcomes) == 1, (to, outcomes)
+    return outcomes.pop()
+
+
+def judged(request: SendRequest, countries: tuple[str, ...]) -> str:
+    try:
+        check_sms_destination(request, countries)
     except VerificationError as error:
         assert error.field == "to"
         return error.code
@@ -88,3 +105,38 @@ def test_countries_from_the_environment() -> None:
 def test_invalid_region_codes_refuse_to_start(raw: str) -> None:
     with pytest.raises(SettingsError, match="VERIFY_SMS_COUNTRIES"):
         Settings.from_env({"VERIFY_SMS_COUNTRIES": raw})
+
+
+def numbers_around_every_example() -> list[str]:
+    """Every region's example number of every type, and near misses of each (a digit more, one
+    less, others at the end): valid and invalid numbers of every country code."""
+    found: set[str] = set()
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            found |= {e164, e164 + "7", e164[:-1], e164[:-2] + "00", e164[:-3] + "999"}
+    for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        found |= {f"+{code}{digits}" for digits in ("1234567", "55501234", "9876543210")}
+    return sorted(found)
+
+
+def test_valid_is_phonenumbers_is_valid_number() -> None:
+    """parse_phone works validity out from the region and type (validation.py says why)."""
+    numbers = numbers_around_every_example()
+    assert len(numbers) > 3000
+    for to in numbers:
+        phone = parse_phone(to)
+        try:
+            number = phonenumbers.parse(to, None)
+        except phonenumbers.NumberParseException:
+            assert phone is None, to
+            continue
+        expected = validation.E164.fullmatch(to) is not None and phonenumbers.is_valid_number(
+            number)
+        assert (phone is not None) == expected, to
+        if phone is not None:
+            assert phone.number_type == phonenumbers.number_type(number), to
+            assert phone.region == phonenumbers.region_code_for_number(number), to
