@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Container, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.dispatcher.jobs import ClaimedEntry, DeliveryJob, OutboxStream, outbox_streams
 from services.dispatcher.outage import is_redis_outage
-from services.verification import keys
+from services.verification import keys, resp
 from services.verification.packed import PackedRecordError, unpack
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class Outbox:
         self.settle_script = client.register_script(SETTLE_SCRIPT.read_text("utf-8"))
         self.hold_script = client.register_script(HOLD_SCRIPT.read_text("utf-8"))
         self.idle_wait = IDLE_WAIT_FIRST_S
-        self._packed_reads: dict[tuple[int | None, int], list[bytes]] = {}
+        self._packed_reads: dict[tuple[int | None, int], bytes] = {}
 
     def _pipeline(self) -> Any:
         return self.client.pipeline(transaction=False)
@@ -174,34 +174,26 @@ class Outbox:
             for entry_id, fields in stream_entries
         ]
 
-    def _read_args(self, block_ms: int | None, count: int) -> list[str | int]:
-        args: list[str | int] = ["XREADGROUP", "GROUP", keys.OUTBOX_GROUP, self.consumer,
-                                 "COUNT", count]
-        if block_ms is not None:
-            args += ["BLOCK", block_ms]
-        return [*args, "STREAMS", *(stream.name for stream in self.streams),
-                *(">" for _ in self.streams)]
+    def _read_command(self, block_ms: int | None, count: int) -> bytes:
+        """XREADGROUP of every stream, packed once per (block, count): its ~140 arguments never
+        change, and packing them was most of a read's cost (resp.py)."""
+        packed = self._packed_reads.get((block_ms, count))
+        if packed is None:
+            block: tuple[str | int, ...] = ("BLOCK", block_ms) if block_ms is not None else ()
+            packed = resp.pack(
+                "XREADGROUP", "GROUP", keys.OUTBOX_GROUP, self.consumer, "COUNT", count, *block,
+                "STREAMS", *(stream.name for stream in self.streams),
+                *(">" for _ in self.streams))
+            self._packed_reads[(block_ms, count)] = packed
+        return packed
 
     async def _read_packed(self, client: aioredis.Redis, block_ms: int | None, count: int) -> Any:
-        """XREADGROUP of every stream, packed once per (block, count): redis-py would pack its
-        ~140 arguments anew on every call, most of a read's cost. A pooled connection found
-        dropped is replaced once, as redis-py's own retry would."""
-        pool = client.connection_pool
-        for attempt in (1, 2):
-            connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-            try:
-                packed = self._packed_reads.get((block_ms, count))
-                if packed is None:
-                    packed = connection.pack_command(*self._read_args(block_ms, count))
-                    self._packed_reads[(block_ms, count)] = packed
-                await connection.send_packed_command(packed)
-                return await connection.read_response()
-            except (RedisConnectionError, RedisTimeoutError):
-                if attempt == 2:  # redis-py closed the connection: the next one is new
-                    raise
-            finally:
-                await pool.release(connection)
-        return None
+        """A pooled connection found dropped is replaced once, as redis-py's own retry would."""
+        packed = self._read_command(block_ms, count)
+        try:
+            return await resp.send_packed(client.connection_pool, packed)
+        except (RedisConnectionError, RedisTimeoutError):
+            return await resp.send_packed(client.connection_pool, packed)
 
     async def _poll_each_stream(self, block_ms: int | None, count: int) -> list[ClaimedEntry]:
         async with self._pipeline() as pipe:
@@ -226,9 +218,11 @@ class Outbox:
             for entry_id, fields in stream_entries
         ]
 
-    async def claim_due(self, backoff_ms: Callable[[int], int]) -> list[ClaimedEntry]:
+    async def claim_due(self, backoff_ms: Callable[[int], int],
+                        in_hand: Container[tuple[str, str]] = ()) -> list[ClaimedEntry]:
         """Pending entries whose backoff has passed (up to CLAIM_BATCH), now owned by this
-        consumer."""
+        consumer; never one of `in_hand` ((stream, entry id) this consumer is delivering: a
+        renewal that came late must not make it claim, and deliver, its own job twice)."""
         min_idle = backoff_ms(1)
         async with self._pipeline() as pipe:
             for stream in self.streams:
@@ -239,6 +233,8 @@ class Outbox:
         for stream, page in zip(self.streams, first_pages, strict=True):
             while page and len(claimed) < CLAIM_BATCH:
                 for pending in page:
+                    if (stream.name, str(pending["message_id"])) in in_hand:
+                        continue
                     entry = await self._claim_if_due(stream, pending, backoff_ms)
                     if entry is not None:
                         claimed.append(entry)

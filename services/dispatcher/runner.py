@@ -120,7 +120,7 @@ class Dispatcher:
         due: list[ClaimedEntry] = []
         loop = asyncio.get_running_loop()
         if loop.time() >= self.next_scan_at:  # a long pending list is not scanned per job
-            due = await self.outbox.claim_due(self.backoff_ms)
+            due = await self.outbox.claim_due(self.backoff_ms, self.lease.held)
             if not due:
                 self.next_scan_at = loop.time() + self.block_ms / 2000
         self._start(due, stop)
@@ -138,6 +138,8 @@ class Dispatcher:
         by the next step, into the loop's outage handling."""
         read_at = asyncio.get_running_loop().time()
         for entry in entries:
+            if (entry.stream.name, entry.entry_id) in self.lease.held:
+                continue  # already being delivered here (claim_due skips those too)
             self.lease.hold(entry)
             task = asyncio.create_task(self._handle_one(entry, read_at, stop))
             self.in_hand.add(task)

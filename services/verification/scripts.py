@@ -3,13 +3,9 @@
 What redis-py's registered Script does, without its per-call overhead (an import and argument
 copies on every call, visible in profiles of the hot path).
 
-On a single node the command is packed here and written on a pooled connection directly: the
-arguments that only depend on settings are packed once (`Tail`), the rest per call, in one pass.
-Profiles showed redis-py's generic packing (an encoder call per argument, a buffer copied at
-each) and its `execute_command` layers costing about a seventh of a send. The connection's own
-`send_packed_command` and `read_response` still do the writing and reading, so a failed or
-interrupted call drops that connection just as through `execute_command`, and a reply is parsed
-(and decoded) the same way. A cluster client routes each call itself: it gets the arguments.
+On a single node the command is packed here and written on a pooled connection directly
+(resp.py): the arguments that only depend on settings are packed once (`Tail`), the rest per
+call, in one pass. A cluster client routes each call itself: it gets the arguments.
 """
 
 from __future__ import annotations
@@ -25,6 +21,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from services.verification.redis_gate import RedisGate
+from services.verification.resp import Wire, bulk, send_packed, wire
 
 LUA_DIR = Path(__file__).parent / "lua"
 # The scripts that read or write the version-3 packed record: record3.lua (its codec and shared
@@ -40,27 +37,6 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "send": ("record3", "tally"), "check": ("record3",), "cancel": ("record3",),
     "reserve_tally": ("tally",),
 }
-
-
-Wire = bytes | str | int
-
-
-def wire(value: Wire) -> bytes:
-    """An argument as redis-py's Encoder sends it: bytes as they are, text as UTF-8 (strict),
-    an int in decimal. A bool is refused, as redis-py refuses it."""
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value).encode()
-    raise TypeError(f"not a Redis argument: {value!r}")
-
-
-def bulk(value: Wire) -> bytes:
-    """One RESP bulk string."""
-    data = wire(value)
-    return b"$%d\r\n%s\r\n" % (len(data), data)
 
 
 class Tail(NamedTuple):
@@ -135,22 +111,12 @@ class Scripts:
 
     async def _evalsha_packed(self, name: str, packed: bytes) -> Any:
         """On NOSCRIPT (Redis restarted or flushed its script cache) load once and retry."""
+        assert self.pool is not None
         try:
-            return await self._send(packed)
+            return await send_packed(self.pool, packed)
         except NoScriptError:
             await self._load(name)
-            return await self._send(packed)
-
-    async def _send(self, packed: bytes) -> Any:
-        """One command on a pooled connection, as `execute_command` without retries: the
-        connection drops itself on a failed or interrupted write or read."""
-        assert self.pool is not None
-        connection = await self.pool.get_connection()  # type: ignore[no-untyped-call]
-        try:
-            await connection.send_packed_command(packed)
-            return await connection.read_response()
-        finally:
-            await self.pool.release(connection)
+            return await send_packed(self.pool, packed)
 
     async def _evalsha(self, name: str, script_keys: Sequence[Wire], args: Sequence[Wire]) -> Any:
         """On NOSCRIPT (Redis restarted or flushed its script cache) load once and retry."""

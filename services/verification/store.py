@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from services.verification import codes, crypto, keys, packed, redis_client
 from services.verification.redis_gate import RedisGate
 from services.verification.rendering import Snapshot, effective_status, snapshot_from_hash
+from services.verification.resp import wire
 from services.verification.scripts import Scripts, Tail
 from services.verification.settings import Settings
 
@@ -91,13 +92,9 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
-def _wire(value: int | str) -> bytes:
-    """What redis-py would send for `value` (ints as decimal, text as UTF-8), done once."""
-    return str(value).encode()
-
-
 def _wires(*values: int | str) -> list[bytes]:
-    return [_wire(value) for value in values]
+    """What redis-py would send for each value, worked out once."""
+    return [wire(value) for value in values]
 
 
 

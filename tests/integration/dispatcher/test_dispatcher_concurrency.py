@@ -10,9 +10,12 @@ import pytest
 import redis
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from services.dispatcher.channels.factory import build_channels
+from services.dispatcher.runner import Dispatcher
 from services.verification import keys
 from tests.integration.dispatcher.conftest import RunDispatcher
 from tests.integration.dispatcher.support import (
+    async_client,
     dispatcher_settings,
     eventually,
     outbox_is_empty,
@@ -113,3 +116,34 @@ async def test_a_slow_delivery_does_not_hold_back_the_jobs_after_it(
     for to in later:
         assert mail.accepted_at[to] - enqueued < SLOW_SECONDS / 2, f"{to} waited for the slow one"
         assert mail.accepted_at[to] < mail.accepted_at["slow@example.com"]
+
+
+async def test_a_job_in_delivery_is_not_claimed_again_by_its_own_dispatcher(
+    redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox,
+) -> None:
+    """While a slow delivery runs, the same dispatcher scans for due retries; a renewal that
+    comes late (here: never within the backoff) must not make it deliver its own job twice."""
+    mail = SlowMailServer()
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(mail, hostname="slow"), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
+                                   DISPATCH_BACKOFF_BASE_SECONDS="0.02")
+    client = async_client(redis_url)
+    channels = build_channels(settings)
+    dispatcher = Dispatcher(settings, client, channels)
+    dispatcher.lease_interval = 5.0  # renewals come far too late
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    try:
+        job = write_job(redis_client, "email", "once@example.com")
+        await eventually(lambda: outbox_is_empty(redis_client), timeout=10)
+        await asyncio.sleep(MAIL_SECONDS)  # a second delivery would have finished by now
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        for channel in channels.values():
+            await channel.close()
+        await client.aclose()
+        server.close()
+    assert mail.accepted == [job.to]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from redis.asyncio.connection import Connection
 
-from services.verification.scripts import Tail, bulk, pack_evalsha, wire
+from services.verification.resp import bulk, wire
+from services.verification.scripts import Tail, pack_evalsha
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 KEYS = ["v3:rec:{acme:abc}", "caf\u00e9", b"raw"]
