@@ -125,11 +125,12 @@ USERS_BY_COMPONENT: dict[str, RedisUser] = {user.component: user for user in (
           keys=(EVENTS, V3_EVENTS, USERS)),
     # Delivery: its group on the outboxes, settling (the settle script: XACK, XDEL), dead letters
     # (a MULTI of XADD, PEXPIRE, XACK, XDEL), and the record's status, read only (a version-3
-    # record with GET: the entry's `client` and id name its key).
+    # record with GET: the entry's `client` and id name its key); its backlog gauges (XLEN, and
+    # XRANGE of the oldest unread entry).
     _user("dispatcher", SCRIPTS,
           ("xgroup|create", "xgroup|delconsumer", "xinfo|groups", "xinfo|consumers",
            "xreadgroup", "xpending", "xclaim", "xack", "xdel", "xadd", "pttl", "pexpire",
-           "multi", "exec", "hmget", "time", "get"),
+           "multi", "exec", "hmget", "time", "get", "xlen", "xrange"),
           keys=(OUTBOX, V3_OUTBOXES, DEAD_LETTERS), read_keys=(RECORDS, V3_RECORDS)),
     # Sends (send script), reads and cancels (cancel script); it writes the outboxes, never
     # reads them. Version 3's send judges the failed-checks counter, so it declares that key.
