@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import redis
@@ -17,8 +18,11 @@ from devtools.components import local_spec
 from devtools.processes import Process, StaysUp, start_one
 from devtools.redis_server import cluster_mode, free_port
 from infra.components import by_name
+from services.dispatcher.channels.factory import build_channels
 from services.dispatcher.jobs import outbox_streams
+from services.dispatcher.metrics import DispatchMetrics
 from services.dispatcher.outbox import RedisClient
+from services.dispatcher.runner import Dispatcher
 from services.dispatcher.settings import DispatcherSettings
 from services.verification import crypto, keys, packed
 from services.verification.redis_client import connect
@@ -209,3 +213,26 @@ def start_dispatcher(env: Mapping[str, str]) -> Process:
     starts delivering within a second: a test may need to catch it mid-stream)."""
     spec = local_spec(by_name("dispatcher"), {}, {**env, "PYTHONUNBUFFERED": "1"})
     return start_one(dataclasses.replace(spec, ready=StaysUp(0)), timeout=10)
+
+
+@asynccontextmanager
+async def dispatching(
+    settings: DispatcherSettings, client: RedisClient,
+    configure: Callable[[Dispatcher], None] | None = None,
+) -> AsyncIterator[DispatchMetrics]:
+    """One dispatcher on `client` (app.serve builds a single-node client; a cluster test gives a
+    cluster client), `configure`d before it runs, stopped as SIGTERM stops it."""
+    metrics = DispatchMetrics()
+    channels = build_channels(settings)
+    dispatcher = Dispatcher(settings, client, channels, metrics)
+    if configure is not None:
+        configure(dispatcher)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    try:
+        yield metrics
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        for channel in channels.values():
+            await channel.close()

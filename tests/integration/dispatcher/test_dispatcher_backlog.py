@@ -10,14 +10,12 @@ import pytest
 import redis
 
 from services.dispatcher import runner
-from services.dispatcher.channels.factory import build_channels
-from services.dispatcher.metrics import DispatchMetrics
 from services.dispatcher.outbox import Outbox
-from services.dispatcher.runner import Dispatcher
 from tests.integration.dispatcher.support import (
     async_client,
     closed_port,
     dispatcher_settings,
+    dispatching,
     eventually,
     write_job,
 )
@@ -63,30 +61,22 @@ async def test_the_gauges_follow_the_backlog_and_deliveries_are_timed(
     settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(closed_port()),
                                    DISPATCH_BACKOFF_BASE_SECONDS="60")
     client = async_client(redis_url)
-    metrics = DispatchMetrics()
-    channels = build_channels(settings)
-    stop = asyncio.Event()
-
-    def sample(name: str, labels: dict[str, str] | None = None) -> float | None:
-        return metrics.registry.get_sample_value(name, labels or {})
-
-    task = asyncio.create_task(Dispatcher(settings, client, channels, metrics).run(stop))
     try:
-        for n in range(3):
-            write_job(redis_client, "email", f"user{n}@example.com")
-        for n in range(2):
-            write_job(redis_client, "sms", f"+1415558{n:04d}")
-        await eventually(lambda: sample("dispatcher_jobs_total", {"outcome": "retry"}) == 3
-                         and sample("dispatcher_jobs_total", {"outcome": "delivered"}) == 2)
-        await eventually(lambda: sample("dispatcher_outbox_pending") == 3)
-        assert sample("dispatcher_outbox_unread") == 0
-        assert sample("dispatcher_outbox_oldest_unread_seconds") == 0
-        assert sample("dispatcher_delivery_seconds_count", {"channel": "sms"}) == 2
-        assert sample("dispatcher_delivery_seconds_count", {"channel": "email"}) is None
-        assert 0 < (sample("dispatcher_delivery_seconds_sum", {"channel": "sms"}) or 0) < 5
+        async with dispatching(settings, client) as metrics:
+            def sample(name: str, labels: dict[str, str] | None = None) -> float | None:
+                return metrics.registry.get_sample_value(name, labels or {})
+
+            for n in range(3):
+                write_job(redis_client, "email", f"user{n}@example.com")
+            for n in range(2):
+                write_job(redis_client, "sms", f"+1415558{n:04d}")
+            await eventually(lambda: sample("dispatcher_jobs_total", {"outcome": "retry"}) == 3
+                             and sample("dispatcher_jobs_total", {"outcome": "delivered"}) == 2)
+            await eventually(lambda: sample("dispatcher_outbox_pending") == 3)
+            assert sample("dispatcher_outbox_unread") == 0
+            assert sample("dispatcher_outbox_oldest_unread_seconds") == 0
+            assert sample("dispatcher_delivery_seconds_count", {"channel": "sms"}) == 2
+            assert sample("dispatcher_delivery_seconds_count", {"channel": "email"}) is None
+            assert 0 < (sample("dispatcher_delivery_seconds_sum", {"channel": "sms"}) or 0) < 5
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
-        for channel in channels.values():
-            await channel.close()
         await client.aclose()

@@ -7,20 +7,14 @@ import asyncio
 import logging
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 import redis
-import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
 from devtools.redis_cluster import local_cluster
-from services.dispatcher.channels.factory import build_channels
 from services.dispatcher.metrics import DispatchMetrics
 from services.dispatcher.outbox import Outbox
-from services.dispatcher.runner import Dispatcher
-from services.dispatcher.settings import DispatcherSettings
 from services.verification import keys
 from tests.integration.dispatcher.support import (
     AnyRedis,
@@ -29,6 +23,7 @@ from tests.integration.dispatcher.support import (
     closed_port,
     dead_letters,
     dispatcher_settings,
+    dispatching,
     eventually,
     outbox_is_empty,
     write_job,
@@ -42,25 +37,6 @@ JOBS = 90
 # (at least once: allowed, but not what this test measures).
 SHARING = {"DISPATCH_BACKOFF_BASE_SECONDS": "1.0"}
 DELIVERED_LINE = re.compile(r"job \S+ for (VE[0-9a-f]{32}) delivered by")
-
-
-@asynccontextmanager
-async def dispatching(
-    settings: DispatcherSettings, client: aioredis.Redis | RedisCluster
-) -> AsyncIterator[DispatchMetrics]:
-    """One dispatcher on `client` (app.serve builds a single-node client; the cluster test
-    gives a cluster client), stopped as SIGTERM stops it."""
-    metrics = DispatchMetrics()
-    channels = build_channels(settings)
-    stop = asyncio.Event()
-    task = asyncio.create_task(Dispatcher(settings, client, channels, metrics).run(stop))
-    try:
-        yield metrics
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
-        for channel in channels.values():
-            await channel.close()
 
 
 def delivered(metrics: DispatchMetrics) -> int:

@@ -10,13 +10,13 @@ import pytest
 import redis
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from services.dispatcher.channels.factory import build_channels
 from services.dispatcher.runner import Dispatcher
 from services.verification import keys
 from tests.integration.dispatcher.conftest import RunDispatcher
 from tests.integration.dispatcher.support import (
     async_client,
     dispatcher_settings,
+    dispatching,
     eventually,
     outbox_is_empty,
     write_job,
@@ -130,20 +130,16 @@ async def test_a_job_in_delivery_is_not_claimed_again_by_its_own_dispatcher(
     settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
                                    DISPATCH_BACKOFF_BASE_SECONDS="0.02")
     client = async_client(redis_url)
-    channels = build_channels(settings)
-    dispatcher = Dispatcher(settings, client, channels)
-    dispatcher.lease_interval = 5.0  # renewals come far too late
-    stop = asyncio.Event()
-    task = asyncio.create_task(dispatcher.run(stop))
+
+    def renew_too_late(dispatcher: Dispatcher) -> None:
+        dispatcher.lease_interval = 5.0  # renewals come far too late
+
     try:
-        job = write_job(redis_client, "email", "once@example.com")
-        await eventually(lambda: outbox_is_empty(redis_client), timeout=10)
-        await asyncio.sleep(MAIL_SECONDS)  # a second delivery would have finished by now
+        async with dispatching(settings, client, renew_too_late):
+            job = write_job(redis_client, "email", "once@example.com")
+            await eventually(lambda: outbox_is_empty(redis_client), timeout=10)
+            await asyncio.sleep(MAIL_SECONDS)  # a second delivery would have finished by now
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
-        for channel in channels.values():
-            await channel.close()
         await client.aclose()
         server.close()
     assert mail.accepted == [job.to]
