@@ -190,9 +190,10 @@ class Dispatcher:
         while not stop.is_set():
             try:
                 backlog = await self.outbox.backlog(int(time.time() * 1000))
-            except Exception as exc:  # Redis unavailable: the consume loop reports it
+            except Exception as exc:  # only gauges: never a reason to stop delivering
                 if not (isinstance(exc, RedisError) or is_redis_outage(exc)):
-                    raise
+                    log.exception("could not measure the outbox backlog")
+                # else Redis is unavailable: the consume loop reports it
             else:
                 self.metrics.unread.set(backlog.unread)
                 self.metrics.pending.set(backlog.pending)
