@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def install_fastest() -> bool:
+def _install_fastest() -> bool:
     """Make new event loops uvloop's; says whether it could."""
     try:
         import uvloop
@@ -22,5 +22,5 @@ def install_fastest() -> bool:
 
 def run(main: Coroutine[Any, Any, T]) -> T:
     """asyncio.run on the fastest loop there is."""
-    install_fastest()
+    _install_fastest()
     return asyncio.run(main)

@@ -35,7 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
     logs.configure(os.environ.get("ROUTING_LOG_LEVEL", "INFO"))
-    event_loop.install_fastest()
     try:
         app = create_app(GatewaySettings.from_env(table_path=Path(args.table)),
                          AlbSettings.from_env())
@@ -50,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"gateway: cannot read the table: {error}", file=sys.stderr)
         return 2
-    asyncio.run(serve_until_signalled(app, args.host, args.port))
+    event_loop.run(serve_until_signalled(app, args.host, args.port))
     return 0
 
 

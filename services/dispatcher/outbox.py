@@ -79,6 +79,14 @@ class Lease:
         self.held.pop((entry.stream.name, entry.entry_id), None)
 
 
+def _fields(fields: Any) -> dict[str, str]:
+    if not fields:
+        return {}
+    if isinstance(fields, dict):
+        return dict(fields)
+    return dict(zip(fields[::2], fields[1::2], strict=True))
+
+
 class Outbox:
     def __init__(self, client: RedisClient, consumer: str, cluster: bool) -> None:
         self.client = client
@@ -164,15 +172,8 @@ class Outbox:
         if self.cluster or not isinstance(self.client, aioredis.Redis):
             return await self._poll_each_stream(block_ms, count)
         reply: Any = await self._read_packed(self.client, block_ms, count)
-        # RESP3 answers a map of stream to entries, RESP2 a list of pairs; fields come flat.
-        by_stream = reply.items() if isinstance(reply, dict) else reply or []
-        return [
-            ClaimedEntry(self.by_name[str(stream)], entry_id,
-                         dict(zip(fields[::2], fields[1::2], strict=True)) if fields else {},
-                         deliveries=1)
-            for stream, stream_entries in by_stream
-            for entry_id, fields in stream_entries
-        ]
+        # Unparsed: RESP3 answers a map of stream to entries, RESP2 a list of pairs.
+        return self._entries(reply.items() if isinstance(reply, dict) else reply or [])
 
     def _read_command(self, block_ms: int | None, count: int) -> bytes:
         """XREADGROUP of every stream, packed once per (block, count): its ~140 arguments never
@@ -212,8 +213,10 @@ class Outbox:
         return entries
 
     def _entries(self, reply: Iterable[Any]) -> list[ClaimedEntry]:
+        """(stream, entries) pairs as XREADGROUP answers; an entry's fields as redis-py parses
+        them (a dict) or as they come on the wire (flat: name, value, ...)."""
         return [
-            ClaimedEntry(self.by_name[str(stream)], entry_id, dict(fields or {}), deliveries=1)
+            ClaimedEntry(self.by_name[str(stream)], entry_id, _fields(fields), deliveries=1)
             for stream, stream_entries in reply
             for entry_id, fields in stream_entries
         ]

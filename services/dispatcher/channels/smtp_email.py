@@ -34,7 +34,6 @@ class SmtpConnections:
         self.max_idle_seconds = max_idle_seconds
         self._idle: deque[tuple[smtplib.SMTP, float]] = deque()
         self._lock = threading.Lock()
-        self.opened = 0  # sessions opened so far (for tests and logs)
 
     def take(self) -> tuple[smtplib.SMTP, bool]:
         """A session, and whether it was used before (then it may have been dropped by the
@@ -81,8 +80,6 @@ class SmtpConnections:
         except BaseException:
             session.close()
             raise
-        with self._lock:
-            self.opened += 1
         return session
 
 
