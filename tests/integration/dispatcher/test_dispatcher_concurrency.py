@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import redis
@@ -45,26 +47,32 @@ class SlowMailServer:
         return "250 Message accepted for delivery"
 
 
+@asynccontextmanager
+async def serving_mail(handler: object) -> AsyncIterator[int]:
+    """An aiosmtpd server with `handler` on a free loopback port (yielded), closed afterwards."""
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(handler, hostname="slow"), "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
 @pytest.mark.parametrize("in_flight", [1, 4])
 async def test_deliveries_overlap_up_to_the_bound(
     redis_client: redis.Redis, redis_url: str, clean_inbox: RunningInbox,
     run_dispatcher: RunDispatcher, in_flight: int,
 ) -> None:
     mail = SlowMailServer()
-    server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(mail, hostname="slow"), "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     jobs = [write_job(redis_client, "email", f"user{n}@example.com") for n in range(8)]
-    settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
-                                   DISPATCH_MAX_IN_FLIGHT=str(in_flight),
-                                   SMTP_MAX_CONNECTIONS="8")  # the bound under test is the lower
-    try:
+    async with serving_mail(mail) as port:
+        settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
+                                       DISPATCH_MAX_IN_FLIGHT=str(in_flight),
+                                       SMTP_MAX_CONNECTIONS="8")  # the bound tested is lower
         started = time.monotonic()
         async with run_dispatcher(settings):
             await eventually(lambda: outbox_is_empty(redis_client), timeout=20)
         took = time.monotonic() - started
-    finally:
-        server.close()
     assert sorted(mail.accepted) == sorted(job.to for job in jobs)  # each exactly once
     assert mail.most == in_flight
     serial = len(jobs) * MAIL_SECONDS
@@ -97,12 +105,9 @@ async def test_a_slow_delivery_does_not_hold_back_the_jobs_after_it(
 ) -> None:
     """Jobs that arrive while one delivery is slow are delivered at once, not after it."""
     mail = OneSlowRecipient()
-    server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(mail, hostname="slow"), "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
-                                   DISPATCH_MAX_IN_FLIGHT="4")
-    try:
+    async with serving_mail(mail) as port:
+        settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
+                                       DISPATCH_MAX_IN_FLIGHT="4")
         async with run_dispatcher(settings):
             write_job(redis_client, "email", "slow@example.com")
             await asyncio.sleep(0.5)  # the slow one is in flight
@@ -110,8 +115,6 @@ async def test_a_slow_delivery_does_not_hold_back_the_jobs_after_it(
             later = [write_job(redis_client, "email", f"later{n}@example.com").to
                      for n in range(3)]
             await eventually(lambda: outbox_is_empty(redis_client), timeout=20)
-    finally:
-        server.close()
     assert set(mail.accepted_at) == {"slow@example.com", *later}
     for to in later:
         assert mail.accepted_at[to] - enqueued < SLOW_SECONDS / 2, f"{to} waited for the slow one"
@@ -124,22 +127,19 @@ async def test_a_job_in_delivery_is_not_claimed_again_by_its_own_dispatcher(
     """While a slow delivery runs, the same dispatcher scans for due retries; a renewal that
     comes late (here: never within the backoff) must not make it deliver its own job twice."""
     mail = SlowMailServer()
-    server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(mail, hostname="slow"), "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
-                                   DISPATCH_BACKOFF_BASE_SECONDS="0.02")
     client = async_client(redis_url)
 
     def renew_too_late(dispatcher: Dispatcher) -> None:
         dispatcher.lease_interval = 5.0  # renewals come far too late
 
     try:
-        async with dispatching(settings, client, renew_too_late):
-            job = write_job(redis_client, "email", "once@example.com")
-            await eventually(lambda: outbox_is_empty(redis_client), timeout=10)
-            await asyncio.sleep(MAIL_SECONDS)  # a second delivery would have finished by now
+        async with serving_mail(mail) as port:
+            settings = dispatcher_settings(redis_url, clean_inbox, SMTP_PORT=str(port),
+                                           DISPATCH_BACKOFF_BASE_SECONDS="0.02")
+            async with dispatching(settings, client, renew_too_late):
+                job = write_job(redis_client, "email", "once@example.com")
+                await eventually(lambda: outbox_is_empty(redis_client), timeout=10)
+                await asyncio.sleep(MAIL_SECONDS)  # a second delivery would be done by now
     finally:
         await client.aclose()
-        server.close()
     assert mail.accepted == [job.to]

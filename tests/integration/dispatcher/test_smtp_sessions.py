@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -13,6 +14,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from services.dispatcher.channels.base import DeliveryError, OutgoingMessage
 from services.dispatcher.channels.smtp_email import SmtpEmailChannel
 from services.dispatcher.settings import SmtpSettings
+from tests.integration.dispatcher.support import closed_port
 
 
 @dataclass
@@ -66,9 +68,15 @@ async def mail_server() -> AsyncIterator[tuple[CountingServer, int]]:
     counting.drop_sessions()
 
 
-def channel_for(port: int, max_connections: int) -> SmtpEmailChannel:
-    return SmtpEmailChannel(SmtpSettings.from_env({
+@asynccontextmanager
+async def sending(port: int, max_connections: int) -> AsyncIterator[SmtpEmailChannel]:
+    """The channel to the server at `port`, closed (its sessions quit) afterwards."""
+    channel = SmtpEmailChannel(SmtpSettings.from_env({
         "SMTP_PORT": str(port), "SMTP_MAX_CONNECTIONS": str(max_connections)}))
+    try:
+        yield channel
+    finally:
+        await channel.close()
 
 
 def mail(to: str, n: int = 0) -> OutgoingMessage:
@@ -77,12 +85,9 @@ def mail(to: str, n: int = 0) -> OutgoingMessage:
 
 async def test_mails_share_a_few_kept_sessions(mail_server: tuple[CountingServer, int]) -> None:
     server, port = mail_server
-    channel = channel_for(port, max_connections=2)
-    try:
+    async with sending(port, max_connections=2) as channel:
         recipients = [f"user{n}@example.com" for n in range(20)]
         await asyncio.gather(*(channel.send(mail(to, n)) for n, to in enumerate(recipients)))
-    finally:
-        await channel.close()
     assert sorted(server.accepted) == sorted(recipients)  # each exactly once
     assert server.most_at_once == 2  # two at a time, never more
     assert server.sessions == 2  # not one per mail
@@ -92,14 +97,11 @@ async def test_a_dropped_session_is_replaced_without_losing_the_mail(
     mail_server: tuple[CountingServer, int],
 ) -> None:
     server, port = mail_server
-    channel = channel_for(port, max_connections=1)
-    try:
+    async with sending(port, max_connections=1) as channel:
         await channel.send(mail("first@example.com"))
         server.drop_sessions()  # as a server does with a session idle too long
         await asyncio.sleep(0.05)
         await channel.send(mail("second@example.com", 1))
-    finally:
-        await channel.close()
     assert server.accepted == ["first@example.com", "second@example.com"]
     assert server.sessions == 2
 
@@ -108,13 +110,10 @@ async def test_a_refusal_keeps_the_session_for_the_next_mail(
     mail_server: tuple[CountingServer, int],
 ) -> None:
     server, port = mail_server
-    channel = channel_for(port, max_connections=1)
-    try:
+    async with sending(port, max_connections=1) as channel:
         with pytest.raises(DeliveryError, match="refused the recipient"):
             await channel.send(mail("refused@example.com"))
         await channel.send(mail("next@example.com", 1))
-    finally:
-        await channel.close()
     assert server.accepted == ["next@example.com"]
     assert server.sessions == 1
 
@@ -123,24 +122,16 @@ async def test_a_session_idle_too_long_is_not_tried(
     mail_server: tuple[CountingServer, int],
 ) -> None:
     server, port = mail_server
-    channel = channel_for(port, max_connections=1)
-    channel.connections.max_idle_seconds = 0.1
-    try:
+    async with sending(port, max_connections=1) as channel:
+        channel.connections.max_idle_seconds = 0.1
         await channel.send(mail("first@example.com"))
         await asyncio.sleep(0.2)
         await channel.send(mail("second@example.com", 1))
-    finally:
-        await channel.close()
     assert server.accepted == ["first@example.com", "second@example.com"]
     assert server.sessions == 2
 
 
 async def test_an_unreachable_server_is_a_delivery_error() -> None:
-    from tests.integration.dispatcher.support import closed_port
-
-    channel = channel_for(closed_port(), max_connections=1)
-    try:
+    async with sending(closed_port(), max_connections=1) as channel:
         with pytest.raises(DeliveryError, match="unreachable"):
             await channel.send(mail("x@example.com"))
-    finally:
-        await channel.close()

@@ -1,11 +1,11 @@
-"""The scripts' EVALSHA, packed by the store itself, is byte for byte what redis-py would send."""
+"""Commands packed here (the scripts' EVALSHA, resp.pack) are byte for byte what redis-py sends."""
 
 from __future__ import annotations
 
 import pytest
 from redis.asyncio.connection import Connection
 
-from services.verification.resp import bulk, wire
+from services.verification.resp import bulk, pack, wire
 from services.verification.scripts import Tail, pack_evalsha
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -30,3 +30,10 @@ def test_refuses_what_redis_py_refuses() -> None:
         wire(1.5)  # type: ignore[arg-type]
     with pytest.raises(UnicodeEncodeError):
         pack_evalsha(b"", [], ["\ud800"])
+
+
+def test_a_whole_command_as_redis_py_packs_it() -> None:
+    args = ("XREADGROUP", "GROUP", "dispatchers", "host-1", "COUNT", 32, "BLOCK", 1000,
+            "STREAMS", "vfy3:{b0}:outbox", "vfy:outbox", ">", ">")
+    assert pack(*args) == redis_py(*args)
+    assert pack(*ARGS) == redis_py(*ARGS)  # type: ignore[arg-type]
